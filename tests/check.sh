@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make check`: installs what is missing, builds both programs, installs the
+# plugin into the server, then runs every suite (tests/run-suites.sh) in a
+# copy of the tree as an unprivileged user, because initdb refuses root.
+#
+# SUITES="unit regress" limits the run to some suites (names in run-suites.sh).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+test_user=${PG2ES_TEST_USER:-pg2es-test}
+
+bash "$root/tests/bootstrap.sh"
+make -s -C "$root" all
+
+pkglibdir=$(pg_config --pkglibdir)
+if [ "$(id -u)" -eq 0 ]; then
+	make -s -C "$root/decoder" install >/dev/null
+elif ! cmp -s "$root/decoder/pg2es.so" "$pkglibdir/pg2es.so"; then
+	echo "pg2es: the server's $pkglibdir/pg2es.so is missing or older than this build." >&2
+	echo "Install it with:" >&2
+	echo "  sudo make -C $root/decoder install" >&2
+	exit 1
+fi
+
+work=$(mktemp -d /tmp/pg2es-check.XXXXXX)
+cleanup() {
+	status=$?
+	if [ $status -eq 0 ]; then
+		rm -rf "$work"
+	else
+		echo "check: logs and results kept in $work/src" >&2
+	fi
+}
+trap cleanup EXIT
+
+# The copy makes the suites independent of where the clone lives (its
+# parents may not be readable by the test user) and keeps results out of it.
+tar -C "$root" --exclude=.git -cf - . | tar -C "$work" --one-top-level=src -xf -
+if [ "$(id -u)" -eq 0 ]; then
+	chown -R "$test_user" "$work"
+	chmod 755 "$work"
+	runuser -u "$test_user" -- env SUITES="${SUITES:-}" ES_URL="${ES_URL:-}" \
+		ES_USER="${ES_USER:-}" ES_PASSWORD="${ES_PASSWORD:-}" \
+		ES_API_KEY="${ES_API_KEY:-}" ES_CACERT="${ES_CACERT:-}" \
+		bash "$work/src/tests/run-suites.sh"
+else
+	bash "$work/src/tests/run-suites.sh"
+fi

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs every test suite of pg2es in this tree (a copy made by check.sh) as
+# the current, unprivileged user, and ends with one summary line.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bindir=$(pg_config --bindir)
+export PATH="$bindir:$PATH"
+export PERL5LIB="$(pg_config --pkglibdir)/pgxs/src/test/perl:$root/tests/lib${PERL5LIB:+:$PERL5LIB}"
+export PG_REGRESS="$(pg_config --pkglibdir)/pgxs/src/test/regress/pg_regress"
+export TESTDIR="$root/tests"
+unset PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD
+# Empty credentials passed down by check.sh mean "not set".
+for v in ES_URL ES_USER ES_PASSWORD ES_API_KEY ES_CACERT; do
+	[ -n "${!v:-}" ] || unset "$v"
+done
+
+passed=0
+failed=0
+failed_names=()
+
+# run_suite NAME COMMAND...: runs one suite, counting it.
+run_suite() {
+	local name=$1
+	shift
+	if [ -n "${SUITES:-}" ] && [[ " $SUITES " != *" $name "* ]]; then
+		return
+	fi
+	echo "=== suite $name: $*"
+	local start=$SECONDS
+	if "$@"; then
+		passed=$((passed + 1))
+		echo "=== suite $name passed ($((SECONDS - start)) s)"
+	else
+		failed=$((failed + 1))
+		failed_names+=("$name")
+		echo "=== suite $name FAILED ($((SECONDS - start)) s)"
+	fi
+}
+
+prove_dir() {
+	local files=()
+	local d
+	for d in "$@"; do
+		files+=("$d"/*.pl)
+	done
+	prove --timer "${files[@]}"
+}
+
+run_suite unit make -s -C forwarder check
+run_suite sanitize make -s -C forwarder sanitize-check
+run_suite emulator /usr/bin/python3 -m unittest discover -s tests/emulator
+run_suite regress make -s -C decoder installcheck
+run_suite e2e prove_dir tests/e2e/t
+run_suite fuzz make -s -C forwarder fuzz
+run_suite decoder-fuzz prove --timer tests/fuzz/decoder_fuzz.pl
+run_suite deploy bash tests/deploy/check_compose.sh
+
+echo
+[ ${#failed_names[@]} -eq 0 ] || echo "failed suites: ${failed_names[*]}"
+echo "check: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
