@@ -56,6 +56,9 @@ encoder_append_json(StringInfo out, Datum value, const ValueEncoder *enc)
  * Appends the text a key column contributes to a document _id: for values
  * encoded as JSON strings the string itself (unquoted, unescaped, UTF-8),
  * for everything else the JSON text.  Independent of session settings.
+ * Values whose JSON is null and SQL_ASCII bytes that are not UTF-8 have
+ * forms of their own, so that different keys never share a text (see the
+ * top of encode.c).
  */
 extern void encoder_append_id_text(StringInfo out, Datum value,
 								   const ValueEncoder *enc);

@@ -1,0 +1,94 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *		Every PostgreSQL version difference the decoder meets (13 .. 17).
+ *
+ * The rest of the decoder never tests PG_VERSION_NUM: it uses the macros
+ * and inline functions defined here.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG2ES_COMPAT_H
+#define PG2ES_COMPAT_H
+
+#include "replication/logical.h"
+#include "replication/output_plugin.h"
+#include "replication/reorderbuffer.h"
+
+#if PG_VERSION_NUM >= 140000
+#include "common/cryptohash.h"
+#endif
+#include "common/sha2.h"
+
+/*
+ * Tuples of a change: a ReorderBufferTupleBuf up to 16, a plain HeapTuple
+ * from 17 on.  NULL when the tuple is absent.
+ */
+#if PG_VERSION_NUM >= 170000
+#define PG2ES_CHANGE_NEWTUPLE(change) ((change)->data.tp.newtuple)
+#define PG2ES_CHANGE_OLDTUPLE(change) ((change)->data.tp.oldtuple)
+#else
+#define PG2ES_CHANGE_NEWTUPLE(change) \
+	((change)->data.tp.newtuple ? &(change)->data.tp.newtuple->tuple : NULL)
+#define PG2ES_CHANGE_OLDTUPLE(change) \
+	((change)->data.tp.oldtuple ? &(change)->data.tp.oldtuple->tuple : NULL)
+#endif
+
+/* Commit timestamp: moved into a union with the prepare time in 15. */
+#if PG_VERSION_NUM >= 150000
+#define PG2ES_TXN_COMMIT_TIME(txn) ((txn)->xact_time.commit_time)
+#else
+#define PG2ES_TXN_COMMIT_TIME(txn) ((txn)->commit_time)
+#endif
+
+/*
+ * Reports progress for a transaction that produced no output, so that the
+ * walsender can answer keepalives and move the slot on; 15 added the flag.
+ */
+#if PG_VERSION_NUM >= 150000
+#define PG2ES_UPDATE_PROGRESS(ctx, skipped) \
+	OutputPluginUpdateProgress((ctx), (skipped))
+#else
+#define PG2ES_UPDATE_PROGRESS(ctx, skipped) OutputPluginUpdateProgress((ctx))
+#endif
+
+/*
+ * Before 16 the server did not report progress by itself inside a large
+ * transaction whose changes are all filtered out; the plugin has to.
+ */
+#define PG2ES_PROGRESS_IN_CHANGES (PG_VERSION_NUM < 160000)
+
+/*
+ * SHA-256 of len bytes into digest (PG2ES_SHA256_LENGTH bytes).  14 and
+ * later go through the cryptohash API (which may use OpenSSL and therefore
+ * needs a resource owner: call this only inside a transaction); 13 has the
+ * built-in implementation only.
+ */
+#define PG2ES_SHA256_LENGTH 32
+
+static inline void
+pg2es_sha256(const char *data, size_t len, uint8 *digest)
+{
+#if PG_VERSION_NUM >= 140000
+	pg_cryptohash_ctx *hash = pg_cryptohash_create(PG_SHA256);
+
+	if (hash == NULL ||
+		pg_cryptohash_init(hash) < 0 ||
+		pg_cryptohash_update(hash, (const uint8 *) data, len) < 0 ||
+#if PG_VERSION_NUM >= 150000
+		pg_cryptohash_final(hash, digest, PG2ES_SHA256_LENGTH) < 0)
+#else
+		pg_cryptohash_final(hash, digest) < 0)
+#endif
+		elog(ERROR, "could not compute SHA-256 digest");
+	pg_cryptohash_free(hash);
+#else
+	pg_sha256_ctx hash;
+
+	pg_sha256_init(&hash);
+	pg_sha256_update(&hash, (const uint8 *) data, len);
+	pg_sha256_final(&hash, digest);
+#endif
+}
+
+#endif							/* PG2ES_COMPAT_H */

@@ -1,0 +1,112 @@
+/*-------------------------------------------------------------------------
+ *
+ * framing.c
+ *		msgpack frame headers for the forwarder.
+ *
+ * Wire layout (every frame starts with a msgpack array; integers are
+ * msgpack unsigned ints in their shortest form):
+ *
+ *	RELATION  [4, relid, "index name"]
+ *	CHANGE    [1, flags, nitems, len]  then len bytes of NDJSON, each line
+ *			  ending in "\n"
+ *	TRUNCATE  [3, ["index", ...]]
+ *	COMMIT    [2, xid, commit_lsn, end_lsn, commit_time]  (microseconds
+ *			  since the Unix epoch)
+ *
+ * msgpack-c writes through a callback, here appending to a StringInfo, so
+ * frames land in the caller's buffer without an intermediate copy.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <msgpack.h>
+
+#include "framing.h"
+
+enum FrameKind
+{
+	FRAME_CHANGE = 1,
+	FRAME_COMMIT = 2,
+	FRAME_TRUNCATE = 3,
+	FRAME_RELATION = 4
+};
+
+/* msgpack-c write callback: appends to the StringInfo in data. */
+static int
+append_to_stringinfo(void *data, const char *buf, size_t len)
+{
+	appendBinaryStringInfo((StringInfo) data, buf, len);
+	return 0;
+}
+
+static void
+pack_string(msgpack_packer *pk, const char *s)
+{
+	size_t		len = strlen(s);
+
+	msgpack_pack_str(pk, len);
+	msgpack_pack_str_body(pk, s, len);
+}
+
+/* Appends a RELATION frame: relid now writes to index. */
+void
+framing_relation(StringInfo out, Oid relid, const char *index)
+{
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, out, append_to_stringinfo);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_uint8(&pk, FRAME_RELATION);
+	msgpack_pack_uint32(&pk, relid);
+	pack_string(&pk, index);
+}
+
+/* Appends a CHANGE frame: its header, then the len bytes of ndjson. */
+void
+framing_change(StringInfo out, int flags, int nitems, const char *ndjson,
+			   int len)
+{
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, out, append_to_stringinfo);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_uint8(&pk, FRAME_CHANGE);
+	msgpack_pack_uint32(&pk, flags);
+	msgpack_pack_uint32(&pk, nitems);
+	msgpack_pack_uint32(&pk, len);
+	appendBinaryStringInfo(out, ndjson, len);
+}
+
+/* Appends a TRUNCATE frame naming indexes (a List of char *). */
+void
+framing_truncate(StringInfo out, List *indexes)
+{
+	msgpack_packer pk;
+	ListCell   *lc;
+
+	msgpack_packer_init(&pk, out, append_to_stringinfo);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint8(&pk, FRAME_TRUNCATE);
+	msgpack_pack_array(&pk, list_length(indexes));
+	foreach(lc, indexes)
+		pack_string(&pk, lfirst(lc));
+}
+
+/* Appends the COMMIT frame that ends a transaction's frames. */
+void
+framing_commit(StringInfo out, TransactionId xid, XLogRecPtr commit_lsn,
+			   XLogRecPtr end_lsn, TimestampTz commit_time)
+{
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, out, append_to_stringinfo);
+	msgpack_pack_array(&pk, 5);
+	msgpack_pack_uint8(&pk, FRAME_COMMIT);
+	msgpack_pack_uint32(&pk, xid);
+	msgpack_pack_uint64(&pk, commit_lsn);
+	msgpack_pack_uint64(&pk, end_lsn);
+	msgpack_pack_uint64(&pk, (uint64) (commit_time +
+									   (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
+									   USECS_PER_DAY));
+}

@@ -1,0 +1,31 @@
+/*-------------------------------------------------------------------------
+ *
+ * framing.h
+ *		The msgpack frames of framing=msgpack (docs/design.md, "Framed
+ *		mode").  Each function appends one frame header to a StringInfo.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG2ES_FRAMING_H
+#define PG2ES_FRAMING_H
+
+#include "access/xlogdefs.h"
+#include "datatype/timestamp.h"
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+
+/* CHANGE flags */
+#define FRAME_FLAG_UNVERSIONED 0x01
+
+/* Frames are gathered into messages of about this size. */
+#define FRAME_MESSAGE_TARGET (64 * 1024)
+
+extern void framing_relation(StringInfo out, Oid relid, const char *index);
+extern void framing_change(StringInfo out, int flags, int nitems,
+						   const char *ndjson, int len);
+extern void framing_truncate(StringInfo out, List *indexes);
+extern void framing_commit(StringInfo out, TransactionId xid,
+						   XLogRecPtr commit_lsn, XLogRecPtr end_lsn,
+						   TimestampTz commit_time);
+
+#endif							/* PG2ES_FRAMING_H */

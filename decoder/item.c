@@ -1,0 +1,424 @@
+/*-------------------------------------------------------------------------
+ *
+ * item.c
+ *		Writes the _bulk items of row changes (docs/design.md, "Bulk items
+ *		the plugin emits") and computes document _ids.
+ *
+ * Unchanged TOASTed values: an UPDATE's new tuple holds an on-disk TOAST
+ * pointer for a large value the statement did not touch, and decoding
+ * cannot read it.  The value is then taken from the old tuple when that
+ * has it (REPLICA IDENTITY FULL logs old values inline); otherwise the
+ * change becomes a partial "update" of the columns present, because an
+ * "index" without the column would wipe it in Elasticsearch.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "datatype/timestamp.h"
+
+#include "item.h"
+#include "naming.h"
+
+#define SHA256_ID_PREFIX "#sha256:"
+#define SHA256_ID_PREFIX_LEN 8
+
+static const char hexdigits[] = "0123456789abcdef";
+static const char op_field[] = ",\"__op\":\"";
+
+/*
+ * Prepares w: its buffers live in cxt.  item_writer_begin must be called
+ * before the first item.
+ */
+void
+item_writer_init(ItemWriter *w, const Pg2esOptions *opts, MemoryContext cxt)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+
+	w->add_fields = opts->add_fields;
+	w->versioning = opts->versioning;
+	w->versioned = false;
+	initStringInfo(&w->version_suffix);
+	initStringInfo(&w->txn_fields);
+	initStringInfo(&w->id_new);
+	initStringInfo(&w->id_old);
+	initStringInfo(&w->id_part);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Renders what every item of a transaction shares: the version (the commit
+ * LSN; have_version false for an unversioned SQL call) and the __lsn and
+ * __ts_ms fields (null when unknown).
+ */
+void
+item_writer_begin(ItemWriter *w, bool have_version, uint64 version,
+				  bool have_time, TimestampTz commit_time)
+{
+	w->versioned = w->versioning && have_version;
+	resetStringInfo(&w->version_suffix);
+	appendStringInfo(&w->version_suffix,
+					 ",\"version\":" UINT64_FORMAT ",\"version_type\":\"external_gte\"}}\n",
+					 version);
+
+	resetStringInfo(&w->txn_fields);
+	if ((w->add_fields & ADD_FIELD_LSN) && have_version)
+		appendStringInfo(&w->txn_fields, ",\"__lsn\":\"%X/%X\"",
+						 (uint32) (version >> 32), (uint32) version);
+	else if (w->add_fields & ADD_FIELD_LSN)
+		appendStringInfoString(&w->txn_fields, ",\"__lsn\":null");
+	if ((w->add_fields & ADD_FIELD_COMMIT_TIME) && have_time)
+		appendStringInfo(&w->txn_fields, ",\"__ts_ms\":" INT64_FORMAT,
+						 commit_time / 1000 +
+						 (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
+						 SECS_PER_DAY * 1000);
+	else if (w->add_fields & ADD_FIELD_COMMIT_TIME)
+		appendStringInfoString(&w->txn_fields, ",\"__ts_ms\":null");
+}
+
+/*
+ * Deforms tuple into values/nulls (entry->desc->natts each).  Attributes
+ * added after the row was written come from the descriptor's missing
+ * values, as heap_getattr would give them.
+ */
+static void
+deform(RelEntry *entry, HeapTuple tuple, Datum *values, bool *nulls)
+{
+	int			present = HeapTupleHeaderGetNatts(tuple->t_data);
+	int			i;
+
+	heap_deform_tuple(tuple, entry->desc, values, nulls);
+	for (i = present; i < entry->desc->natts; i++)
+		values[i] = heap_getattr(tuple, i + 1, entry->desc, &nulls[i]);
+}
+
+/* Whether column i holds an on-disk TOAST pointer decoding cannot read. */
+static inline bool
+is_unchanged_toast(RelEntry *entry, Datum *values, bool *nulls, int i)
+{
+	return entry->cols[i].varlena && !nulls[i] &&
+		VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(values[i]));
+}
+
+/*
+ * Replaces unreadable TOAST pointers in entry->values by the old tuple's
+ * values where it has them.  Returns true when some remain (the change
+ * must be a partial update).
+ */
+static bool
+resolve_unchanged_toast(RelEntry *entry, bool have_old)
+{
+	bool		partial = false;
+	int			i;
+
+	for (i = 0; i < entry->desc->natts; i++)
+	{
+		if (!is_unchanged_toast(entry, entry->values, entry->nulls, i))
+			continue;
+		if (have_old && !entry->oldnulls[i] &&
+			!is_unchanged_toast(entry, entry->oldvalues, entry->oldnulls, i))
+			entry->values[i] = entry->oldvalues[i];
+		else
+			partial = true;
+	}
+	return partial;
+}
+
+/*
+ * Computes the _id text (UTF-8, unescaped) of a row into id: one key
+ * column's text as it is, several joined with "|" after doubling "\" and
+ * writing "|" as "\|".  Empty, over-long or "#sha256:"-looking texts are
+ * replaced by "#sha256:" + the hex SHA-256 of the text, so no short key
+ * can equal a hashed one.  Returns false when a key value is missing
+ * (NULL, or unreadable TOAST).
+ */
+static bool
+build_id(ItemWriter *w, RelEntry *entry, Datum *values, bool *nulls,
+		 StringInfo id)
+{
+	int			k;
+
+	resetStringInfo(id);
+	for (k = 0; k < entry->nkeys; k++)
+	{
+		int			i = entry->keys[k] - 1;
+		const char *p;
+
+		if (nulls[i] || is_unchanged_toast(entry, values, nulls, i))
+			return false;
+		if (entry->nkeys == 1)
+		{
+			encoder_append_id_text(id, values[i], &entry->cols[i].enc);
+			break;
+		}
+		if (k > 0)
+			appendStringInfoChar(id, '|');
+		resetStringInfo(&w->id_part);
+		encoder_append_id_text(&w->id_part, values[i], &entry->cols[i].enc);
+		for (p = w->id_part.data; p < w->id_part.data + w->id_part.len; p++)
+		{
+			if (*p == '\\' || *p == '|')
+				appendStringInfoChar(id, '\\');
+			appendStringInfoChar(id, *p);
+		}
+	}
+
+	if (id->len == 0 || id->len > ES_MAX_ID ||
+		(id->len >= SHA256_ID_PREFIX_LEN &&
+		 memcmp(id->data, SHA256_ID_PREFIX, SHA256_ID_PREFIX_LEN) == 0))
+	{
+		resetStringInfo(&w->id_part);
+		appendBinaryStringInfo(&w->id_part, id->data, id->len);
+		resetStringInfo(id);
+		appendStringInfoString(id, SHA256_ID_PREFIX);
+		naming_append_sha256_hex(id, w->id_part.data, w->id_part.len, 64);
+	}
+	return true;
+}
+
+/*
+ * Says once per table and session why its changes are skipped; returns
+ * false for the caller to pass on.
+ */
+static bool
+skip_unaddressable(RelEntry *entry, bool has_key)
+{
+	if (entry->warned)
+		return false;
+	entry->warned = true;
+	if (!has_key)
+		ereport(WARNING,
+				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errmsg("table %s has no primary key, replica identity index or id-columns: its changes are skipped",
+					   entry->qualified_name),
+				errhint("Add a primary key, or name the key with option \"id-columns\" and set REPLICA IDENTITY FULL."));
+	else
+		ereport(WARNING,
+				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errmsg("a change of table %s lacks a key value and is skipped",
+					   entry->qualified_name),
+				errdetail("Key columns must not be NULL, and deletes and key changes need the old key in the WAL."),
+				errhint("Set REPLICA IDENTITY FULL on the table when option \"id-columns\" names its key."));
+	return false;
+}
+
+/* Appends UTF-8 text s as a JSON string (no conversion needed). */
+static void
+append_json_utf8(StringInfo out, const char *s, int len)
+{
+	const unsigned char *p;
+	const unsigned char *end = (const unsigned char *) s + len;
+
+	appendStringInfoChar(out, '"');
+	for (p = (const unsigned char *) s; p < end; p++)
+	{
+		if (*p == '"' || *p == '\\')
+		{
+			appendStringInfoChar(out, '\\');
+			appendStringInfoChar(out, (char) *p);
+		}
+		else if (*p < 0x20)
+		{
+			appendStringInfoString(out, "\\u00");
+			appendStringInfoChar(out, hexdigits[*p >> 4]);
+			appendStringInfoChar(out, hexdigits[*p & 0x0f]);
+		}
+		else
+			appendStringInfoChar(out, (char) *p);
+	}
+	appendStringInfoChar(out, '"');
+}
+
+/* Appends an action line: prefix, the _id, and the version if asked. */
+static void
+append_action(ItemWriter *w, StringInfo out, const char *prefix, int len,
+			  StringInfo id, bool versioned)
+{
+	appendBinaryStringInfo(out, prefix, len);
+	append_json_utf8(out, id->data, id->len);
+	if (versioned)
+		appendBinaryStringInfo(out, w->version_suffix.data,
+							   w->version_suffix.len);
+	else
+		appendBinaryStringInfo(out, "}}\n", 3);
+}
+
+/*
+ * Appends the row as a JSON object (no newline): the included columns
+ * that are readable, in document order, then the add-fields.  op is the
+ * __op letter.
+ */
+static void
+append_doc(ItemWriter *w, StringInfo out, RelEntry *entry, Datum *values,
+		   bool *nulls, char op)
+{
+	int			skip = 1;		/* the leading comma of the first member */
+	int			n;
+
+	appendStringInfoChar(out, '{');
+	for (n = 0; n < entry->ncolumns; n++)
+	{
+		int			i = entry->columns[n];
+		RelColumn  *col = &entry->cols[i];
+
+		if (is_unchanged_toast(entry, values, nulls, i))
+			continue;
+		appendBinaryStringInfo(out, col->key + skip, col->keylen - skip);
+		skip = 0;
+		if (nulls[i])
+			appendBinaryStringInfo(out, "null", 4);
+		else
+			encoder_append_json(out, values[i], &col->enc);
+	}
+	if (w->add_fields & ADD_FIELD_TABLE)
+	{
+		appendBinaryStringInfo(out, entry->table_field + skip,
+							   entry->table_field_len - skip);
+		skip = 0;
+	}
+	if (w->txn_fields.len > 0)
+	{
+		appendBinaryStringInfo(out, w->txn_fields.data + skip,
+							   w->txn_fields.len - skip);
+		skip = 0;
+	}
+	if (w->add_fields & ADD_FIELD_OP)
+	{
+		appendBinaryStringInfo(out, op_field + skip, sizeof(op_field) - 1 - skip);
+		appendStringInfoChar(out, op);
+		appendStringInfoChar(out, '"');
+	}
+	appendStringInfoChar(out, '}');
+}
+
+/*
+ * Writes the "index" item of tuple (op: 'c' for an INSERT, 'r' for the
+ * initial load).  Returns false, writing nothing, when the row cannot be
+ * addressed.
+ */
+bool
+item_write_insert(ItemWriter *w, StringInfo out, RelEntry *entry,
+				  HeapTuple tuple, char op, ItemResult *result)
+{
+	if (entry->nkeys == 0)
+		return skip_unaddressable(entry, false);
+	deform(entry, tuple, entry->values, entry->nulls);
+	if (!build_id(w, entry, entry->values, entry->nulls, &w->id_new))
+		return skip_unaddressable(entry, true);
+
+	append_action(w, out, entry->index_action, entry->index_action_len,
+				  &w->id_new, w->versioned);
+	append_doc(w, out, entry, entry->values, entry->nulls, op);
+	appendStringInfoChar(out, '\n');
+	result->nitems = 1;
+	result->unversioned = false;
+	return true;
+}
+
+/*
+ * Writes the items of an UPDATE: a "delete" of the old _id first when the
+ * key changed, then an "index" of the new row, or a partial "update" when
+ * some unchanged TOASTed value cannot be read.  oldtuple may be NULL.
+ * Returns false, writing nothing, when the row cannot be addressed.
+ */
+bool
+item_write_update(ItemWriter *w, StringInfo out, RelEntry *entry,
+				  HeapTuple newtuple, HeapTuple oldtuple, ItemResult *result)
+{
+	bool		partial;
+
+	if (entry->nkeys == 0)
+		return skip_unaddressable(entry, false);
+	deform(entry, newtuple, entry->values, entry->nulls);
+	if (oldtuple)
+		deform(entry, oldtuple, entry->oldvalues, entry->oldnulls);
+	partial = resolve_unchanged_toast(entry, oldtuple != NULL);
+	if (!build_id(w, entry, entry->values, entry->nulls, &w->id_new))
+		return skip_unaddressable(entry, true);
+
+	result->nitems = 0;
+	if (oldtuple &&
+		build_id(w, entry, entry->oldvalues, entry->oldnulls, &w->id_old) &&
+		(w->id_old.len != w->id_new.len ||
+		 memcmp(w->id_old.data, w->id_new.data, w->id_new.len) != 0))
+	{
+		append_action(w, out, entry->delete_action, entry->delete_action_len,
+					  &w->id_old, w->versioned);
+		result->nitems++;
+	}
+
+	if (partial)
+	{
+		/* Elasticsearch refuses versions on updates. */
+		append_action(w, out, entry->update_action, entry->update_action_len,
+					  &w->id_new, false);
+		appendBinaryStringInfo(out, "{\"doc\":", 7);
+		append_doc(w, out, entry, entry->values, entry->nulls, 'u');
+		appendBinaryStringInfo(out, "}\n", 2);
+	}
+	else
+	{
+		append_action(w, out, entry->index_action, entry->index_action_len,
+					  &w->id_new, w->versioned);
+		append_doc(w, out, entry, entry->values, entry->nulls, 'u');
+		appendStringInfoChar(out, '\n');
+	}
+	result->nitems++;
+	result->unversioned = partial;
+	return true;
+}
+
+/*
+ * Writes the "delete" item for the old key in oldtuple (NULL when the WAL
+ * has no old key, as under REPLICA IDENTITY NOTHING).  Returns false,
+ * writing nothing, when the row cannot be addressed.
+ */
+bool
+item_write_delete(ItemWriter *w, StringInfo out, RelEntry *entry,
+				  HeapTuple oldtuple, ItemResult *result)
+{
+	if (entry->nkeys == 0)
+		return skip_unaddressable(entry, false);
+	if (oldtuple == NULL)
+		return skip_unaddressable(entry, true);
+	deform(entry, oldtuple, entry->oldvalues, entry->oldnulls);
+	if (!build_id(w, entry, entry->oldvalues, entry->oldnulls, &w->id_old))
+		return skip_unaddressable(entry, true);
+
+	append_action(w, out, entry->delete_action, entry->delete_action_len,
+				  &w->id_old, w->versioned);
+	result->nitems = 1;
+	result->unversioned = false;
+	return true;
+}
+
+/*
+ * The _id of tuple (UTF-8, in w's scratch space until the next call), or
+ * NULL when the row cannot be addressed.
+ */
+const char *
+item_doc_id(ItemWriter *w, RelEntry *entry, HeapTuple tuple)
+{
+	if (entry->nkeys == 0)
+	{
+		skip_unaddressable(entry, false);
+		return NULL;
+	}
+	deform(entry, tuple, entry->values, entry->nulls);
+	if (!build_id(w, entry, entry->values, entry->nulls, &w->id_new))
+	{
+		skip_unaddressable(entry, true);
+		return NULL;
+	}
+	return w->id_new.data;
+}
+
+/* Appends tuple's document (the JSON object alone, no newline). */
+void
+item_append_source(ItemWriter *w, StringInfo out, RelEntry *entry,
+				   HeapTuple tuple, char op)
+{
+	deform(entry, tuple, entry->values, entry->nulls);
+	append_doc(w, out, entry, entry->values, entry->nulls, op);
+}

@@ -1,0 +1,61 @@
+/*-------------------------------------------------------------------------
+ *
+ * item.h
+ *		Elasticsearch _bulk items for rows: index, delete, partial update.
+ *
+ * Every item written here ends each of its lines with "\n"; plain mode
+ * drops the last one (pg_recvlogical adds it back).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG2ES_ITEM_H
+#define PG2ES_ITEM_H
+
+#include "access/htup.h"
+#include "datatype/timestamp.h"
+#include "lib/stringinfo.h"
+
+#include "options.h"
+#include "relcache.h"
+
+/*
+ * What stays the same for every item of one transaction (or one SQL call),
+ * rendered once, plus scratch buffers for _id texts.
+ */
+typedef struct ItemWriter
+{
+	int			add_fields;		/* ADD_FIELD_* bits */
+	bool		versioning;		/* the versioning option */
+	bool		versioned;		/* this transaction's items carry version */
+	StringInfoData version_suffix;	/* end of a versioned action line */
+	StringInfoData txn_fields;	/* ,"__lsn":...,"__ts_ms":... as asked */
+	StringInfoData id_new;
+	StringInfoData id_old;
+	StringInfoData id_part;
+} ItemWriter;
+
+/* What a change turned into. */
+typedef struct ItemResult
+{
+	int			nitems;			/* bulk items written (1 or 2) */
+	bool		unversioned;	/* a partial update: cannot carry version */
+} ItemResult;
+
+extern void item_writer_init(ItemWriter *w, const Pg2esOptions *opts,
+							 MemoryContext cxt);
+extern void item_writer_begin(ItemWriter *w, bool have_version,
+							  uint64 version, bool have_time,
+							  TimestampTz commit_time);
+extern bool item_write_insert(ItemWriter *w, StringInfo out, RelEntry *entry,
+							  HeapTuple tuple, char op, ItemResult *result);
+extern bool item_write_update(ItemWriter *w, StringInfo out, RelEntry *entry,
+							  HeapTuple newtuple, HeapTuple oldtuple,
+							  ItemResult *result);
+extern bool item_write_delete(ItemWriter *w, StringInfo out, RelEntry *entry,
+							  HeapTuple oldtuple, ItemResult *result);
+extern const char *item_doc_id(ItemWriter *w, RelEntry *entry,
+							   HeapTuple tuple);
+extern void item_append_source(ItemWriter *w, StringInfo out,
+							   RelEntry *entry, HeapTuple tuple, char op);
+
+#endif							/* PG2ES_ITEM_H */

@@ -1,0 +1,140 @@
+/*-------------------------------------------------------------------------
+ *
+ * naming.c
+ *		Elasticsearch index names derived from schema and table names.
+ *
+ * The default index name is PREFIX + escaped(schema) + "." +
+ * escaped(table), where escaped() keeps a-z, 0-9, "_" and "-" and writes
+ * every other byte as "%" and two lower-case hex digits.  Because "%" and
+ * "." are always escaped inside a part, different tables always get
+ * different names.  Names over Elasticsearch's 255-byte limit are cut and
+ * completed with a hash of the full name (see docs/design.md).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "compat.h"
+#include "naming.h"
+
+/* Where an over-long name is cut, leaving room for "~" + 16 hex digits. */
+#define INDEX_NAME_CUT (ES_MAX_INDEX_NAME - 1 - 16)
+
+static const char hexdigits[] = "0123456789abcdef";
+
+/*
+ * Appends name escaped as an index name part.  at_start says whether the
+ * first byte is the first byte of the whole index name, where "_" and "-"
+ * are not allowed either.
+ */
+static void
+append_escaped_part(StringInfo out, const char *name, bool at_start)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *) name; *p; p++)
+	{
+		bool		keep = (*p >= 'a' && *p <= 'z') ||
+			(*p >= '0' && *p <= '9') || *p == '_' || *p == '-';
+
+		if (keep && !(at_start && p == (const unsigned char *) name &&
+					  (*p == '_' || *p == '-')))
+			appendStringInfoChar(out, (char) *p);
+		else
+		{
+			appendStringInfoChar(out, '%');
+			appendStringInfoChar(out, hexdigits[*p >> 4]);
+			appendStringInfoChar(out, hexdigits[*p & 0x0f]);
+		}
+	}
+}
+
+/*
+ * Appends the first ndigits (at most 64) lower-case hex digits of the
+ * SHA-256 of data.  Must run inside a transaction (see compat.h).
+ */
+void
+naming_append_sha256_hex(StringInfo out, const char *data, int len,
+						 int ndigits)
+{
+	uint8		digest[PG2ES_SHA256_LENGTH];
+	int			i;
+
+	Assert(ndigits <= 2 * PG2ES_SHA256_LENGTH);
+	pg2es_sha256(data, len, digest);
+	for (i = 0; i < ndigits; i++)
+		appendStringInfoChar(out, hexdigits[(i % 2 == 0) ?
+											digest[i / 2] >> 4 :
+											digest[i / 2] & 0x0f]);
+}
+
+/*
+ * Appends the default index name of schema.table with the given (already
+ * validated, lower-case) prefix.  The result is always a valid
+ * Elasticsearch index name.  Allocates in the current memory context.
+ */
+void
+naming_default_index(StringInfo out, const char *prefix, const char *schema,
+					 const char *table)
+{
+	StringInfoData name;
+	int			cut;
+
+	initStringInfo(&name);
+	appendStringInfoString(&name, prefix);
+	append_escaped_part(&name, schema, name.len == 0);
+	appendStringInfoChar(&name, '.');
+	append_escaped_part(&name, table, false);
+
+	if (name.len <= ES_MAX_INDEX_NAME)
+	{
+		appendBinaryStringInfo(out, name.data, name.len);
+		pfree(name.data);
+		return;
+	}
+
+	/* Cut at INDEX_NAME_CUT bytes or just before, never inside a "%xx". */
+	cut = 0;
+	while (cut < name.len)
+	{
+		int			step = (name.data[cut] == '%') ? 3 : 1;
+
+		if (cut + step > INDEX_NAME_CUT)
+			break;
+		cut += step;
+	}
+	appendBinaryStringInfo(out, name.data, cut);
+	appendStringInfoChar(out, '~');
+	naming_append_sha256_hex(out, name.data, name.len, 16);
+	pfree(name.data);
+}
+
+/*
+ * Checks name against Elasticsearch's rules for index names: not empty,
+ * no upper case, none of \ / * ? " < > | , # : or space, not starting with
+ * "-", "_" or "+", not "." or "..", at most 255 bytes.  A prefix (is_prefix)
+ * may be empty and is only checked for its characters and start.  Returns
+ * NULL when valid, else a sentence saying what is wrong.
+ */
+const char *
+naming_index_problem(const char *name, bool is_prefix)
+{
+	const char *p;
+
+	if (!is_prefix && name[0] == '\0')
+		return "An index name cannot be empty.";
+	if (name[0] == '-' || name[0] == '_' || name[0] == '+')
+		return "An index name cannot start with \"-\", \"_\" or \"+\".";
+	if (!is_prefix && (strcmp(name, ".") == 0 || strcmp(name, "..") == 0))
+		return "An index name cannot be \".\" or \"..\".";
+	if (strlen(name) > ES_MAX_INDEX_NAME)
+		return "An index name cannot be longer than 255 bytes.";
+	for (p = name; *p; p++)
+	{
+		if (*p >= 'A' && *p <= 'Z')
+			return "An index name must be lower case.";
+		if (strchr("\\/*?\"<>|,#: ", *p) != NULL)
+			return "An index name cannot contain a space or any of \\ / * ? \" < > | , # :";
+	}
+	return NULL;
+}

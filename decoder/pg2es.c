@@ -1,0 +1,328 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg2es.c
+ *		The pg2es logical decoding output plugin: committed changes as
+ *		Elasticsearch _bulk items.
+ *
+ * Plain mode writes one message per change, holding its bulk lines
+ * without the final newline (pg_recvlogical adds one per message, so its
+ * output is exact NDJSON).  BEGIN and COMMIT write nothing, so a
+ * transaction that touches no covered table writes nothing at all.
+ *
+ * Framed mode (framing=msgpack) gathers the frames of a transaction and
+ * writes them in messages of about 64 kB, the last one from the commit
+ * callback ending with the COMMIT frame: that message's LSN is then the
+ * end of the commit record, which is what the forwarder confirms.  Fewer,
+ * larger messages cost the walsender much less than one per change.
+ *
+ * Either way, transactions that produce nothing still report progress, so
+ * that the walsender answers keepalives and the slot moves on.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_inherits.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "compat.h"
+#include "framing.h"
+#include "item.h"
+#include "options.h"
+#include "relcache.h"
+
+PG_MODULE_MAGIC;
+
+/* Before 16, progress is reported every this many skipped changes. */
+#define SKIPPED_CHANGES_PER_PROGRESS 100
+
+typedef struct DecodeState
+{
+	Pg2esOptions opts;
+	RelCache   *cache;
+	ItemWriter	writer;
+	MemoryContext change_cxt;	/* reset after every change */
+	StringInfoData frames;		/* framed: frames not yet written */
+	StringInfoData change;		/* framed: NDJSON of the current change */
+	bool		txn_written;	/* this transaction produced output */
+	int			skipped_changes;	/* since progress was last reported */
+} DecodeState;
+
+extern PGDLLEXPORT void _PG_output_plugin_init(OutputPluginCallbacks *cb);
+
+/*
+ * Startup: parse the options (ERROR on a bad one) and set up the contexts,
+ * all under ctx->context.  At slot creation (is_init) there are no options
+ * and the defaults apply.
+ */
+static void
+pg2es_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
+					 bool is_init)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(ctx->context);
+	DecodeState *state = palloc0(sizeof(DecodeState));
+
+	options_parse(&state->opts, ctx->output_plugin_options);
+	state->cache = relcache_create(ctx->context, &state->opts);
+	item_writer_init(&state->writer, &state->opts, ctx->context);
+	state->change_cxt = AllocSetContextCreate(ctx->context, "pg2es change",
+											  ALLOCSET_DEFAULT_SIZES);
+	initStringInfo(&state->frames);
+	initStringInfo(&state->change);
+	MemoryContextSwitchTo(oldcxt);
+
+	opt->output_type = state->opts.framed ? OUTPUT_PLUGIN_BINARY_OUTPUT :
+		OUTPUT_PLUGIN_TEXTUAL_OUTPUT;
+	opt->receive_rewrites = false;
+	ctx->output_plugin_private = state;
+}
+
+/* Shutdown: drop the relation cache now rather than with the context. */
+static void
+pg2es_decode_shutdown(LogicalDecodingContext *ctx)
+{
+	DecodeState *state = ctx->output_plugin_private;
+
+	relcache_destroy(state->cache);
+	state->cache = NULL;
+}
+
+/*
+ * BEGIN writes nothing; it renders what the transaction's items share.
+ * The commit LSN is known here, since decoding starts at commit.
+ */
+static void
+pg2es_decode_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
+{
+	DecodeState *state = ctx->output_plugin_private;
+
+	item_writer_begin(&state->writer, true, txn->final_lsn, true,
+					  PG2ES_TXN_COMMIT_TIME(txn));
+	state->txn_written = false;
+	resetStringInfo(&state->frames);
+}
+
+/* Writes the gathered frames as one message. */
+static void
+flush_frames(LogicalDecodingContext *ctx, DecodeState *state)
+{
+	OutputPluginPrepareWrite(ctx, true);
+	appendBinaryStringInfo(ctx->out, state->frames.data, state->frames.len);
+	OutputPluginWrite(ctx, true);
+	resetStringInfo(&state->frames);
+}
+
+/*
+ * Writes the items of one change to out.  Returns false when the change
+ * produced nothing (the row cannot be addressed).
+ */
+static bool
+write_change_items(DecodeState *state, StringInfo out, RelEntry *entry,
+				   ReorderBufferChange *change, ItemResult *result)
+{
+	switch (change->action)
+	{
+		case REORDER_BUFFER_CHANGE_INSERT:
+			return item_write_insert(&state->writer, out, entry,
+									 PG2ES_CHANGE_NEWTUPLE(change), 'c',
+									 result);
+		case REORDER_BUFFER_CHANGE_UPDATE:
+			return item_write_update(&state->writer, out, entry,
+									 PG2ES_CHANGE_NEWTUPLE(change),
+									 PG2ES_CHANGE_OLDTUPLE(change), result);
+		case REORDER_BUFFER_CHANGE_DELETE:
+			return item_write_delete(&state->writer, out, entry,
+									 PG2ES_CHANGE_OLDTUPLE(change), result);
+		default:
+			elog(ERROR, "unexpected change action %d", (int) change->action);
+	}
+	return false;
+}
+
+/* Reports progress now and then while changes are being skipped. */
+static void
+note_skipped_change(LogicalDecodingContext *ctx, DecodeState *state)
+{
+	if (PG2ES_PROGRESS_IN_CHANGES &&
+		++state->skipped_changes >= SKIPPED_CHANGES_PER_PROGRESS)
+	{
+		PG2ES_UPDATE_PROGRESS(ctx, false);
+		state->skipped_changes = 0;
+	}
+}
+
+/*
+ * A row change.  Plain mode writes straight into ctx->out: a prepared
+ * write that is not followed by OutputPluginWrite (a skipped row) is
+ * simply discarded by the next one.
+ */
+static void
+pg2es_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+					Relation rel, ReorderBufferChange *change)
+{
+	DecodeState *state = ctx->output_plugin_private;
+	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
+	RelEntry   *entry = relcache_entry_for(state->cache, rel);
+	ItemResult	result;
+
+	if (!entry->covered)
+		goto skipped;
+
+	if (!state->opts.framed)
+	{
+		OutputPluginPrepareWrite(ctx, true);
+		if (!write_change_items(state, ctx->out, entry, change, &result))
+			goto skipped;
+		/* The message does not end with a newline. */
+		ctx->out->data[--ctx->out->len] = '\0';
+		OutputPluginWrite(ctx, true);
+	}
+	else
+	{
+		resetStringInfo(&state->change);
+		if (!write_change_items(state, &state->change, entry, change, &result))
+			goto skipped;
+		if (!entry->announced)
+		{
+			framing_relation(&state->frames, entry->relid, entry->index_name);
+			entry->announced = true;
+		}
+		framing_change(&state->frames,
+					   result.unversioned ? FRAME_FLAG_UNVERSIONED : 0,
+					   result.nitems, state->change.data, state->change.len);
+		if (state->frames.len >= FRAME_MESSAGE_TARGET)
+			flush_frames(ctx, state);
+	}
+	state->txn_written = true;
+	goto cleanup;
+
+skipped:
+	note_skipped_change(ctx, state);
+cleanup:
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
+}
+
+/*
+ * Whether every leaf partition of the partitioned table rootid is among
+ * the truncated relations, so that clearing its whole index is right.
+ */
+static bool
+all_partitions_truncated(Oid rootid, int nrelations, Relation relations[])
+{
+	List	   *members = find_all_inheritors(rootid, NoLock, NULL);
+	ListCell   *lc;
+
+	foreach(lc, members)
+	{
+		Oid			member = lfirst_oid(lc);
+		bool		found = false;
+		int			i;
+
+		if (get_rel_relkind(member) != RELKIND_RELATION)
+			continue;
+		for (i = 0; i < nrelations && !found; i++)
+			found = (RelationGetRelid(relations[i]) == member);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* Appends name to names (a List of char *) unless it is there already. */
+static List *
+append_unique_name(List *names, char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (strcmp(lfirst(lc), name) == 0)
+			return names;
+	return lappend(names, name);
+}
+
+/*
+ * TRUNCATE: framed mode writes a TRUNCATE frame naming the indexes to
+ * clear; plain mode writes nothing (a _bulk body has no way to say it).
+ * Partitioned tables hold no rows (their partitions come in the list too),
+ * and a partition truncated alone does not clear its root's shared index.
+ */
+static void
+pg2es_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+					  int nrelations, Relation relations[],
+					  ReorderBufferChange *change)
+{
+	DecodeState *state = ctx->output_plugin_private;
+	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
+	List	   *indexes = NIL;
+	int			i;
+
+	if (!state->opts.framed)
+		goto skipped;
+	for (i = 0; i < nrelations; i++)
+	{
+		RelEntry   *entry;
+
+		if (relations[i]->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+			continue;
+		entry = relcache_entry_for(state->cache, relations[i]);
+		if (!entry->covered)
+			continue;
+		if (entry->index_relid != entry->relid &&
+			!all_partitions_truncated(entry->index_relid, nrelations,
+									  relations))
+		{
+			ereport(WARNING,
+					errmsg("truncating a partition of %s does not clear its index \"%s\"",
+						   entry->qualified_name, entry->index_name),
+					errhint("Use option partition-index=leaf for one index per partition."));
+			continue;
+		}
+		indexes = append_unique_name(indexes, entry->index_name);
+	}
+	if (indexes == NIL)
+		goto skipped;
+
+	framing_truncate(&state->frames, indexes);
+	state->txn_written = true;
+	goto cleanup;
+
+skipped:
+	note_skipped_change(ctx, state);
+cleanup:
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
+}
+
+/*
+ * COMMIT: framed mode writes the last message of a transaction that
+ * produced frames, ending with the COMMIT frame.  Progress is reported
+ * first, flagged as skipped when the transaction produced nothing.
+ */
+static void
+pg2es_decode_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+					XLogRecPtr commit_lsn)
+{
+	DecodeState *state = ctx->output_plugin_private;
+
+	PG2ES_UPDATE_PROGRESS(ctx, !state->txn_written);
+	state->skipped_changes = 0;
+	if (!state->opts.framed || !state->txn_written)
+		return;
+	framing_commit(&state->frames, txn->xid, commit_lsn, txn->end_lsn,
+				   PG2ES_TXN_COMMIT_TIME(txn));
+	flush_frames(ctx, state);
+}
+
+/* The plugin's entry point: the callbacks it implements. */
+void
+_PG_output_plugin_init(OutputPluginCallbacks *cb)
+{
+	cb->startup_cb = pg2es_decode_startup;
+	cb->begin_cb = pg2es_decode_begin;
+	cb->change_cb = pg2es_decode_change;
+	cb->truncate_cb = pg2es_decode_truncate;
+	cb->commit_cb = pg2es_decode_commit;
+	cb->shutdown_cb = pg2es_decode_shutdown;
+}

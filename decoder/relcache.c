@@ -1,0 +1,449 @@
+/*-------------------------------------------------------------------------
+ *
+ * relcache.c
+ *		The decoder's relation cache, modelled on pgoutput's
+ *		RelationSyncCache.
+ *
+ * Every per-table string a change needs (index name, action-line
+ * prefixes, "column": keys) is rendered once here, so that the change path
+ * does no catalog lookup and no formatting beyond the values themselves.
+ *
+ * Invalidation: PostgreSQL executes the catalog invalidations of a decoded
+ * transaction at the point of the stream where it committed, so marking an
+ * entry invalid from the relcache callback is enough for the very next
+ * change to see the new schema.  Callbacks cannot be unregistered and
+ * outlive any one decoding session, so they are registered once per
+ * process and reach the live caches through a list that a memory context
+ * callback keeps current; they only set flags, because they can run in the
+ * middle of catalog access.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/partition.h"
+#include "catalog/pg_index.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/builtins.h"
+
+#include "naming.h"
+#include "relcache.h"
+
+struct RelCache
+{
+	HTAB	   *hash;			/* RelEntry by relid */
+	MemoryContext cxt;
+	const Pg2esOptions *opts;
+	bool		maps_partitions;	/* some entry names another relation */
+	uint64		invalidations;	/* counts callbacks, to spot a race */
+	RelCache   *next;			/* in live_caches */
+	MemoryContextCallback unlink_cb;
+};
+
+/* Caches whose memory context still exists. */
+static RelCache *live_caches = NULL;
+static bool callbacks_registered = false;
+
+/* Marks every entry of every live cache invalid. */
+static void
+invalidate_all(void)
+{
+	RelCache   *cache;
+
+	for (cache = live_caches; cache != NULL; cache = cache->next)
+	{
+		HASH_SEQ_STATUS status;
+		RelEntry   *entry;
+
+		cache->invalidations++;
+		hash_seq_init(&status, cache->hash);
+		while ((entry = hash_seq_search(&status)) != NULL)
+			entry->valid = false;
+	}
+}
+
+/*
+ * Relcache callback: relid changed (InvalidOid: everything).  Entries of
+ * partitions whose index is named after relid are invalidated too, since
+ * renaming a partition root changes its partitions' index.
+ */
+static void
+relcache_invalidate_cb(Datum arg, Oid relid)
+{
+	RelCache   *cache;
+
+	if (relid == InvalidOid)
+	{
+		invalidate_all();
+		return;
+	}
+	for (cache = live_caches; cache != NULL; cache = cache->next)
+	{
+		RelEntry   *entry;
+
+		cache->invalidations++;
+		entry = hash_search(cache->hash, &relid, HASH_FIND, NULL);
+		if (entry != NULL)
+			entry->valid = false;
+		if (cache->maps_partitions)
+		{
+			HASH_SEQ_STATUS status;
+
+			hash_seq_init(&status, cache->hash);
+			while ((entry = hash_seq_search(&status)) != NULL)
+				if (entry->index_relid == relid)
+					entry->valid = false;
+		}
+	}
+}
+
+/*
+ * Syscache callback for schemas (their names are in index names) and types
+ * (encoders depend on them): rare enough to drop everything.
+ */
+static void
+syscache_invalidate_cb(Datum arg, int cacheid, uint32 hashvalue)
+{
+	invalidate_all();
+}
+
+/* Removes a cache from live_caches when its memory context goes away. */
+static void
+relcache_unlink(void *arg)
+{
+	RelCache   *dead = arg;
+	RelCache  **link;
+
+	for (link = &live_caches; *link != NULL; link = &(*link)->next)
+		if (*link == dead)
+		{
+			*link = dead->next;
+			break;
+		}
+}
+
+/*
+ * Creates an empty cache in a new context under parent (the decoding
+ * context, or a function's long-lived context); it dies with parent.
+ * opts must live as long.
+ */
+RelCache *
+relcache_create(MemoryContext parent, const Pg2esOptions *opts)
+{
+	MemoryContext cxt = AllocSetContextCreate(parent, "pg2es relation cache",
+											  ALLOCSET_DEFAULT_SIZES);
+	RelCache   *cache = MemoryContextAllocZero(cxt, sizeof(RelCache));
+	HASHCTL		hctl;
+
+	cache->cxt = cxt;
+	cache->opts = opts;
+	hctl.keysize = sizeof(Oid);
+	hctl.entrysize = sizeof(RelEntry);
+	hctl.hcxt = cxt;
+	cache->hash = hash_create("pg2es relation cache", 64, &hctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	cache->unlink_cb.func = relcache_unlink;
+	cache->unlink_cb.arg = cache;
+	MemoryContextRegisterResetCallback(cxt, &cache->unlink_cb);
+	cache->next = live_caches;
+	live_caches = cache;
+
+	if (!callbacks_registered)
+	{
+		CacheRegisterRelcacheCallback(relcache_invalidate_cb, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, syscache_invalidate_cb,
+									  (Datum) 0);
+		CacheRegisterSyscacheCallback(TYPEOID, syscache_invalidate_cb,
+									  (Datum) 0);
+		callbacks_registered = true;
+	}
+	return cache;
+}
+
+/*
+ * Frees the cache now (it would go with its parent context anyway); the
+ * invalidation callbacks stop reaching it.
+ */
+void
+relcache_destroy(RelCache *cache)
+{
+	MemoryContextDelete(cache->cxt);
+}
+
+/* Returns pfree-able "prefix" + JSON string of s + "suffix". */
+static char *
+render_with_json(const char *prefix, const char *s, const char *suffix,
+				 int *len)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, prefix);
+	json_append_string(&buf, s, strlen(s));
+	appendStringInfoString(&buf, suffix);
+	*len = buf.len;
+	return buf.data;
+}
+
+/*
+ * Sets the entry's strings that depend on the names of the table the
+ * index is named after: index name, action prefixes, __table field.
+ */
+static void
+build_names(RelCache *cache, RelEntry *entry, const char *schema,
+			const char *table)
+{
+	const char *override = options_index_override(cache->opts, schema, table);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (override)
+		appendStringInfoString(&buf, override);
+	else
+		naming_default_index(&buf, cache->opts->index_prefix, schema, table);
+	entry->index_name = buf.data;
+	entry->qualified_name = quote_qualified_identifier(schema, table);
+	entry->index_action = render_with_json("{\"index\":{\"_index\":",
+										   buf.data, ",\"_id\":",
+										   &entry->index_action_len);
+	entry->delete_action = render_with_json("{\"delete\":{\"_index\":",
+											buf.data, ",\"_id\":",
+											&entry->delete_action_len);
+	entry->update_action = render_with_json("{\"update\":{\"_index\":",
+											buf.data, ",\"_id\":",
+											&entry->update_action_len);
+	entry->table_field = render_with_json(",\"__table\":",
+										  psprintf("%s.%s", schema, table),
+										  "", &entry->table_field_len);
+}
+
+/* Appends attnums of the key columns of index indexoid to entry->keys. */
+static void
+build_index_keys(RelEntry *entry, Oid indexoid)
+{
+	HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+	Form_pg_index index;
+	int			i;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for index %u", indexoid);
+	index = (Form_pg_index) GETSTRUCT(tup);
+	entry->nkeys = index->indnkeyatts;
+	entry->keys = palloc(sizeof(AttrNumber) * entry->nkeys);
+	for (i = 0; i < entry->nkeys; i++)
+		entry->keys[i] = index->indkey.values[i];
+	ReleaseSysCache(tup);
+}
+
+/*
+ * Sets entry->keys: the primary key, else the replica identity index, else
+ * the id-columns option.  None of them leaves nkeys 0.
+ */
+static void
+build_keys(RelCache *cache, RelEntry *entry, Relation rel,
+		   const char *schema, const char *table)
+{
+	List	   *idcols;
+	ListCell   *lc;
+	Oid			replindex;
+
+	/* Fills rel->rd_pkindex. */
+	list_free(RelationGetIndexList(rel));
+	if (OidIsValid(rel->rd_pkindex))
+	{
+		build_index_keys(entry, rel->rd_pkindex);
+		return;
+	}
+	replindex = RelationGetReplicaIndex(rel);
+	if (OidIsValid(replindex))
+	{
+		build_index_keys(entry, replindex);
+		return;
+	}
+
+	idcols = options_id_columns(cache->opts, schema, table);
+	entry->keys = palloc(sizeof(AttrNumber) * Max(list_length(idcols), 1));
+	foreach(lc, idcols)
+	{
+		const char *name = lfirst(lc);
+		int			i;
+
+		for (i = 0; i < entry->desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(entry->desc, i);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+				break;
+		}
+		if (i == entry->desc->natts)
+			ereport(ERROR,
+					errcode(ERRCODE_UNDEFINED_COLUMN),
+					errmsg("column \"%s\" named by option \"id-columns\" does not exist in table %s",
+						   name, entry->qualified_name));
+		entry->keys[entry->nkeys++] = i + 1;
+	}
+}
+
+/*
+ * Sets entry->columns: the included columns in the order of the table the
+ * index is named after, so that a partition with its own column order
+ * (an attached table) writes the same documents as its root.
+ */
+static void
+build_column_order(RelEntry *entry, Relation rel)
+{
+	Relation	named = rel;
+	TupleDesc	desc;
+	int			i;
+
+	if (entry->index_relid != RelationGetRelid(rel))
+		named = RelationIdGetRelation(entry->index_relid);
+	if (!RelationIsValid(named))
+		elog(ERROR, "could not open relation with OID %u", entry->index_relid);
+	desc = RelationGetDescr(named);
+
+	entry->columns = palloc(sizeof(int) * Max(desc->natts, 1));
+	entry->ncolumns = 0;
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		int			j;
+
+		if (att->attisdropped)
+			continue;
+		for (j = 0; j < entry->desc->natts; j++)
+		{
+			Form_pg_attribute own = TupleDescAttr(entry->desc, j);
+
+			if (!own->attisdropped &&
+				strcmp(NameStr(own->attname), NameStr(att->attname)) == 0)
+				break;
+		}
+		if (j < entry->desc->natts && entry->cols[j].included)
+			entry->columns[entry->ncolumns++] = j;
+	}
+	if (named != rel)
+		RelationClose(named);
+}
+
+/*
+ * Sets entry->cols: the pre-escaped keys and encoders.  Key columns get an
+ * encoder even when left out of documents, since the _id needs them.
+ */
+static void
+build_columns(RelCache *cache, RelEntry *entry, const char *schema,
+			  const char *table)
+{
+	TupleDesc	desc = entry->desc;
+	int			i;
+
+	entry->cols = palloc0(sizeof(RelColumn) * Max(desc->natts, 1));
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		RelColumn  *col = &entry->cols[i];
+		bool		is_key = false;
+		int			k;
+
+		if (att->attisdropped)
+			continue;
+		for (k = 0; k < entry->nkeys; k++)
+			is_key |= (entry->keys[k] == i + 1);
+		col->included = !options_column_excluded(cache->opts, schema, table,
+												 NameStr(att->attname));
+		if (!col->included && !is_key)
+			continue;
+		col->varlena = (att->attlen == -1);
+		col->key = render_with_json(",", NameStr(att->attname), ":",
+									&col->keylen);
+		encoder_init(&col->enc, att->atttypid, entry->cxt);
+	}
+}
+
+/*
+ * (Re)computes everything about rel in entry, in a fresh context (the old
+ * one, if any, is freed).  Runs catalog lookups: valid in a decoding
+ * callback (historic snapshot) and in a normal transaction.
+ */
+static void
+build_entry(RelCache *cache, RelEntry *entry, Relation rel)
+{
+	uint64		invalidations = cache->invalidations;
+	MemoryContext oldcxt;
+	const char *schema;
+	const char *table;
+
+	if (entry->cxt)
+		MemoryContextDelete(entry->cxt);
+	entry->cxt = AllocSetContextCreate(cache->cxt, "pg2es relation",
+									   ALLOCSET_SMALL_SIZES);
+	oldcxt = MemoryContextSwitchTo(entry->cxt);
+
+	entry->announced = false;
+	entry->index_relid = RelationGetRelid(rel);
+	if (rel->rd_rel->relispartition && !cache->opts->partition_leaf)
+		entry->index_relid = llast_oid(get_partition_ancestors(entry->index_relid));
+	if (entry->index_relid != RelationGetRelid(rel))
+		cache->maps_partitions = true;
+	schema = get_namespace_name(get_rel_namespace(entry->index_relid));
+	table = get_rel_name(entry->index_relid);
+	if (schema == NULL || table == NULL)
+		elog(ERROR, "cache lookup failed for relation %u", entry->index_relid);
+
+	entry->reltype = rel->rd_rel->reltype;
+	entry->covered = options_table_covered(cache->opts, schema, table);
+	entry->desc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
+	entry->nkeys = 0;
+	build_names(cache, entry, schema, table);
+	if (entry->covered)
+	{
+		build_keys(cache, entry, rel, schema, table);
+		build_columns(cache, entry, schema, table);
+		build_column_order(entry, rel);
+		entry->values = palloc(sizeof(Datum) * Max(entry->desc->natts, 1));
+		entry->nulls = palloc(sizeof(bool) * Max(entry->desc->natts, 1));
+		entry->oldvalues = palloc(sizeof(Datum) * Max(entry->desc->natts, 1));
+		entry->oldnulls = palloc(sizeof(bool) * Max(entry->desc->natts, 1));
+	}
+	MemoryContextSwitchTo(oldcxt);
+
+	/* An invalidation that came in while we read the catalogs wins. */
+	entry->valid = (invalidations == cache->invalidations);
+}
+
+/* The valid entry for relid, or NULL if there is none yet. */
+RelEntry *
+relcache_lookup(RelCache *cache, Oid relid)
+{
+	RelEntry   *entry = hash_search(cache->hash, &relid, HASH_FIND, NULL);
+
+	return (entry != NULL && entry->valid) ? entry : NULL;
+}
+
+/*
+ * The entry for rel, built or rebuilt as needed.  The entry stays usable
+ * until the next call for the same relation; its memory belongs to the
+ * cache.
+ */
+RelEntry *
+relcache_entry_for(RelCache *cache, Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	bool		found;
+	RelEntry   *entry = hash_search(cache->hash, &relid, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		entry->valid = false;
+		entry->warned = false;
+		entry->cxt = NULL;
+	}
+	if (!entry->valid)
+		build_entry(cache, entry, rel);
+	return entry;
+}

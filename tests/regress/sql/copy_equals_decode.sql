@@ -1,0 +1,108 @@
+-- The extension's pg2es.bulk_item gives, for a row and a version, exactly
+-- the bytes decoding gives for the INSERT of that row committed at that
+-- version (plus the "\n" pg_recvlogical adds), with the same options.
+--
+-- To cover another type, add a column to ced (and a value to the rows
+-- below); the comparisons need no change.
+SET synchronous_commit = on;
+CREATE EXTENSION pg2es;
+
+CREATE TABLE ced (
+    id int PRIMARY KEY,
+    c_int2 int2, c_int4 int4, c_int8 int8, c_numeric numeric,
+    c_float4 float4, c_float8 float8, c_bool bool,
+    c_text text, c_varchar varchar(10), c_char char(3), c_bytea bytea,
+    c_date date, c_timestamp timestamp, c_timestamptz timestamptz,
+    c_time time, c_interval interval, c_uuid uuid, c_inet inet,
+    c_json json, c_jsonb jsonb, c_int_array int[], c_text_array text[],
+    c_big text
+);
+-- a partitioned table whose partition has its own column order
+CREATE TABLE ced_parted (id int, part int, v text, PRIMARY KEY (id, part))
+    PARTITION BY LIST (part);
+CREATE TABLE ced_p1 (v text, part int NOT NULL, id int NOT NULL);
+ALTER TABLE ced_parted ATTACH PARTITION ced_p1 FOR VALUES IN (1);
+
+SELECT 'init' FROM pg_create_logical_replication_slot('ced', 'pg2es');
+
+INSERT INTO ced VALUES
+    (1, -32768, 2147483647, -9223372036854775808, 123.4500, 1.5, 0.1, true,
+     E'quote" backslash\\ newline\n tab\t é', 'varchar', 'ab', '\x00ff10',
+     '2024-02-29', '2024-02-29 12:34:56.789', '2024-02-29 12:34:56.789+02',
+     '23:59:59', '1 day 2 hours', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+     '192.168.0.1/24', '{"a": [1, 2]}', '{"b": {"c": null}}', '{1,NULL,3}',
+     '{"x","y z"}', repeat('big', 1000)),
+    (2, 0, 0, 0, 'NaN', 'Infinity', '-0', false, '', '', '', '', '-infinity',
+     'infinity', 'epoch', '00:00', '-1 mons', '00000000-0000-0000-0000-000000000000',
+     '::1', '[]', '[]', '{}', '{}', ''),
+    (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+INSERT INTO ced_parted VALUES (1, 1, 'one'), (2, 1, NULL);
+
+CREATE TEMP TABLE decoded AS
+    SELECT 'default' AS options, data
+    FROM pg_logical_slot_peek_changes('ced', NULL, NULL)
+    UNION ALL
+    SELECT 'with options', data
+    FROM pg_logical_slot_peek_changes('ced', NULL, NULL,
+        'add-fields', 'table,lsn', 'exclude-columns', '*.*.c_bool',
+        'index-prefix', 'pre-', 'index-names', 'public.ced_parted:parted')
+    UNION ALL
+    SELECT 'unversioned', data
+    FROM pg_logical_slot_get_changes('ced', NULL, NULL, 'versioning', 'off');
+
+-- every decoded item has a row whose bulk item is byte-identical
+SELECT d.options, r.rel, r.id,
+       convert_to(d.data || E'\n', 'UTF8') = pg2es.bulk_item(r.rel, r.row,
+           (regexp_match(d.data, '"version":(\d+),'))[1]::bigint,
+           CASE d.options
+               WHEN 'default' THEN '{}'
+               WHEN 'unversioned' THEN '{versioning=off}'
+               ELSE '{"add-fields=table,lsn","exclude-columns=*.*.c_bool",index-prefix=pre-,index-names=public.ced_parted:parted}'
+           END::text[]) AS equal
+FROM decoded d
+     JOIN (SELECT 'ced'::regclass AS rel, t.id::text AS id, t AS row,
+                  pg2es.doc_id('ced', t) AS doc_id FROM ced t) AS r(rel, id, row, doc_id)
+       ON (regexp_match(d.data, '"_id":"([^"]*)"'))[1] = r.doc_id
+WHERE d.data LIKE '%"_index":"%ced"%'
+ORDER BY 1, 2, 3;
+
+SELECT d.options,
+       convert_to(d.data || E'\n', 'UTF8') = pg2es.bulk_item('ced_parted', t,
+           (regexp_match(d.data, '"version":(\d+),'))[1]::bigint,
+           CASE d.options
+               WHEN 'default' THEN '{}'
+               WHEN 'unversioned' THEN '{versioning=off}'
+               ELSE '{"add-fields=table,lsn","exclude-columns=*.*.c_bool",index-prefix=pre-,index-names=public.ced_parted:parted}'
+           END::text[]) AS equal
+FROM decoded d
+     JOIN ced_parted t
+       ON (regexp_match(d.data, '"_id":"([^"]*)"'))[1] = pg2es.doc_id('ced_parted', t)
+WHERE d.data NOT LIKE '%"_index":"%ced"%'
+ORDER BY 1, 2;
+
+-- nothing decoded was left unmatched
+SELECT options, count(*) FROM decoded GROUP BY 1 ORDER BY 1;
+
+-- the other functions agree with the items
+SELECT pg2es.doc_id('ced', t) AS doc_id,
+       convert_from(pg2es.doc_source('ced', t, '{exclude-columns=public.ced.c_*}'), 'UTF8') AS source,
+       pg2es.index_name('ced') AS index_name
+FROM ced t ORDER BY id;
+SELECT convert_from(pg2es.bulk_item('ced', t, NULL, '{exclude-columns=public.ced.c_*}'), 'UTF8') AS unversioned
+FROM ced t WHERE id = 1;
+SELECT pg2es.index_name('ced_parted'), pg2es.index_name('ced_p1'),
+       pg2es.index_name('ced_p1', '{partition-index=leaf}');
+SELECT pg2es.covered_tables();
+SELECT pg2es.covered_tables('{partition-index=leaf,exclude-tables=public.ced}');
+SELECT pg2es.mapping('ced_parted', ARRAY['add-fields=table,op']);
+-- wrong arguments
+SELECT pg2es.bulk_item('ced', t, 1) FROM ced_parted t;
+SELECT pg2es.doc_id('ced', t, '{include-tables=public.other}') FROM ced t WHERE id = 1;
+CREATE VIEW ced_view AS SELECT 1 AS x;
+SELECT pg2es.index_name('ced_view');
+DROP VIEW ced_view;
+
+SELECT pg_drop_replication_slot('ced');
+DROP TABLE ced, ced_parted;
+DROP EXTENSION pg2es;
