@@ -345,7 +345,7 @@ sub all_docs
 	{
 		my $hits = $body->{hits}{hits};
 		last unless @$hits;
-		$docs{ $_->{_id} } = encode_json($_->{_source}) for @$hits;
+		$docs{ $_->{_id} } = $self->{json}->encode($_->{_source}) for @$hits;
 		($status, $body) = $self->request('POST', '/_search/scroll',
 			{ scroll => '1m', scroll_id => $body->{_scroll_id} });
 		die "scroll $index: HTTP $status" unless $status == 200;
