@@ -13,7 +13,9 @@
  *	                                 to the same value (1e+20, 0.1, -0);
  *	                                 NaN, Infinity, -Infinity: null
  *	numeric                          number with every digit (123.4500);
- *	                                 NaN, Infinity, -Infinity: null
+ *	                                 NaN, Infinity, -Infinity: null.  Beyond
+ *	                                 a double's range (1e400) it is valid
+ *	                                 JSON that numeric fields cannot index
  *	boolean                          true / false
  *	text, varchar, char(n), name,    string, UTF-8, with ", \ and every
  *	"char"                           control character escaped (\n, \t, ...
@@ -233,6 +235,10 @@ json_append_int64(StringInfo out, int64 value)
 	appendBinaryStringInfo(out, p, end - p);
 }
 
+/*
+ * The writers below are EncodeFuncs (contract in encode.h): integers and
+ * booleans as JSON literals.
+ */
 static void
 encode_int2(StringInfo out, Datum value, const ValueEncoder *enc)
 {

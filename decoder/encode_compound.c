@@ -139,6 +139,7 @@ append_range(StringInfo out, RangeType *r, const ValueEncoder *elem)
 	appendStringInfoCharMacro(out, '}');
 }
 
+/* Ranges: see append_range(); enc->element encodes the subtype. */
 void
 encode_range(StringInfo out, Datum value, const ValueEncoder *enc)
 {

@@ -153,6 +153,10 @@ split_timestamp(Timestamp ts, int32 *days, int64 *time)
 	*time = t;
 }
 
+/*
+ * date, timestamp, timestamptz and time: EncodeFuncs (contract in encode.h)
+ * writing the forms listed at the top of encode.c.
+ */
 void
 encode_date(StringInfo out, Datum value, const ValueEncoder *enc)
 {
@@ -293,6 +297,7 @@ append_iso_duration(StringInfo out, const Interval *iv)
 	appendBinaryStringInfo(out, buf, p - buf);
 }
 
+/* interval: the ISO 8601 duration; infinite ones (17 and later): null */
 void
 encode_interval(StringInfo out, Datum value, const ValueEncoder *enc)
 {

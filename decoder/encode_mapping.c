@@ -9,7 +9,10 @@
  *	numeric(p,0), p <= 18             long
  *	numeric(p,s), 1 <= s <= 6,        scaled_float, scaling_factor 10^s
  *	p <= 15                           (every such value is exact in a double)
- *	other numeric                     double
+ *	other numeric                     double, ignore_malformed (a value
+ *	                                  beyond a double's range, 1e400, stays
+ *	                                  in _source instead of failing the
+ *	                                  document)
  *	boolean                           boolean
  *	date, timestamp, timestamptz      date (the default format reads them;
  *	                                  Elasticsearch keeps milliseconds)
@@ -44,6 +47,7 @@
 
 #define MAPPING_TEXT \
 	"{\"type\":\"text\",\"fields\":{\"keyword\":{\"type\":\"keyword\",\"ignore_above\":256}}}"
+#define MAPPING_NUMERIC_DOUBLE "{\"type\":\"double\",\"ignore_malformed\":true}"
 #define MAPPING_KEYWORD_LONG "{\"type\":\"keyword\",\"ignore_above\":8191}"
 
 /*
@@ -57,7 +61,7 @@ append_numeric_mapping(StringInfo out, int32 typmod)
 
 	if (typmod < (int32) VARHDRSZ)
 	{
-		appendStringInfoString(out, "{\"type\":\"double\"}");
+		appendStringInfoString(out, MAPPING_NUMERIC_DOUBLE);
 		return;
 	}
 	precision = ((typmod - VARHDRSZ) >> 16) & 0xffff;
@@ -76,7 +80,7 @@ append_numeric_mapping(StringInfo out, int32 typmod)
 						 factor);
 	}
 	else
-		appendStringInfoString(out, "{\"type\":\"double\"}");
+		appendStringInfoString(out, MAPPING_NUMERIC_DOUBLE);
 }
 
 /*

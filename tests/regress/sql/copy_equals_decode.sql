@@ -106,3 +106,68 @@ DROP VIEW ced_view;
 SELECT pg_drop_replication_slot('ced');
 DROP TABLE ced, ced_parted;
 DROP EXTENSION pg2es;
+
+-- Every type family of types.sql, edge values included: pg2es.bulk_item
+-- gives the decoded bytes, also when the session that decodes and the one
+-- that copies have different TimeZone, DateStyle, IntervalStyle,
+-- extra_float_digits and bytea_output settings.
+CREATE EXTENSION pg2es;
+CREATE TYPE ced_mood AS ENUM ('sad', 'happy "quoted"');
+CREATE DOMAIN ced_posint AS int CHECK (VALUE > 0);
+CREATE TYPE ced_pair AS (t text, n ced_posint, at timestamptz, m ced_mood);
+CREATE TABLE ced_types (
+    id int PRIMARY KEY,
+    c_int2 int2, c_oid oid, c_float4 float4, c_float8 float8, c_numeric numeric,
+    c_name name, c_char "char", c_text text, c_json json, c_jsonb jsonb,
+    c_date date, c_timestamp timestamp, c_timestamptz timestamptz,
+    c_timetz timetz, c_interval interval, c_bytea bytea,
+    c_cidr cidr, c_macaddr macaddr, c_money money, c_bit varbit, c_tsvector tsvector,
+    c_xml xml, c_point point, c_box box, c_enum ced_mood, c_domain ced_posint,
+    c_pair ced_pair, c_int_2d int[], c_date_array date[], c_pair_array ced_pair[],
+    c_int4range int4range, c_tstzrange tstzrange, c_daterange daterange,
+    c_multirange int4multirange
+);
+SELECT 'init' FROM pg_create_logical_replication_slot('ced_types', 'pg2es');
+INSERT INTO ced_types VALUES
+    (1, 32767, 4294967295, 'NaN', 1e-300, 10::numeric ^ 100, 'nm', 'x',
+     (SELECT string_agg(chr(i), '' ORDER BY i) FROM generate_series(1, 31) i) || '"\é',
+     E'{ "a" :\n [1, "x y"] }', '{"a": [1, "\u0001"], "b": 1.50}',
+     '0044-03-15 BC', '294276-12-31 23:59:59.999999', 'infinity',
+     '24:00-15:59', '-1 year +2 days -00:00:00.5', '\x00ff', '10.0.0.0/8',
+     '08:00:2b:01:02:03', 12.34, B'101', 'a fat cat', '<a>x</a>', '(0.1,-2)',
+     '((0,0),(1,1))', 'happy "quoted"', 7,
+     ROW(E'q\n', 1, '2024-01-01 00:00+00', 'sad'), '{{1,NULL},{3,4}}',
+     '{2024-01-01,-infinity,NULL}', ARRAY[ROW('a', 2, NULL, NULL)::ced_pair, NULL],
+     '[1,5)', '[2024-01-01 00:00+00,infinity)', 'empty', '{[1,3),[5,7)}'),
+    (2, -1, 0, '-Infinity', '-0', 'NaN', '', '', '', '"s"', '42',
+     '2024-02-29', '1999-12-31 23:59:59.5', '2024-06-01 00:30:00.12+05:30',
+     '00:00+00', '0', '', '::/0', NULL, -1.5, B'', '', '', '(1e300,-1e-300)',
+     '((1,1),(0,0))', 'sad', 1, ROW(NULL, NULL, NULL, NULL), '{}', '{}', '{}',
+     '(,)', '(,2024-01-01 00:00+00]', '[2024-01-01,2024-02-01)', '{}');
+
+SET TimeZone = 'Pacific/Chatham';
+SET DateStyle = 'SQL, DMY';
+SET IntervalStyle = 'sql_standard';
+SET extra_float_digits = -15;
+SET bytea_output = 'escape';
+CREATE TEMP TABLE decoded_types AS
+    SELECT data FROM pg_logical_slot_get_changes('ced_types', NULL, NULL);
+RESET ALL;
+SET TimeZone = 'America/St_Johns';
+SET DateStyle = 'German';
+SET IntervalStyle = 'iso_8601';
+SET extra_float_digits = 3;
+SELECT t.id,
+       convert_to(d.data || E'\n', 'UTF8') = pg2es.bulk_item('ced_types', t,
+           (regexp_match(d.data, '"version":(\d+),'))[1]::bigint) AS equal
+FROM decoded_types d
+     JOIN ced_types t ON (regexp_match(d.data, '"_id":"([^"]*)"'))[1] = t.id::text
+ORDER BY 1;
+SELECT count(*) AS decoded_items FROM decoded_types;
+RESET ALL;
+
+SELECT pg_drop_replication_slot('ced_types');
+DROP TABLE ced_types;
+DROP TYPE ced_pair, ced_mood;
+DROP DOMAIN ced_posint;
+DROP EXTENSION pg2es;

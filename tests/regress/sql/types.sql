@@ -226,3 +226,11 @@ ORDER BY 1, 2;
 DROP EXTENSION pg2es;
 
 SELECT 'stop' FROM pg_drop_replication_slot('types_slot');
+DROP TABLE t_int, t_num, t_bignum, t_bool, t_text, t_json, t_date, t_time, t_bin,
+	t_other, t_geo, t_arr, t_dom, t_comp, t_range, t_fallback, t_key_date, t_key_ts,
+	t_key_num, t_key_misc, t_session;
+DROP TYPE nested;
+DROP DOMAIN checked_addr;
+DROP TYPE addr;
+DROP DOMAIN posint, price, label, stamps;
+DROP TYPE mood;
