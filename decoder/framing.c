@@ -14,7 +14,8 @@
  *			  since the Unix epoch)
  *
  * msgpack-c writes through a callback, here appending to a StringInfo, so
- * frames land in the caller's buffer without an intermediate copy.
+ * frames land directly in the caller's buffer (the transaction's pending
+ * frames; see pg2es.c).
  *
  *-------------------------------------------------------------------------
  */

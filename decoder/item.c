@@ -203,6 +203,25 @@ skip_unaddressable(RelEntry *entry, bool has_key)
 	return false;
 }
 
+/*
+ * Says once per table and session that a key change met unreadable TOAST:
+ * the new _id has no document yet, so its partial update will fail
+ * (document_missing); only the full old row image could fill it in.
+ */
+static void
+warn_partial_key_change(RelEntry *entry)
+{
+	if (entry->warned)
+		return;
+	entry->warned = true;
+	ereport(WARNING,
+			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			errmsg("a key change in table %s keeps TOASTed values the WAL does not hold",
+				   entry->qualified_name),
+			errdetail("The new document gets only the columns present and cannot be created."),
+			errhint("Set REPLICA IDENTITY FULL on the table."));
+}
+
 /* Appends UTF-8 text s as a JSON string (no conversion needed). */
 static void
 append_json_utf8(StringInfo out, const char *s, int len)
@@ -348,6 +367,8 @@ item_write_update(ItemWriter *w, StringInfo out, RelEntry *entry,
 		result->nitems++;
 	}
 
+	if (partial && result->nitems > 0)
+		warn_partial_key_change(entry);
 	if (partial)
 	{
 		/* Elasticsearch refuses versions on updates. */

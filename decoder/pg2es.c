@@ -137,7 +137,7 @@ write_change_items(DecodeState *state, StringInfo out, RelEntry *entry,
 		default:
 			elog(ERROR, "unexpected change action %d", (int) change->action);
 	}
-	return false;
+	pg_unreachable();
 }
 
 /* Reports progress now and then while changes are being skipped. */

@@ -11,7 +11,6 @@
 #define PG2ES_RELCACHE_H
 
 #include "access/tupdesc.h"
-#include "utils/hsearch.h"
 #include "utils/rel.h"
 
 #include "encode.h"

@@ -22,7 +22,7 @@ INSERT INTO empty_covered VALUES (3);
 ROLLBACK TO SAVEPOINT s;
 COMMIT;
 ALTER TABLE empty_covered ADD COLUMN v int;
-SELECT pg_logical_emit_message(true, 'pg2es-test', 'not a row');
+SELECT pg_logical_emit_message(true, 'pg2es-test', 'not a row') IS NOT NULL AS emitted;
 BEGIN;
 INSERT INTO empty_excluded SELECT generate_series(2, 300);
 COMMIT;

@@ -1,6 +1,7 @@
 -- framing=msgpack: binary output, frames as in docs/design.md, checked
 -- byte for byte.
 SET synchronous_commit = on;
+\set VERBOSITY terse
 
 -- Renders one msgpack value at offset pos (0-based) as text, checking that
 -- integers use their shortest form; next is the offset after it.
