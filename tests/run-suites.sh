@@ -56,6 +56,8 @@ run_suite e2e prove_dir tests/e2e/t
 run_suite fuzz make -s -C forwarder fuzz
 run_suite decoder-fuzz prove --timer tests/fuzz/decoder_fuzz.pl
 run_suite deploy bash tests/deploy/check_compose.sh
+run_suite deploy-role prove --timer tests/deploy/role_test.pl
+run_suite demo bash tests/demo/demo.sh
 
 echo
 [ ${#failed_names[@]} -eq 0 ] || echo "failed suites: ${failed_names[*]}"

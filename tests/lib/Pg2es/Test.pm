@@ -138,15 +138,17 @@ sub index_equals_table
 	my ($node, $es, $table, $index, $options, $dbname) = @_;
 	$dbname //= 'postgres';
 	my $optlit = _options_literal($options);
+	# the _id travels as a JSON string: it may hold newlines and tabs
 	my $rows = $node->safe_psql($dbname,
-		"SELECT pg2es.doc_id('$table'::regclass, t, $optlit) || E'\\t' || "
+		"SELECT to_json(pg2es.doc_id('$table'::regclass, t, $optlit))::text || E'\\t' || "
 		  . "convert_from(pg2es.doc_source('$table'::regclass, t, $optlit), 'UTF8') "
 		  . "FROM $table t");
 	my %want;
+	my $json = JSON::PP->new->allow_nonref;
 	for my $line (split /\n/, $rows)
 	{
 		my ($id, $src) = split /\t/, $line, 2;
-		$want{$id} = json_canonical($src);
+		$want{ $json->decode($id) } = json_canonical($src);
 	}
 	my $have = $es->all_docs($index);
 	my (@missing, @extra, @different);
@@ -194,6 +196,7 @@ use warnings;
 use HTTP::Tiny;
 use JSON::PP;
 use MIME::Base64;
+use Scalar::Util;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
@@ -226,6 +229,19 @@ sub new
 	return $self;
 }
 
+# Emulators and forwarders still running when the test file ends are
+# stopped here: DESTROY is not reliable during global destruction.
+our @started;
+
+END
+{
+	local $?;
+	for my $obj (grep { defined } @started)
+	{
+		$obj->stop;
+	}
+}
+
 sub _start_emulator
 {
 	my ($self, @args) = @_;
@@ -246,6 +262,8 @@ sub _start_emulator
 		[ '/usr/bin/python3', $script, '--port', '0', '--port-file', $portfile, @args ],
 		'<', \undef, '>>', $log, '2>>', $log);
 	$self->{log} = $log;
+	push @started, $self;
+	Scalar::Util::weaken($started[-1]);
 	for (1 .. 300)
 	{
 		last if -s $portfile;
@@ -447,6 +465,8 @@ sub start
 	local %ENV = %env;
 	$self->{proc} = IPC::Run::start(\@cmd, '<', \undef, '>>', $self->{log},
 		'2>>', $self->{log});
+	push @Pg2es::Test::ES::started, $self;
+	Scalar::Util::weaken($Pg2es::Test::ES::started[-1]);
 	return;
 }
 
@@ -481,5 +501,47 @@ sub DESTROY
 	$self->{proc}->kill_kill if $self->{proc};
 	return;
 }
+
+# --- added by the initial load / verify work (issue 5) ---
+package Pg2es::Test;
+
+# Runs `pg2es verify` against the cluster and the Elasticsearch of $es with
+# extra arguments @args (plugin options, tables).  Returns (exit status,
+# stdout, stderr).
+sub run_verify
+{
+	my ($node, $es, @args) = @_;
+	my @cmd = (forwarder_bin(), 'verify', '-d', $node->connstr('postgres'),
+		'--es-url', $es->url, @args);
+	my %env = %ENV;
+	$env{PG2ES_ES_USER}     = $es->{user}     if defined $es->{user};
+	$env{PG2ES_ES_PASSWORD} = $es->{password} if defined $es->{password};
+	$env{PG2ES_ES_API_KEY}  = $es->{api_key}  if defined $es->{api_key};
+	$env{PG2ES_ES_CACERT}   = $es->{cacert}   if defined $es->{cacert};
+	local %ENV = %env;
+	my ($out, $err) = ('', '');
+	IPC::Run::run(\@cmd, '<', \undef, '>', \$out, '2>', \$err,
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	return ($? >> 8, $out, $err);
+}
+
+push @EXPORT_OK, 'run_verify';
+# --- end of the issue 5 additions ---
+
+# --- added by the reliability and security tests (issue 8) ---
+package Pg2es::Test::ES;
+
+# Trusts the CA certificates in $file for this test's own requests to an
+# emulator serving HTTPS, and hands them to the forwarder (PG2ES_ES_CACERT),
+# as ES_CACERT does for a real cluster.
+sub use_cacert
+{
+	my ($self, $file) = @_;
+	$self->{cacert} = $file;
+	$self->{http} = HTTP::Tiny->new(timeout => 30, keep_alive => 1,
+		SSL_options => { SSL_ca_file => $file });
+	return;
+}
+# --- end of the issue 8 additions ---
 
 1;
