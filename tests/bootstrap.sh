@@ -12,7 +12,7 @@ packages=(
 	build-essential pkg-config clang llvm
 	"postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR" postgresql-client-common libpq-dev
 	libcurl4-openssl-dev libmsgpack-dev libjansson-dev zlib1g-dev
-	libipc-run-perl python3 openssl curl
+	libipc-run-perl libio-socket-ssl-perl python3 openssl curl
 	libfuzzer-14-dev libclang-rt-14-dev
 	docker-compose
 )

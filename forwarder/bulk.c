@@ -1,0 +1,363 @@
+/*
+ * bulk.c
+ *		Batching bulk items into _bulk requests (see bulk.h).
+ */
+#include "bulk.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * batch_new: an empty batch of the given kind, or NULL when out of memory.
+ * The caller owns it until it is linked into a queue.
+ */
+static Batch *
+batch_new(BatchKind kind)
+{
+	Batch	   *b = calloc(1, sizeof(Batch));
+
+	if (b == NULL)
+		return NULL;
+	b->kind = kind;
+	buf_init(&b->body);
+	return b;
+}
+
+/*
+ * batch_free: free a batch that is not (or no longer) linked in a queue.
+ */
+static void
+batch_free(Batch *b)
+{
+	buf_free(&b->body);
+	free(b->items);
+	free(b);
+}
+
+/*
+ * batch_add: append an item's bytes and entry. Returns false, batch
+ * unchanged, when out of memory.
+ */
+static bool
+batch_add(Batch *b, const char *data, size_t len, ItemAction action, uint64_t txn_seq)
+{
+	BulkItem   *item;
+
+	if (b->nitems == b->cap)
+	{
+		size_t		cap = b->cap ? b->cap * 2 : 64;
+		BulkItem   *items = realloc(b->items, cap * sizeof(BulkItem));
+
+		if (items == NULL)
+			return false;
+		b->items = items;
+		b->cap = cap;
+	}
+	item = &b->items[b->nitems];
+	item->off = b->body.len;
+	if (!buf_append(&b->body, data, len))
+		return false;
+	item->len = len;
+	item->action = action;
+	item->txn_seq = txn_seq;
+	b->nitems++;
+	return true;
+}
+
+/*
+ * push_sealed: link b at the tail of the sealed FIFO (the queue owns it).
+ */
+static void
+push_sealed(BulkQueue *q, Batch *b)
+{
+	b->next = NULL;
+	if (q->tail)
+		q->tail->next = b;
+	else
+		q->head = b;
+	q->tail = b;
+}
+
+/*
+ * bulk_queue_init: an empty queue with the given sealing limits.
+ */
+void
+bulk_queue_init(BulkQueue *q, size_t max_bytes, size_t max_items, int64_t linger_us)
+{
+	memset(q, 0, sizeof(*q));
+	q->max_bytes = max_bytes;
+	q->max_items = max_items;
+	q->linger_us = linger_us;
+}
+
+/*
+ * bulk_queue_free: drop every batch (used when the stream restarts: what was
+ * not acknowledged will be decoded and sent again).
+ */
+void
+bulk_queue_free(BulkQueue *q)
+{
+	while (q->head)
+		bulk_pop_head(q);
+	if (q->filling)
+		batch_free(q->filling);
+	q->filling = NULL;
+	q->bytes = 0;
+}
+
+/*
+ * bulk_seal: move the filling batch, if any, to the sealed FIFO.
+ */
+void
+bulk_seal(BulkQueue *q)
+{
+	if (q->filling == NULL)
+		return;
+	push_sealed(q, q->filling);
+	q->filling = NULL;
+}
+
+/*
+ * bulk_append_item: add one bulk item (data is copied; the caller keeps it).
+ * A batch is sealed first if the item would take it over max_bytes, and
+ * after if it reached a limit; an item larger than max_bytes travels alone.
+ * Returns false, queue unchanged, when out of memory.
+ */
+bool
+bulk_append_item(BulkQueue *q, const char *data, size_t len, ItemAction action,
+				 uint64_t txn_seq, int64_t now_us)
+{
+	if (q->filling && q->filling->body.len + len > q->max_bytes)
+		bulk_seal(q);
+	if (q->filling == NULL)
+	{
+		/*
+		 * Reserve the whole body at once: a block that large is mmap'd, so
+		 * only the pages written count as resident and freeing it returns
+		 * them; grown step by step from the heap, freed batches would leave
+		 * holes that keep resident memory above --max-memory.
+		 */
+		if ((q->filling = batch_new(BATCH_BULK)) == NULL ||
+			!buf_reserve(&q->filling->body, q->max_bytes))
+		{
+			if (q->filling)
+				batch_free(q->filling);
+			q->filling = NULL;
+			return false;
+		}
+		q->filling->opened_us = now_us;
+	}
+	if (!batch_add(q->filling, data, len, action, txn_seq))
+	{
+		if (q->filling->nitems == 0)
+		{
+			batch_free(q->filling);
+			q->filling = NULL;
+		}
+		return false;
+	}
+	q->bytes += len;
+	if (q->filling->nitems >= q->max_items || q->filling->body.len >= q->max_bytes)
+		bulk_seal(q);
+	return true;
+}
+
+/*
+ * bulk_append_truncate: queue a TRUNCATE of the frame's indexes, after
+ * sealing what came before it. Returns false, queue unchanged, when out of
+ * memory.
+ */
+bool
+bulk_append_truncate(BulkQueue *q, const Frame *frame, uint64_t txn_seq)
+{
+	Batch	   *b = batch_new(BATCH_TRUNCATE);
+	size_t		i;
+
+	if (b == NULL)
+		return false;
+	for (i = 0; i < frame->nindexes; i++)
+	{
+		const char *name;
+		size_t		len;
+
+		frame_truncate_index(frame, i, &name, &len);
+		if (memchr(name, '\n', len) != NULL || memchr(name, '\0', len) != NULL ||
+			!buf_append(&b->body, name, len) || !buf_append(&b->body, "\n", 1))
+		{
+			batch_free(b);
+			return false;
+		}
+	}
+	/* the whole truncate is one item of its transaction */
+	b->items = calloc(1, sizeof(BulkItem));
+	if (b->items == NULL)
+	{
+		batch_free(b);
+		return false;
+	}
+	b->items[0].len = b->body.len;
+	b->items[0].txn_seq = txn_seq;
+	b->nitems = b->cap = 1;
+	bulk_seal(q);
+	push_sealed(q, b);
+	q->bytes += b->body.len;
+	return true;
+}
+
+/*
+ * bulk_seal_due: seal the filling batch if it has lingered long enough.
+ * Returns the time at which it must be sealed, or INT64_MAX if none is
+ * filling, for the main loop's poll timeout.
+ */
+int64_t
+bulk_seal_due(BulkQueue *q, int64_t now_us)
+{
+	if (q->filling == NULL)
+		return INT64_MAX;
+	if (now_us - q->filling->opened_us >= q->linger_us)
+	{
+		bulk_seal(q);
+		return INT64_MAX;
+	}
+	return q->filling->opened_us + q->linger_us;
+}
+
+/*
+ * bulk_head: the oldest sealed batch (the one to send), or NULL. The queue
+ * keeps ownership.
+ */
+Batch *
+bulk_head(const BulkQueue *q)
+{
+	return q->head;
+}
+
+/*
+ * bulk_pop_head: unlink and free the head batch.
+ */
+void
+bulk_pop_head(BulkQueue *q)
+{
+	Batch	   *b = q->head;
+
+	q->head = b->next;
+	if (q->head == NULL)
+		q->tail = NULL;
+	q->bytes -= b->body.len;
+	batch_free(b);
+}
+
+/*
+ * replace_head_with: put the batches first..last (already linked together,
+ * owned by the caller until now) in place of the head batch, which is freed.
+ */
+static void
+replace_head_with(BulkQueue *q, Batch *first, Batch *last, size_t new_bytes)
+{
+	Batch	   *old = q->head;
+
+	last->next = old->next;
+	q->head = first;
+	if (q->tail == old)
+		q->tail = last;
+	q->bytes = q->bytes - old->body.len + new_bytes;
+	batch_free(old);
+}
+
+/*
+ * copy_items: a new batch of the same kind and attempts as src holding its
+ * items from..to-1 for which keep is NULL or true. NULL when out of memory.
+ */
+static Batch *
+copy_items(const Batch *src, size_t from, size_t to, const bool *keep)
+{
+	Batch	   *b = batch_new(src->kind);
+	size_t		i;
+
+	if (b == NULL)
+		return NULL;
+	b->attempts = src->attempts;
+	b->opened_us = src->opened_us;
+	for (i = from; i < to; i++)
+	{
+		const BulkItem *item = &src->items[i];
+
+		if (keep && !keep[i])
+			continue;
+		if (!batch_add(b, src->body.data + item->off, item->len, item->action, item->txn_seq))
+		{
+			batch_free(b);
+			return NULL;
+		}
+	}
+	return b;
+}
+
+/*
+ * bulk_replace_head: keep only the head's items with keep[i] true (the ones
+ * to retry); the head is popped if none is kept. Returns false, queue
+ * unchanged, when out of memory.
+ */
+bool
+bulk_replace_head(BulkQueue *q, const bool *keep)
+{
+	Batch	   *b = copy_items(q->head, 0, q->head->nitems, keep);
+
+	if (b == NULL)
+		return false;
+	if (b->nitems == 0)
+	{
+		batch_free(b);
+		bulk_pop_head(q);
+		return true;
+	}
+	replace_head_with(q, b, b, b->body.len);
+	return true;
+}
+
+/*
+ * bulk_split_head: replace the head (of two or more items) by its two
+ * halves, to isolate an item that makes the whole request fail. The halves
+ * start with no failed attempts. Returns false, queue unchanged, when out of
+ * memory.
+ */
+bool
+bulk_split_head(BulkQueue *q)
+{
+	Batch	   *head = q->head;
+	size_t		mid = head->nitems / 2;
+	Batch	   *a = copy_items(head, 0, mid, NULL);
+	Batch	   *b = a ? copy_items(head, mid, head->nitems, NULL) : NULL;
+
+	if (b == NULL)
+	{
+		if (a)
+			batch_free(a);
+		return false;
+	}
+	a->attempts = b->attempts = 0;
+	a->next = b;
+	replace_head_with(q, a, b, a->body.len + b->body.len);
+	return true;
+}
+
+/*
+ * bulk_empty: nothing filling and nothing sealed.
+ */
+bool
+bulk_empty(const BulkQueue *q)
+{
+	return q->head == NULL && q->filling == NULL;
+}
+
+/*
+ * bulk_item_actions: copy the batch's item actions to out[0..nitems).
+ */
+void
+bulk_item_actions(const Batch *batch, ItemAction *out)
+{
+	size_t		i;
+
+	for (i = 0; i < batch->nitems; i++)
+		out[i] = batch->items[i].action;
+}

@@ -1,0 +1,78 @@
+/*
+ * bulk.h
+ *		Batching bulk items into _bulk requests.
+ *
+ * Pure: no I/O. Items are appended to the filling batch; a batch is sealed
+ * when it reaches the size or count limit or has lingered long enough, and
+ * sealed batches wait in a FIFO whose head is the one sent (or in flight).
+ * Only the head is ever in flight, so the next batch fills while it is
+ * (double buffering) and no two requests can reorder the changes of a
+ * transaction, or overtake an unversioned partial update.
+ *
+ * A TRUNCATE becomes a batch of its own: everything before it is stored by
+ * the time it reaches the head, and nothing after it is sent until it is done.
+ */
+#ifndef PG2ES_BULK_H
+#define PG2ES_BULK_H
+
+#include "buf.h"
+#include "common.h"
+#include "frame.h"
+
+typedef enum BatchKind
+{
+	BATCH_BULK,					/* a _bulk request body */
+	BATCH_TRUNCATE				/* index names, one per line */
+} BatchKind;
+
+/* One item of a batch: a byte range of the body and its transaction. */
+typedef struct BulkItem
+{
+	size_t		off;
+	size_t		len;
+	ItemAction	action;
+	uint64_t	txn_seq;		/* for ack_item_done */
+} BulkItem;
+
+typedef struct Batch
+{
+	struct Batch *next;
+	BatchKind	kind;
+	Buf			body;			/* owned */
+	BulkItem   *items;			/* owned; nitems used of cap */
+	size_t		nitems;
+	size_t		cap;
+	int64_t		opened_us;		/* when the first item came (linger) */
+	uint32_t	attempts;		/* failed sends so far (backoff) */
+	size_t		truncate_step;	/* TRUNCATE progress, see sync.c */
+} Batch;
+
+typedef struct BulkQueue
+{
+	Batch	   *head;			/* sealed batches, oldest first */
+	Batch	   *tail;
+	Batch	   *filling;		/* batch being filled, or NULL */
+	size_t		bytes;			/* body bytes held in all batches */
+	size_t		max_bytes;		/* seal when a body would exceed this */
+	size_t		max_items;		/* seal at this many items */
+	int64_t		linger_us;		/* seal this long after the first item */
+} BulkQueue;
+
+extern void bulk_queue_init(BulkQueue *q, size_t max_bytes, size_t max_items,
+							int64_t linger_us);
+extern void bulk_queue_free(BulkQueue *q);
+extern PG2ES_MUSTCHECK bool bulk_append_item(BulkQueue *q, const char *data, size_t len,
+											 ItemAction action, uint64_t txn_seq,
+											 int64_t now_us);
+extern PG2ES_MUSTCHECK bool bulk_append_truncate(BulkQueue *q, const Frame *frame,
+												 uint64_t txn_seq);
+extern void bulk_seal(BulkQueue *q);
+extern int64_t bulk_seal_due(BulkQueue *q, int64_t now_us);
+extern Batch *bulk_head(const BulkQueue *q);
+extern void bulk_pop_head(BulkQueue *q);
+extern PG2ES_MUSTCHECK bool bulk_replace_head(BulkQueue *q, const bool *keep);
+extern PG2ES_MUSTCHECK bool bulk_split_head(BulkQueue *q);
+extern bool bulk_empty(const BulkQueue *q);
+extern void bulk_item_actions(const Batch *batch, ItemAction *out);
+
+#endif							/* PG2ES_BULK_H */

@@ -1,0 +1,197 @@
+/*
+ * catalog.c
+ *		Questions to PostgreSQL over an ordinary connection (see catalog.h).
+ */
+#include "catalog.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "log.h"
+
+/*
+ * catalog_connect: an ordinary connection with the -d settings (the PG*
+ * variables and .pgpass apply). Returns NULL (logged) on failure.
+ */
+PGconn *
+catalog_connect(const Config *cfg)
+{
+	const char *keywords[] = {"dbname", "fallback_application_name", NULL};
+	const char *values[] = {cfg->conninfo, "pg2es", NULL};
+	PGconn	   *conn = PQconnectdbParams(keywords, values, 1);
+
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+	{
+		log_error("could not connect to PostgreSQL: %s",
+				  conn ? PQerrorMessage(conn) : "out of memory");
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+/*
+ * append_literal: text as an SQL string literal escaped for conn.
+ */
+static bool
+append_literal(Buf *out, PGconn *conn, const char *text)
+{
+	char	   *lit = PQescapeLiteral(conn, text, strlen(text));
+	bool		good = lit != NULL && buf_append_str(out, lit);
+
+	PQfreemem(lit);
+	return good;
+}
+
+/*
+ * catalog_options_literal: the -o options as an SQL expression of type
+ * text[] ("ARRAY['name=value', 'bare']::text[]"), malloc'd; NULL when
+ * out of memory. Inlined rather than bound because COPY takes no
+ * parameters.
+ */
+char *
+catalog_options_literal(PGconn *conn, const Config *cfg)
+{
+	Buf			out;
+	Buf			opt;
+	size_t		i;
+	bool		good;
+
+	buf_init(&out);
+	buf_init(&opt);
+	good = buf_append_str(&out, "ARRAY[");
+	for (i = 0; good && i < cfg->nopts; i++)
+	{
+		buf_reset(&opt);
+		good = buf_append_str(&opt, cfg->opt_names[i]) &&
+			(cfg->opt_values[i] == NULL ||
+			 (buf_append_str(&opt, "=") && buf_append_str(&opt, cfg->opt_values[i]))) &&
+			(i == 0 || buf_append_str(&out, ",")) &&
+			append_literal(&out, conn, opt.data);
+	}
+	good = good && buf_append_str(&out, "]::text[]");
+	buf_free(&opt);
+	if (!good)
+	{
+		buf_free(&out);
+		return NULL;
+	}
+	return out.data;
+}
+
+/*
+ * catalog_exec: run sql and check its result status; logs the server's
+ * message otherwise.
+ */
+bool
+catalog_exec(PGconn *conn, const char *sql, ExecStatusType expect)
+{
+	PGresult   *res = PQexec(conn, sql);
+	bool		good = PQresultStatus(res) == expect;
+
+	if (!good)
+		log_error("query failed: %s", PQerrorMessage(conn));
+	PQclear(res);
+	return good;
+}
+
+/*
+ * build_tables_query: the query listing the covered tables, limited to the
+ * include-tables patterns when some are given (the intersection with what
+ * the options cover, so -o exclude-tables still applies).
+ */
+static bool
+build_tables_query(Buf *sql, PGconn *conn, const char *optlit,
+				   const char *const *patterns, size_t npatterns)
+{
+	Buf			joined;
+	size_t		i;
+	bool		good;
+
+	buf_init(&joined);
+	good = buf_printf(sql,
+					  "SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname),"
+					  " pg2es.index_name(c.oid::regclass, %s), c.relkind = 'p',"
+					  " c.reltuples::float8"
+					  " FROM pg2es.covered_tables(%s) t"
+					  " JOIN pg_class c ON c.oid = t JOIN pg_namespace n ON n.oid = c.relnamespace",
+					  optlit, optlit);
+	for (i = 0; good && i < npatterns; i++)
+		good = (i == 0 || buf_append_str(&joined, ",")) && buf_append_str(&joined, patterns[i]);
+	if (good && npatterns > 0)
+	{
+		/* the options with include-tables replaced by the patterns */
+		good = buf_printf(sql, " WHERE t IN (SELECT pg2es.covered_tables(array_append("
+						  "ARRAY(SELECT o FROM unnest(%s) o WHERE o NOT LIKE 'include-tables=%%'"
+						  " AND o <> 'include-tables'), 'include-tables=' || ",
+						  optlit) &&
+			append_literal(sql, conn, joined.data) &&
+			buf_append_str(sql, ")))");
+	}
+	buf_free(&joined);
+	return good && buf_append_str(sql, " ORDER BY 2");
+}
+
+/*
+ * catalog_tables: the covered tables (limited to patterns when npatterns >
+ * 0), sorted by name, into *out (owned by the caller: catalog_tables_free).
+ * Returns false (logged) on failure, *out then empty.
+ */
+bool
+catalog_tables(PGconn *conn, const Config *cfg, const char *const *patterns,
+			   size_t npatterns, CatalogTables *out)
+{
+	char	   *optlit = catalog_options_literal(conn, cfg);
+	Buf			sql;
+	PGresult   *res = NULL;
+	int			i;
+	bool		good;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&sql);
+	good = optlit && build_tables_query(&sql, conn, optlit, patterns, npatterns);
+	if (good)
+	{
+		res = PQexec(conn, sql.data);
+		good = PQresultStatus(res) == PGRES_TUPLES_OK;
+		if (!good)
+			log_error("could not list the tables to sync: %s", PQerrorMessage(conn));
+	}
+	if (good && PQntuples(res) > 0)
+		good = (out->items = calloc((size_t) PQntuples(res), sizeof(CatalogTable))) != NULL;
+	for (i = 0; good && i < PQntuples(res); i++)
+	{
+		CatalogTable *t = &out->items[out->n++];
+
+		t->relid = (unsigned int) strtoul(PQgetvalue(res, i, 0), NULL, 10);
+		t->name = strdup(PQgetvalue(res, i, 1));
+		t->index = strdup(PQgetvalue(res, i, 2));
+		t->partitioned = PQgetvalue(res, i, 3)[0] == 't';
+		t->reltuples = strtod(PQgetvalue(res, i, 4), NULL);
+		good = t->name && t->index;
+	}
+	PQclear(res);
+	buf_free(&sql);
+	free(optlit);
+	if (!good)
+		catalog_tables_free(out);
+	return good;
+}
+
+/*
+ * catalog_tables_free: release a list from catalog_tables.
+ */
+void
+catalog_tables_free(CatalogTables *tables)
+{
+	size_t		i;
+
+	for (i = 0; i < tables->n; i++)
+	{
+		free(tables->items[i].name);
+		free(tables->items[i].index);
+	}
+	free(tables->items);
+	memset(tables, 0, sizeof(*tables));
+}

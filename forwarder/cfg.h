@@ -1,0 +1,87 @@
+/*
+ * cfg.h
+ *		Command line and environment configuration.
+ *
+ * Every option can also come from the environment: --es-url from
+ * PG2ES_ES_URL, --bulk-max-bytes from PG2ES_BULK_MAX_BYTES, and so on (the
+ * long name upper-cased, dashes as underscores); the command line wins.
+ * Secrets are read from the environment (PG2ES_ES_PASSWORD,
+ * PG2ES_ES_API_KEY) or from files, never from arguments, which ps shows.
+ */
+#ifndef PG2ES_CFG_H
+#define PG2ES_CFG_H
+
+#include "common.h"
+#include "log.h"
+
+typedef enum Command
+{
+	COMMAND_SYNC,				/* stream the slot to Elasticsearch */
+	COMMAND_VERIFY,				/* compare indexes with tables (verify.c) */
+	COMMAND_PRINT_MAPPINGS		/* print the derived mappings (mapping.c) */
+} Command;
+
+typedef enum OnItemError
+{
+	ON_ITEM_ERROR_DEAD_LETTER,
+	ON_ITEM_ERROR_STOP
+} OnItemError;
+
+typedef struct Config
+{
+	Command		command;
+
+	/* PostgreSQL */
+	char	   *conninfo;		/* -d, NULL = PG* variables */
+	char	   *slot;
+	bool		create_slot;
+	char	  **opt_names;		/* -o name[=value], in order */
+	char	  **opt_values;		/* NULL for a bare option */
+	size_t		nopts;
+	int			status_interval_ms;
+	Lsn			endpos;			/* 0 = run until stopped */
+
+	/* Elasticsearch */
+	char	  **es_urls;
+	size_t		nes_urls;
+	char	   *es_user;
+	char	   *es_password;	/* from env or file only */
+	char	   *es_api_key;		/* from env or file only */
+	char	   *es_cacert;
+	bool		es_gzip;
+	int			es_timeout_ms;
+
+	/* batching and memory */
+	size_t		bulk_max_bytes;
+	size_t		bulk_max_items;
+	int			bulk_linger_ms;
+	size_t		max_memory;
+
+	/* errors */
+	OnItemError on_item_error;
+	char	   *dead_letter_file;
+
+	/* initial load (load.c) */
+	char	   *snapshot_tables;	/* --snapshot patterns, or NULL */
+	bool		no_initial_load;
+	int			load_jobs;
+
+	/* index mappings (mapping.c): false = schema (derived), true = dynamic */
+	bool		mappings_dynamic;
+
+	/* verify (verify.c): table patterns given as arguments */
+	char	  **verify_tables;
+	size_t		nverify_tables;
+
+	/* observability */
+	char	   *metrics_address;
+	int			metrics_port;	/* 0 = off */
+	LogFormat	log_format;
+	LogLevel	log_level;
+} Config;
+
+extern void cfg_parse(Config *cfg, int argc, char **argv);
+extern void cfg_free(Config *cfg);
+extern PG2ES_MUSTCHECK bool cfg_parse_lsn(const char *text, Lsn *lsn);
+
+#endif							/* PG2ES_CFG_H */

@@ -1,0 +1,135 @@
+/*
+ * escall.c
+ *		Blocking Elasticsearch requests (see escall.h).
+ */
+#include "escall.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* retry backoff for no answer, 429 and 5xx: 200 ms doubling to 10 s */
+#define ESCALL_BACKOFF_MIN_US 200000
+#define ESCALL_BACKOFF_MAX_US (10 * 1000000)
+
+/*
+ * escall_init: an HTTP client for the --es-url nodes and credentials of
+ * cfg (borrowed; must outlive it). stop, when set by a signal, ends
+ * retrying. Returns false (logged) on failure.
+ */
+bool
+escall_init(EsCall *call, const Config *cfg, volatile sig_atomic_t *stop)
+{
+	EsOptions	opt;
+
+	memset(&opt, 0, sizeof(opt));
+	opt.urls = cfg->es_urls;
+	opt.nurls = cfg->nes_urls;
+	opt.user = cfg->es_user;
+	opt.password = cfg->es_password;
+	opt.api_key = cfg->es_api_key;
+	opt.cacert = cfg->es_cacert;
+	opt.gzip = false;
+	opt.timeout_ms = cfg->es_timeout_ms;
+	call->stop = stop;
+	call->max_attempts = 0;
+	return es_init(&call->es, &opt);
+}
+
+/*
+ * escall_free: release the client.
+ */
+void
+escall_free(EsCall *call)
+{
+	es_free(&call->es);
+}
+
+/*
+ * send_once: one request, waited for. GET and POST are es_request's own
+ * (by body); any other method overrides curl's request line. The override
+ * is set on every call, as the easy handle keeps options between requests.
+ */
+static bool
+send_once(EsCall *call, const char *method, const char *path, const char *body,
+		  size_t len, EsResult *r)
+{
+	bool		custom = strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0;
+
+	if (curl_easy_setopt(call->es.easy, CURLOPT_CUSTOMREQUEST, custom ? method : NULL) != CURLE_OK)
+		return false;
+	if (!es_request(&call->es, path, body == NULL && custom ? "" : body, len, false))
+		return false;
+	while (!es_take_result(&call->es, r))
+		if (!es_wait(&call->es, NULL, 0, 200) || !es_drive(&call->es))
+			return false;
+	return true;
+}
+
+/*
+ * escall: method path with an optional JSON body (borrowed), waiting for
+ * the answer and retrying with backoff while there is none or it is 429 or
+ * 5xx (logged once; at most max_attempts tries when set). Returns the HTTP status, *response then the body
+ * (owned by the client, valid until the next call); 0 when the request
+ * could not be made or a stop signal came.
+ */
+long
+escall(EsCall *call, const char *method, const char *path, const char *body,
+	   size_t len, const Buf **response)
+{
+	EsResult	r;
+	int64_t		backoff = ESCALL_BACKOFF_MIN_US;
+	bool		warned = false;
+	int			attempts = 0;
+
+	for (;;)
+	{
+		if (!send_once(call, method, path, body, len, &r))
+			return 0;
+		*response = r.body;
+		if (r.status != 0 && r.status != 429 && r.status < 500)
+			return r.status;
+		if (call->max_attempts > 0 && ++attempts >= call->max_attempts)
+		{
+			log_error("Elasticsearch at %s: %s %s failed %d time(s); giving up", r.node,
+					  method, path, attempts);
+			return 0;
+		}
+		/* say why there was no answer: a TLS failure must be visible */
+		if (!warned && r.status)
+			log_warning("Elasticsearch at %s: %s %s gave HTTP %ld; retrying", r.node, method, path,
+						r.status);
+		else if (!warned)
+			log_warning("Elasticsearch at %s: %s %s gave no answer: %s; retrying", r.node,
+						method, path, r.error);
+		warned = true;
+		if (*call->stop)
+			return 0;
+		/* a sleep that a signal cuts short */
+		if (!es_wait(&call->es, NULL, 0, (int) (backoff / 1000)))
+			return 0;
+		backoff = backoff * 2 > ESCALL_BACKOFF_MAX_US ? ESCALL_BACKOFF_MAX_US : backoff * 2;
+	}
+}
+
+/*
+ * escall_index_path: "/" + the percent-encoded index name + suffix
+ * (e.g. "/_mapping"), malloc'd; NULL when out of memory.
+ */
+char *
+escall_index_path(EsCall *call, const char *index, const char *suffix)
+{
+	char	   *escaped = es_escape(&call->es, index, strlen(index));
+	char	   *path;
+	size_t		n;
+
+	if (escaped == NULL)
+		return NULL;
+	n = strlen(escaped) + strlen(suffix) + 2;
+	if ((path = malloc(n)) != NULL)
+		snprintf(path, n, "/%s%s", escaped, suffix);
+	curl_free(escaped);
+	return path;
+}

@@ -1,0 +1,214 @@
+/*
+ * http.c
+ *		Metrics and health endpoint (see http.h).
+ *
+ * A scrape is tiny and rare, so a connection is served in one go when the
+ * listening socket is readable: accept, read the request line with a short
+ * receive timeout, write the answer, close. The socket is loopback-bound by
+ * default; the counters hold no secrets.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+
+/*
+ * metrics_item_error: count an item error of the given Elasticsearch type
+ * (NULL = unknown); types beyond the table's size are counted as "other".
+ */
+void
+metrics_item_error(Metrics *m, const char *type)
+{
+	int			i;
+
+	if (type == NULL)
+		type = "unknown";
+	for (i = 0; i < METRICS_MAX_ERROR_TYPES; i++)
+	{
+		if (m->error_type[i][0] == '\0')
+			snprintf(m->error_type[i], sizeof(m->error_type[i]), "%s", type);
+		if (strncmp(m->error_type[i], type, sizeof(m->error_type[i]) - 1) == 0)
+			break;
+	}
+	m->error_count[i]++;
+}
+
+/*
+ * http_open: listen on address:port (IPv4). Port 0 leaves the endpoint off.
+ * Returns false (logged) when the socket cannot be opened.
+ */
+bool
+http_open(Http *http, const char *address, int port)
+{
+	struct sockaddr_in sa;
+	int			one = 1;
+
+	http->listen_fd = -1;
+	if (port == 0)
+		return true;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t) port);
+	if (inet_pton(AF_INET, address, &sa.sin_addr) != 1)
+	{
+		log_error("invalid metrics address \"%s\"", address);
+		return false;
+	}
+	http->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (http->listen_fd < 0 ||
+		setsockopt(http->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+		bind(http->listen_fd, (struct sockaddr *) &sa, sizeof(sa)) != 0 ||
+		listen(http->listen_fd, 8) != 0 ||
+		fcntl(http->listen_fd, F_SETFL, O_NONBLOCK) != 0)
+	{
+		log_error("could not listen on %s:%d for metrics: %s", address, port, strerror(errno));
+		http_close(http);
+		return false;
+	}
+	log_info("metrics and health endpoint on http://%s:%d/", address, port);
+	return true;
+}
+
+/*
+ * format_load_metrics: the initial load's progress (load.c) into out.
+ * Returns false when out of memory.
+ */
+static bool
+format_load_metrics(Buf *out, const Metrics *m)
+{
+	return buf_printf(out,
+					  "# TYPE pg2es_load_tables gauge\npg2es_load_tables{state=\"total\"} %u\n"
+					  "pg2es_load_tables{state=\"done\"} %u\n"
+					  "# TYPE pg2es_load_table_rows gauge\npg2es_load_table_rows{state=\"done\"} %llu\n"
+					  "pg2es_load_table_rows{state=\"estimated\"} %.0f\n"
+					  "# TYPE pg2es_load_rows_per_second gauge\npg2es_load_rows_per_second %.1f\n",
+					  m->load_tables_total, m->load_tables_done,
+					  (unsigned long long) m->load_rows_done, m->load_rows_estimated,
+					  m->load_rows_per_second);
+}
+
+/*
+ * format_metrics: the Prometheus text exposition of m into out. Returns
+ * false when out of memory.
+ */
+static bool
+format_metrics(Buf *out, const Metrics *m)
+{
+	int			i;
+	bool		ok;
+
+	ok = buf_printf(out,
+					"# TYPE pg2es_documents_sent_total counter\npg2es_documents_sent_total %llu\n"
+					"# TYPE pg2es_bulk_requests_total counter\npg2es_bulk_requests_total %llu\n"
+					"# TYPE pg2es_bulk_request_seconds summary\npg2es_bulk_request_seconds_sum %.6f\n"
+					"pg2es_bulk_request_seconds_count %llu\n"
+					"# TYPE pg2es_bulk_bytes_total counter\npg2es_bulk_bytes_total %llu\n"
+					"# TYPE pg2es_retries_total counter\npg2es_retries_total %llu\n"
+					"# TYPE pg2es_dead_lettered_total counter\npg2es_dead_lettered_total %llu\n"
+					"# TYPE pg2es_truncates_total counter\npg2es_truncates_total %llu\n"
+					"# TYPE pg2es_confirmed_lsn gauge\npg2es_confirmed_lsn %llu\n"
+					"# TYPE pg2es_lag_bytes gauge\npg2es_lag_bytes %llu\n"
+					"# TYPE pg2es_lag_seconds gauge\npg2es_lag_seconds %.3f\n"
+					"# TYPE pg2es_up gauge\npg2es_up{end=\"postgresql\"} %d\npg2es_up{end=\"elasticsearch\"} %d\n"
+					"# TYPE pg2es_item_errors_total counter\n",
+					(unsigned long long) m->documents_sent,
+					(unsigned long long) m->bulk_requests, m->bulk_seconds_sum,
+					(unsigned long long) m->bulk_requests,
+					(unsigned long long) m->bulk_bytes,
+					(unsigned long long) m->retries,
+					(unsigned long long) m->dead_lettered,
+					(unsigned long long) m->truncates,
+					(unsigned long long) m->confirmed_lsn,
+					(unsigned long long) (m->server_wal_end > m->confirmed_lsn
+										  ? m->server_wal_end - m->confirmed_lsn : 0),
+					m->lag_seconds, m->pg_connected ? 1 : 0, m->es_ok ? 1 : 0);
+	/* error types come from Elasticsearch: keep only label-safe characters */
+	for (i = 0; ok && i < METRICS_MAX_ERROR_TYPES && m->error_type[i][0]; i++)
+		ok = strspn(m->error_type[i], "abcdefghijklmnopqrstuvwxyz_0123456789") == strlen(m->error_type[i])
+			? buf_printf(out, "pg2es_item_errors_total{type=\"%s\"} %llu\n", m->error_type[i],
+						 (unsigned long long) m->error_count[i])
+			: buf_printf(out, "pg2es_item_errors_total{type=\"invalid\"} %llu\n",
+						 (unsigned long long) m->error_count[i]);
+	if (ok && m->error_count[METRICS_MAX_ERROR_TYPES])
+		ok = buf_printf(out, "pg2es_item_errors_total{type=\"other\"} %llu\n",
+						(unsigned long long) m->error_count[METRICS_MAX_ERROR_TYPES]);
+	return ok && format_load_metrics(out, m);
+}
+
+/*
+ * answer: read one request from fd and write the response.
+ */
+static void
+answer(int fd, const Metrics *m)
+{
+	char		req[1024];
+	ssize_t		n;
+	Buf			body;
+	Buf			resp;
+	const char *status = "404 Not Found";
+	struct timeval tv = {0, 200000};
+
+	buf_init(&body);
+	buf_init(&resp);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+		(n = recv(fd, req, sizeof(req) - 1, 0)) <= 0)
+		return;
+	req[n] = '\0';
+	if (strncmp(req, "GET /metrics ", 13) == 0)
+		status = format_metrics(&body, m) ? "200 OK" : "500 Internal Server Error";
+	else if (strncmp(req, "GET /healthz ", 13) == 0)
+	{
+		bool		ready = m->pg_connected && m->es_ok;
+
+		status = ready ? "200 OK" : "503 Service Unavailable";
+		if (!buf_append_str(&body, ready ? "ok\n" : "not ready\n"))
+			status = "500 Internal Server Error";
+	}
+	if (buf_printf(&resp, "HTTP/1.1 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
+				   "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+				   status, body.len) &&
+		buf_append(&resp, body.data, body.len) &&
+		send(fd, resp.data, resp.len, MSG_NOSIGNAL) < 0)
+		log_debug("metrics client went away: %s", strerror(errno));
+	buf_free(&body);
+	buf_free(&resp);
+}
+
+/*
+ * http_serve: answer every connection waiting on the listening socket.
+ */
+void
+http_serve(Http *http, const Metrics *m)
+{
+	int			fd;
+
+	if (http->listen_fd < 0)
+		return;
+	while ((fd = accept(http->listen_fd, NULL, NULL)) >= 0)
+	{
+		/* accepted sockets do not inherit O_NONBLOCK on Linux */
+		answer(fd, m);
+		close(fd);
+	}
+}
+
+/*
+ * http_close: stop listening.
+ */
+void
+http_close(Http *http)
+{
+	if (http->listen_fd >= 0)
+		close(http->listen_fd);
+	http->listen_fd = -1;
+}

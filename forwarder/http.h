@@ -1,0 +1,51 @@
+/*
+ * http.h
+ *		Metrics and health endpoint (off unless --metrics-port is given).
+ *
+ *	GET /healthz  200 "ok" when connected to PostgreSQL and Elasticsearch
+ *	              answers, else 503
+ *	GET /metrics  Prometheus text format
+ */
+#ifndef PG2ES_HTTP_H
+#define PG2ES_HTTP_H
+
+#include "common.h"
+
+#define METRICS_MAX_ERROR_TYPES 16
+
+/* Counters and gauges, updated by the main loop, read by /metrics. */
+typedef struct Metrics
+{
+	uint64_t	documents_sent;		/* items sent in _bulk requests */
+	uint64_t	bulk_requests;
+	double		bulk_seconds_sum;	/* latency of those requests */
+	uint64_t	bulk_bytes;			/* request body bytes on the wire */
+	uint64_t	retries;			/* requests or items sent again */
+	uint64_t	dead_lettered;
+	uint64_t	truncates;
+	uint64_t	error_count[METRICS_MAX_ERROR_TYPES + 1];	/* last = other */
+	char		error_type[METRICS_MAX_ERROR_TYPES][64];
+	Lsn			confirmed_lsn;
+	Lsn			server_wal_end;
+	double		lag_seconds;		/* commit to acknowledgement, last txn */
+	bool		pg_connected;
+	bool		es_ok;
+	/* initial load (load.c): tables, and the table being copied */
+	uint32_t	load_tables_total;
+	uint32_t	load_tables_done;
+	uint64_t	load_rows_done;
+	double		load_rows_estimated;	/* planner estimate, 0 if unknown */
+	double		load_rows_per_second;
+} Metrics;
+
+typedef struct Http
+{
+	int			listen_fd;		/* -1 when off */
+} Http;
+
+extern void metrics_item_error(Metrics *m, const char *type);
+extern PG2ES_MUSTCHECK bool http_open(Http *http, const char *address, int port);
+extern void http_serve(Http *http, const Metrics *m);
+extern void http_close(Http *http);
+
+#endif							/* PG2ES_HTTP_H */

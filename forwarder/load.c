@@ -1,0 +1,900 @@
+/*
+ * load.c
+ *		Index creation and the initial load (see load.h).
+ *
+ * The copy: each table (in name order) is split into block ranges of its
+ * leaf partitions (chunk.c); --load-jobs ordinary connections, all inside
+ * the same imported snapshot, each run
+ *	COPY (SELECT pg2es.bulk_item(leaf, row, VERSION, OPTIONS) FROM ONLY leaf
+ *	      WHERE ctid >= '(a,0)' AND ctid < '(b,0)') TO STDOUT (FORMAT binary)
+ * for one range at a time; the bytea payloads, complete bulk items, go to
+ * the batcher as they are (copyin.c reads the framing). One table at a time
+ * is copied, and its items form one transaction of the acknowledgement
+ * bookkeeping (ack.c) whose end "LSN" is the table's ordinal: the confirmed
+ * position then says how many tables Elasticsearch holds completely.
+ */
+#include "load.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "chunk.h"
+#include "copyin.h"
+#include "escall.h"
+#include "log.h"
+#include "mapping.h"
+#include "repl.h"
+#include "sync.h"
+
+#define LOAD_MAX_JOBS 64
+/* progress: a terminal line twice a second, else a log line every 10 s */
+#define PROGRESS_TTY_US 500000
+#define PROGRESS_LOG_US (10 * 1000000)
+
+/* One block range of one leaf table. */
+typedef struct LoadUnit
+{
+	unsigned int leaf;			/* pg_class oid */
+	char	   *leaf_name;		/* quoted schema.table, owned */
+	ChunkRange	range;
+} LoadUnit;
+
+typedef enum JobState
+{
+	JOB_IDLE,
+	JOB_STARTING,				/* COPY sent, CopyOutResponse not yet read */
+	JOB_COPYING
+} JobState;
+
+/* One copy connection. */
+typedef struct LoadJob
+{
+	PGconn	   *conn;
+	JobState	state;
+	CopyIn		ci;
+} LoadJob;
+
+/* Everything one load needs. */
+typedef struct Load
+{
+	const Config *cfg;
+	Metrics    *metrics;		/* the process's, for /metrics */
+	Http	   *http;
+	volatile sig_atomic_t *stop;
+	PGconn	   *control;		/* autocommit: catalog and load_state */
+	char	   *optlit;			/* the options as text[] SQL, owned */
+	CatalogTables tables;
+	bool	   *selected;		/* tables.n flags: to be copied */
+	size_t		nselected;
+	Lsn			version;		/* the snapshot's consistent point */
+	LoadJob		jobs[LOAD_MAX_JOBS];
+	int			njobs;
+	Sync		sync;			/* the pipeline, with a private Metrics */
+	Metrics		sync_metrics;
+	size_t		committed;		/* tables whose items are all queued */
+	size_t		recorded;		/* tables recorded done */
+	size_t	   *order;			/* ack ordinal - 1 -> table index */
+	uint64_t   *rows;			/* per table: items queued */
+	int64_t		table_started_us;
+	int64_t		next_progress_us;
+	bool		progress_on_tty;
+	char		err[256];
+} Load;
+
+/*
+ * exec_params: run sql with text parameters on the control connection,
+ * expecting expect. Returns false (logged).
+ */
+static bool
+exec_params(Load *ld, const char *sql, int n, const char *const *params, ExecStatusType expect)
+{
+	PGresult   *res = PQexecParams(ld->control, sql, n, NULL, params, NULL, NULL, 0);
+	bool		good = PQresultStatus(res) == expect;
+
+	if (!good)
+		log_error("query failed: %s", PQerrorMessage(ld->control));
+	PQclear(res);
+	return good;
+}
+
+/*
+ * query_exists: whether sql with params returns at least one row; false
+ * also on error (logged, *failed set).
+ */
+static bool
+query_exists(Load *ld, const char *sql, int n, const char *const *params, bool *failed)
+{
+	PGresult   *res = PQexecParams(ld->control, sql, n, NULL, params, NULL, NULL, 0);
+	bool		found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		log_error("query failed: %s", PQerrorMessage(ld->control));
+		*failed = true;
+	}
+	PQclear(res);
+	return found;
+}
+
+/*
+ * select_unfinished: mark the tables whose load this slot left unfinished.
+ */
+static bool
+select_unfinished(Load *ld)
+{
+	const char *params[1] = {ld->cfg->slot};
+	PGresult   *res = PQexecParams(ld->control,
+								   "SELECT DISTINCT table_name FROM pg2es.load_state"
+								   " WHERE slot_name = $1 AND NOT done",
+								   1, NULL, params, NULL, NULL, 0);
+	int			i;
+	size_t		t;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		log_error("could not read pg2es.load_state: %s", PQerrorMessage(ld->control));
+		PQclear(res);
+		return false;
+	}
+	for (i = 0; i < PQntuples(res); i++)
+		for (t = 0; t < ld->tables.n; t++)
+			if (strcmp(ld->tables.items[t].name, PQgetvalue(res, i, 0)) == 0 && !ld->selected[t])
+			{
+				log_info("the load of table %s was interrupted: copying it again", PQgetvalue(res, i, 0));
+				ld->selected[t] = true;
+				ld->nselected++;
+			}
+	PQclear(res);
+	return true;
+}
+
+/*
+ * select_snapshot_tables: mark the covered tables --snapshot names.
+ */
+static bool
+select_snapshot_tables(Load *ld)
+{
+	const char *patterns[1] = {ld->cfg->snapshot_tables};
+	CatalogTables chosen;
+	size_t		i;
+	size_t		t;
+
+	if (!catalog_tables(ld->control, ld->cfg, patterns, 1, &chosen))
+		return false;
+	if (chosen.n == 0)
+		log_warning("--snapshot=%s matches no table the sync covers", ld->cfg->snapshot_tables);
+	for (i = 0; i < chosen.n; i++)
+		for (t = 0; t < ld->tables.n; t++)
+			if (ld->tables.items[t].relid == chosen.items[i].relid && !ld->selected[t])
+			{
+				ld->selected[t] = true;
+				ld->nselected++;
+			}
+	catalog_tables_free(&chosen);
+	return true;
+}
+
+/*
+ * record_pending: before the snapshot is taken, record every selected
+ * table as not done (a full load first forgets this slot's old rows), so
+ * that a crash from here on makes the next start copy them.
+ */
+static bool
+record_pending(Load *ld, bool full)
+{
+	const char *params[2] = {ld->cfg->slot, NULL};
+	size_t		t;
+	bool		good = catalog_exec(ld->control, "BEGIN", PGRES_COMMAND_OK);
+
+	if (good && full)
+		good = exec_params(ld, "DELETE FROM pg2es.load_state WHERE slot_name = $1", 1, params,
+						   PGRES_COMMAND_OK);
+	for (t = 0; good && t < ld->tables.n; t++)
+	{
+		if (!ld->selected[t])
+			continue;
+		params[1] = ld->tables.items[t].name;
+		good = exec_params(ld, "DELETE FROM pg2es.load_state WHERE slot_name = $1 AND table_name = $2",
+						   2, params, PGRES_COMMAND_OK) &&
+			exec_params(ld, "INSERT INTO pg2es.load_state (slot_name, table_name, chunk, chunks,"
+						" first_block, end_block, version) VALUES ($1, $2, 0, 0, 0, 0, 0)",
+						2, params, PGRES_COMMAND_OK);
+	}
+	if (good)
+		return catalog_exec(ld->control, "COMMIT", PGRES_COMMAND_OK);
+	/* the failure is logged; the rollback's own outcome changes nothing */
+	PQclear(PQexec(ld->control, "ROLLBACK"));
+	return false;
+}
+
+/*
+ * record_table: update table t's load_state row: its plan and version when
+ * done is false, its completion (and row count) when true.
+ */
+static bool
+record_table(Load *ld, size_t t, bool done, uint32_t nunits, uint64_t pages)
+{
+	char		version[32];
+	char		units[16];
+	char		npages[32];
+	char		rows[32];
+	const char *params[5] = {ld->cfg->slot, ld->tables.items[t].name, version, units, npages};
+
+	snprintf(version, sizeof(version), "%llu", (unsigned long long) ld->version);
+	snprintf(units, sizeof(units), "%u", nunits);
+	snprintf(npages, sizeof(npages), "%llu", (unsigned long long) pages);
+	snprintf(rows, sizeof(rows), "%llu", (unsigned long long) ld->rows[t]);
+	if (done)
+	{
+		params[3] = rows;
+		return exec_params(ld, "UPDATE pg2es.load_state SET done = true, rows_done = $4,"
+						   " updated_at = now() WHERE slot_name = $1 AND table_name = $2"
+						   " AND version = $3", 4, params, PGRES_COMMAND_OK);
+	}
+	return exec_params(ld, "UPDATE pg2es.load_state SET version = $3, chunks = $4,"
+					   " end_block = $5, updated_at = now()"
+					   " WHERE slot_name = $1 AND table_name = $2", 5, params, PGRES_COMMAND_OK);
+}
+
+/*
+ * create_snapshot_slot: on a new replication connection (returned in
+ * *repl, to be kept open until every job imported the snapshot), create
+ * the slot (temporary: a name of our own, gone with the connection) with
+ * an exported snapshot; its name goes to snapshot (size 64) and the
+ * consistent point to ld->version.
+ */
+static bool
+create_snapshot_slot(Load *ld, PGconn **repl, bool temporary, char *snapshot)
+{
+	const char *keywords[] = {"dbname", "replication", "fallback_application_name", NULL};
+	const char *values[] = {ld->cfg->conninfo, "database", "pg2es", NULL};
+	char		cmd[256];
+	PGresult   *res;
+	bool		good;
+
+	*repl = PQconnectdbParams(keywords, values, 1);
+	if (*repl == NULL || PQstatus(*repl) != CONNECTION_OK)
+	{
+		log_error("could not connect to PostgreSQL for replication: %s",
+				  *repl ? PQerrorMessage(*repl) : "out of memory");
+		return false;
+	}
+	if (temporary)
+		snprintf(cmd, sizeof(cmd), "CREATE_REPLICATION_SLOT \"pg2es_load_%d\" TEMPORARY LOGICAL pg2es %s",
+				 (int) getpid(), PQserverVersion(*repl) >= 150000 ? "(SNAPSHOT 'export')" : "EXPORT_SNAPSHOT");
+	else
+		snprintf(cmd, sizeof(cmd), "CREATE_REPLICATION_SLOT \"%s\" LOGICAL pg2es %s", ld->cfg->slot,
+				 PQserverVersion(*repl) >= 150000 ? "(SNAPSHOT 'export')" : "EXPORT_SNAPSHOT");
+	res = PQexec(*repl, cmd);
+	good = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 3 &&
+		cfg_parse_lsn(PQgetvalue(res, 0, 1), &ld->version) &&
+		strlen(PQgetvalue(res, 0, 2)) < 64;
+	if (good)
+	{
+		strcpy(snapshot, PQgetvalue(res, 0, 2));
+		log_info("%s slot at " LSN_FORMAT ": copying %zu table(s) in snapshot %s",
+				 temporary ? "snapshot of a temporary" : "created the", LSN_ARGS(ld->version),
+				 ld->nselected, snapshot);
+	}
+	else
+	{
+		log_error("could not create a replication slot with a snapshot: %s", PQerrorMessage(*repl));
+		repl_explain_refusal(*repl, PQresultErrorMessage(res));
+	}
+	PQclear(res);
+	return good;
+}
+
+/*
+ * open_jobs: the copy connections, each in a repeatable-read transaction
+ * that imported snapshot.
+ */
+static bool
+open_jobs(Load *ld, const char *snapshot)
+{
+	char		set[128];
+	int			i;
+
+	snprintf(set, sizeof(set), "SET TRANSACTION SNAPSHOT '%s'", snapshot);
+	for (i = 0; i < ld->cfg->load_jobs && i < LOAD_MAX_JOBS; i++)
+	{
+		LoadJob    *job = &ld->jobs[ld->njobs];
+
+		if ((job->conn = catalog_connect(ld->cfg)) == NULL)
+			return false;
+		ld->njobs++;
+		copyin_init(&job->ci);
+		if (!catalog_exec(job->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+						  PGRES_COMMAND_OK) ||
+			!catalog_exec(job->conn, set, PGRES_COMMAND_OK))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * plan_units: the block ranges of table t's leaves into *units (malloc'd),
+ * *npages their total size, *estimate the planner's row estimate.
+ */
+static bool
+plan_units(Load *ld, size_t t, LoadUnit **units, uint32_t *nunits, uint64_t *npages,
+		   double *estimate)
+{
+	char		sql[512];
+	PGresult   *res;
+	int			i;
+	uint32_t	c;
+	uint32_t	n = 0;
+	bool		good = true;
+
+	snprintf(sql, sizeof(sql),
+			 "SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname),"
+			 " pg_relation_size(c.oid) / current_setting('block_size')::int8, c.reltuples::float8"
+			 " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+			 " WHERE c.relkind = 'r' AND (c.oid = %u OR c.oid IN"
+			 " (SELECT relid FROM pg_partition_tree(%u::regclass) WHERE isleaf)) ORDER BY 2",
+			 ld->tables.items[t].relid, ld->tables.items[t].relid);
+	res = PQexec(ld->control, sql);
+	*units = NULL;
+	*npages = 0;
+	*estimate = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		log_error("could not plan the copy of %s: %s", ld->tables.items[t].name,
+				  PQerrorMessage(ld->control));
+		PQclear(res);
+		return false;
+	}
+	for (i = 0; good && i < PQntuples(res); i++)
+	{
+		uint64_t	pages = strtoull(PQgetvalue(res, i, 2), NULL, 10);
+		uint64_t	per = chunk_pages(pages, ld->njobs);
+		uint32_t	count = chunk_count(pages, per);
+		double		tuples = strtod(PQgetvalue(res, i, 3), NULL);
+		LoadUnit   *grown = realloc(*units, (n + count) * sizeof(LoadUnit));
+
+		*npages += pages;
+		*estimate += tuples > 0 ? tuples : 0;
+		good = grown != NULL;
+		if (good)
+			*units = grown;
+		for (c = 0; good && c < count; c++, n++)
+		{
+			grown[n].leaf = (unsigned int) strtoul(PQgetvalue(res, i, 0), NULL, 10);
+			grown[n].range = chunk_range(per, c, count);
+			good = (grown[n].leaf_name = strdup(PQgetvalue(res, i, 1))) != NULL;
+		}
+	}
+	PQclear(res);
+	*nunits = n;
+	if (!good)
+		log_error("out of memory planning the copy");
+	return good;
+}
+
+/*
+ * free_units: release a plan.
+ */
+static void
+free_units(LoadUnit *units, uint32_t n)
+{
+	uint32_t	i;
+
+	for (i = 0; i < n; i++)
+		free(units[i].leaf_name);
+	free(units);
+}
+
+/*
+ * start_unit: send the COPY of unit u on an idle job.
+ */
+static bool
+start_unit(Load *ld, LoadJob *job, const LoadUnit *u)
+{
+	Buf			sql;
+	bool		good;
+
+	buf_init(&sql);
+	good = buf_printf(&sql, "COPY (SELECT pg2es.bulk_item(%u::regclass, pg2es_row, %llu, %s)"
+					  " FROM ONLY %s pg2es_row", u->leaf, (unsigned long long) ld->version,
+					  ld->optlit, u->leaf_name) &&
+		(u->range.first_block == 0 ||
+		 buf_printf(&sql, " WHERE ctid >= '(%llu,0)'::tid", (unsigned long long) u->range.first_block)) &&
+		(u->range.open_end ||
+		 buf_printf(&sql, " %s ctid < '(%llu,0)'::tid", u->range.first_block == 0 ? "WHERE" : "AND",
+					(unsigned long long) u->range.end_block)) &&
+		buf_append_str(&sql, ") TO STDOUT (FORMAT binary)");
+	if (good && !PQsendQuery(job->conn, sql.data))
+	{
+		log_error("could not start copying %s: %s", u->leaf_name, PQerrorMessage(job->conn));
+		good = false;
+	}
+	buf_free(&sql);
+	copyin_free(&job->ci);
+	copyin_init(&job->ci);
+	job->state = JOB_STARTING;
+	return good;
+}
+
+/*
+ * on_item: copyin callback: one bulk_item value, a complete item (NULL
+ * for a row without a usable key, skipped as decoding skips it).
+ */
+static bool
+on_item(void *arg, int fieldno, const char *data, int32_t len)
+{
+	Load	   *ld = arg;
+	Frame		frame;
+
+	if (data == NULL || len <= 0)
+		return true;
+	memset(&frame, 0, sizeof(frame));
+	frame.kind = FRAME_CHANGE;
+	frame.nitems = 1;
+	frame.items[0].data = data;
+	frame.items[0].len = (size_t) len;
+	frame.items[0].action = ITEM_INDEX;
+	if (sync_add_frame(&ld->sync, &frame, pg2es_now_us()) != SYNC_OK)
+		return false;
+	ld->rows[ld->order[ld->committed]]++;
+	return true;
+}
+
+/*
+ * end_copy: the COPY of a job ended: check the command's result and that
+ * the stream was complete.
+ */
+static bool
+end_copy(Load *ld, LoadJob *job)
+{
+	PGresult   *res;
+	bool		good = true;
+
+	while ((res = PQgetResult(job->conn)) != NULL)
+	{
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		{
+			log_error("copying failed: %s", PQresultErrorMessage(res));
+			good = false;
+		}
+		PQclear(res);
+	}
+	if (good && !copyin_finish(&job->ci, ld->err, sizeof(ld->err)))
+	{
+		log_error("copying failed: %s", ld->err);
+		good = false;
+	}
+	job->state = JOB_IDLE;
+	return good;
+}
+
+/*
+ * drain_job: read what a job's connection has, while memory allows.
+ */
+static bool
+drain_job(Load *ld, LoadJob *job)
+{
+	char	   *data;
+	int			r;
+
+	if (!PQconsumeInput(job->conn))
+	{
+		log_error("lost a copy connection: %s", PQerrorMessage(job->conn));
+		return false;
+	}
+	if (job->state == JOB_STARTING)
+	{
+		PGresult   *res;
+
+		if (PQisBusy(job->conn))
+			return true;
+		res = PQgetResult(job->conn);
+		if (PQresultStatus(res) != PGRES_COPY_OUT)
+		{
+			log_error("could not copy: %s", PQresultErrorMessage(res));
+			PQclear(res);
+			return false;
+		}
+		PQclear(res);
+		job->state = JOB_COPYING;
+	}
+	while (ld->sync.queue.bytes < ld->cfg->max_memory)
+	{
+		r = PQgetCopyData(job->conn, &data, 1);
+		if (r == 0)
+			return true;
+		if (r == -1)
+			return end_copy(ld, job);
+		if (r < 0)
+		{
+			log_error("copying failed: %s", PQerrorMessage(job->conn));
+			return false;
+		}
+		if (!copyin_feed(&job->ci, data, (size_t) r, on_item, ld, ld->err, sizeof(ld->err)))
+		{
+			PQfreemem(data);
+			log_error("could not read the copied rows: %s", ld->err);
+			return false;
+		}
+		PQfreemem(data);
+	}
+	return true;
+}
+
+/*
+ * format_duration: seconds as "1h02m", "3m05s" or "12s" into out.
+ */
+static void
+format_duration(char *out, size_t size, double secs)
+{
+	long		s = secs < 0 ? 0 : secs > 1e8 ? 99999999 : (long) secs;
+
+	if (s >= 3600)
+		snprintf(out, size, "%ldh%02ldm", s / 3600, s / 60 % 60);
+	else if (s >= 60)
+		snprintf(out, size, "%ldm%02lds", s / 60, s % 60);
+	else
+		snprintf(out, size, "%lds", s);
+}
+
+/*
+ * report_progress: rows done / estimated, rate and time left of the table
+ * being copied: a line rewritten on a terminal, a log line otherwise, and
+ * the figures in /metrics. final ends the table's line.
+ */
+static void
+report_progress(Load *ld, size_t t, double estimate, bool final)
+{
+	int64_t		now = pg2es_now_us();
+	uint64_t	done = ld->rows[t];
+	double		secs = (double) (now - ld->table_started_us) / 1e6;
+	double		rate = secs > 0 ? (double) done / secs : 0;
+	char		left[32] = "?";
+	char		total[48] = "?";
+
+	ld->metrics->load_rows_done = done;
+	ld->metrics->load_rows_estimated = estimate;
+	ld->metrics->load_rows_per_second = rate;
+	if (!final && now < ld->next_progress_us)
+		return;
+	ld->next_progress_us = now + (ld->progress_on_tty ? PROGRESS_TTY_US : PROGRESS_LOG_US);
+	if (estimate > 0)
+	{
+		snprintf(total, sizeof(total), "~%.0f (%.0f%%)", estimate,
+				 100.0 * (double) done / (estimate > (double) done ? estimate : (double) done));
+		if (rate > 0 && estimate > (double) done)
+			format_duration(left, sizeof(left), (estimate - (double) done) / rate);
+		else
+			snprintf(left, sizeof(left), "0s");
+	}
+	if (ld->progress_on_tty)
+		fprintf(stderr, "\rpg2es: loading %s: %llu / %s rows, %.0f rows/s, %s left\033[K%s",
+				ld->tables.items[t].name, (unsigned long long) done, total, rate,
+				final ? "0s" : left, final ? "\n" : "");
+	else
+		log_info("loading %s: %llu / %s rows, %.0f rows/s, %s left", ld->tables.items[t].name,
+				 (unsigned long long) done, total, rate, final ? "0s" : left);
+}
+
+/*
+ * record_confirmed: record the tables Elasticsearch now holds completely.
+ */
+static bool
+record_confirmed(Load *ld)
+{
+	while (ld->recorded < ld->sync.ack.confirmed)
+	{
+		size_t		t = ld->order[ld->recorded];
+
+		if (!record_table(ld, t, true, 0, 0))
+			return false;
+		log_info("table %s loaded: %llu rows stored in index \"%s\"", ld->tables.items[t].name,
+				 (unsigned long long) ld->rows[t], ld->tables.items[t].index);
+		ld->recorded++;
+		ld->metrics->load_tables_done = (uint32_t) ld->recorded;
+	}
+	return true;
+}
+
+/*
+ * step: one turn of the load's loop: read the copy connections (unless
+ * the buffer is full), drive the pipeline, record finished tables, then
+ * wait for a socket or the next deadline (not at all when a copy ended,
+ * so the caller can hand that connection the next range at once).
+ */
+static bool
+step(Load *ld)
+{
+	struct curl_waitfd fds[LOAD_MAX_JOBS + 1];
+	unsigned int nfds = 0;
+	bool		reading = ld->sync.queue.bytes < ld->cfg->max_memory;
+	int64_t		now;
+	int64_t		timeout;
+	int			i;
+	bool		hurry = false;
+
+	for (i = 0; i < ld->njobs; i++)
+		if (ld->jobs[i].state != JOB_IDLE && reading)
+		{
+			if (!drain_job(ld, &ld->jobs[i]))
+				return false;
+			hurry |= ld->jobs[i].state == JOB_IDLE;
+		}
+	now = pg2es_now_us();
+	if (sync_run(&ld->sync, now) != SYNC_OK || !record_confirmed(ld))
+		return false;
+	reading = ld->sync.queue.bytes < ld->cfg->max_memory;
+	for (i = 0; i < ld->njobs; i++)
+		if (ld->jobs[i].state != JOB_IDLE && reading)
+		{
+			fds[nfds].fd = PQsocket(ld->jobs[i].conn);
+			fds[nfds].events = POLLIN;
+			fds[nfds++].revents = 0;
+		}
+	if (ld->http->listen_fd >= 0)
+	{
+		fds[nfds].fd = ld->http->listen_fd;
+		fds[nfds].events = POLLIN;
+		fds[nfds++].revents = 0;
+	}
+	timeout = (sync_deadline(&ld->sync, now) - now) / 1000 + 1;
+	if (timeout > 200 || timeout < 0 || hurry)
+		timeout = timeout < 0 || hurry ? 0 : 200;
+	if (!es_wait(&ld->sync.es, fds, nfds, (int) timeout))
+		return false;
+	if (ld->http->listen_fd >= 0 && fds[nfds - 1].revents)
+		http_serve(ld->http, ld->metrics);
+	return true;
+}
+
+/*
+ * any_busy: whether a job is still copying.
+ */
+static bool
+any_busy(const Load *ld)
+{
+	int			i;
+
+	for (i = 0; i < ld->njobs; i++)
+		if (ld->jobs[i].state != JOB_IDLE)
+			return true;
+	return false;
+}
+
+/*
+ * copy_table: copy table t on the jobs, then close its transaction in the
+ * bookkeeping (end position = its ordinal).
+ */
+static LoadStatus
+copy_table(Load *ld, size_t t)
+{
+	LoadUnit   *units;
+	uint32_t	nunits;
+	uint32_t	next = 0;
+	uint64_t	pages;
+	double		estimate;
+	Frame		commit;
+	int			i;
+	bool		good;
+
+	if (!plan_units(ld, t, &units, &nunits, &pages, &estimate))
+		return LOAD_FAILED;
+	good = record_table(ld, t, false, nunits, pages);
+	ld->table_started_us = pg2es_now_us();
+	ld->next_progress_us = ld->table_started_us + PROGRESS_TTY_US;
+	while (good && (next < nunits || any_busy(ld)))
+	{
+		if (*ld->stop)
+			break;
+		for (i = 0; good && i < ld->njobs && next < nunits; i++)
+			if (ld->jobs[i].state == JOB_IDLE)
+				good = start_unit(ld, &ld->jobs[i], &units[next++]);
+		good = good && step(ld);
+		report_progress(ld, t, estimate, false);
+	}
+	free_units(units, nunits);
+	if (!good || *ld->stop)
+		return good ? LOAD_STOPPED : LOAD_FAILED;
+	report_progress(ld, t, estimate, true);
+	memset(&commit, 0, sizeof(commit));
+	commit.kind = FRAME_COMMIT;
+	commit.end_lsn = ++ld->committed;
+	if (sync_add_frame(&ld->sync, &commit, pg2es_now_us()) != SYNC_OK)
+		return LOAD_FAILED;
+	return LOAD_OK;
+}
+
+/*
+ * copy_selected: copy every selected table, then wait until Elasticsearch
+ * holds all of them.
+ */
+static LoadStatus
+copy_selected(Load *ld)
+{
+	size_t		t;
+	size_t		n = 0;
+	LoadStatus	status = LOAD_OK;
+
+	for (t = 0; t < ld->tables.n; t++)
+		if (ld->selected[t])
+			ld->order[n++] = t;
+	ld->metrics->load_tables_total = (uint32_t) n;
+	ld->progress_on_tty = isatty(STDERR_FILENO);
+	while (status == LOAD_OK && ld->committed < n)
+		status = copy_table(ld, ld->order[ld->committed]);
+	sync_flush_now(&ld->sync);
+	while (status == LOAD_OK && ld->recorded < n)
+	{
+		if (*ld->stop)
+			return LOAD_STOPPED;
+		if (!step(ld))
+			return LOAD_FAILED;
+		sync_flush_now(&ld->sync);
+	}
+	return status;
+}
+
+/*
+ * run_copy: take the snapshot, open the jobs, copy. full: the slot itself
+ * is created with the snapshot; else a temporary slot provides it.
+ */
+static LoadStatus
+run_copy(Load *ld, bool full)
+{
+	PGconn	   *repl = NULL;
+	char		snapshot[64];
+	bool		good;
+	LoadStatus	status;
+
+	if (!record_pending(ld, full))
+		return LOAD_FAILED;
+	good = create_snapshot_slot(ld, &repl, !full, snapshot) && open_jobs(ld, snapshot);
+	/* every job holds the snapshot now: the exporting connection may go */
+	PQfinish(repl);
+	if (!good)
+		return LOAD_FAILED;
+	ld->sync_metrics = *ld->metrics;
+	if (!sync_init(&ld->sync, ld->cfg, &ld->sync_metrics))
+		return LOAD_FAILED;
+	status = copy_selected(ld);
+	sync_free(&ld->sync);
+	ld->metrics->documents_sent += ld->sync_metrics.documents_sent;
+	ld->metrics->dead_lettered += ld->sync_metrics.dead_lettered;
+	if (status == LOAD_OK)
+		log_info("initial load done: %zu table(s); streaming from " LSN_FORMAT,
+				 ld->recorded, LSN_ARGS(ld->version));
+	else if (status == LOAD_STOPPED)
+		log_info("initial load stopped; %zu table(s) done, the others are copied at the next start",
+				 ld->recorded);
+	return status;
+}
+
+/*
+ * slot_exists: whether our slot exists (*failed set, logged, on error).
+ */
+static bool
+slot_exists(Load *ld, bool *failed)
+{
+	const char *params[1] = {ld->cfg->slot};
+
+	return query_exists(ld, "SELECT 1 FROM pg_replication_slots WHERE slot_name = $1",
+						1, params, failed);
+}
+
+/*
+ * decide_and_copy: which tables to copy, and how: all of them inside the
+ * new slot's snapshot when the slot is to be created, else the --snapshot
+ * tables and the unfinished ones inside a temporary slot's snapshot.
+ */
+static LoadStatus
+decide_and_copy(Load *ld)
+{
+	bool		failed = false;
+	bool		exists = slot_exists(ld, &failed);
+	size_t		t;
+
+	if (failed)
+		return LOAD_FAILED;
+	if (!exists)
+	{
+		if (!ld->cfg->create_slot || ld->cfg->no_initial_load)
+			return LOAD_OK;
+		for (t = 0; t < ld->tables.n; t++)
+			ld->selected[t] = true;
+		ld->nselected = ld->tables.n;
+		return run_copy(ld, true);
+	}
+	if (!select_unfinished(ld) || (ld->cfg->snapshot_tables && !select_snapshot_tables(ld)))
+		return LOAD_FAILED;
+	return ld->nselected > 0 ? run_copy(ld, false) : LOAD_OK;
+}
+
+/*
+ * without_extension: the database lacks the pg2es extension: streaming
+ * works, but a load that is due cannot run (an error: skipping it would
+ * leave the existing rows out for good), and mappings are not derived.
+ */
+static LoadStatus
+without_extension(Load *ld)
+{
+	bool		failed = false;
+	bool		due = ld->cfg->snapshot_tables != NULL ||
+		(ld->cfg->create_slot && !ld->cfg->no_initial_load && !slot_exists(ld, &failed));
+
+	if (failed)
+		return LOAD_FAILED;
+	if (due)
+	{
+		log_error("the initial load needs the pg2es extension in the database: run CREATE EXTENSION pg2es (or start with --no-initial-load)");
+		return LOAD_FAILED;
+	}
+	log_warning("extension pg2es is not installed in this database: index mappings are left to Elasticsearch");
+	return LOAD_OK;
+}
+
+/*
+ * free_load: release everything but the caller's.
+ */
+static void
+free_load(Load *ld)
+{
+	int			i;
+
+	for (i = 0; i < ld->njobs; i++)
+	{
+		copyin_free(&ld->jobs[i].ci);
+		PQfinish(ld->jobs[i].conn);
+	}
+	catalog_tables_free(&ld->tables);
+	free(ld->selected);
+	free(ld->order);
+	free(ld->rows);
+	free(ld->optlit);
+	PQfinish(ld->control);
+}
+
+/*
+ * load_prepare: before streaming, create the missing indexes with their
+ * mappings and run the initial load when one is due (see load.h). Without
+ * the pg2es extension in the database there is nothing to do unless a load
+ * is asked for. Returns LOAD_OK when streaming may start.
+ */
+LoadStatus
+load_prepare(const Config *cfg, Metrics *metrics, Http *http, volatile sig_atomic_t *stop)
+{
+	Load		ld;
+	EsCall		call;
+	bool		failed = false;
+	LoadStatus	status = LOAD_FAILED;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.cfg = cfg;
+	ld.metrics = metrics;
+	ld.http = http;
+	ld.stop = stop;
+	if ((ld.control = catalog_connect(cfg)) == NULL)
+		return LOAD_FAILED;
+	if (!query_exists(&ld, "SELECT 1 FROM pg_extension WHERE extname = 'pg2es'", 0, NULL, &failed))
+	{
+		status = failed ? LOAD_FAILED : without_extension(&ld);
+		PQfinish(ld.control);
+		return status;
+	}
+	if (catalog_tables(ld.control, cfg, NULL, 0, &ld.tables) &&
+		(ld.optlit = catalog_options_literal(ld.control, cfg)) != NULL &&
+		(ld.selected = calloc(ld.tables.n + 1, sizeof(bool))) != NULL &&
+		(ld.order = calloc(ld.tables.n + 1, sizeof(size_t))) != NULL &&
+		(ld.rows = calloc(ld.tables.n + 1, sizeof(uint64_t))) != NULL &&
+		escall_init(&call, cfg, stop))
+	{
+		if (mapping_ensure_indexes(ld.control, cfg, &call, &ld.tables))
+			status = decide_and_copy(&ld);
+		escall_free(&call);
+	}
+	free_load(&ld);
+	return status;
+}

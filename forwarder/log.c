@@ -1,0 +1,126 @@
+/*
+ * log.c
+ *		One line per event on stderr, as text or JSON.
+ *
+ * Text: "2024-05-01T10:00:00.123Z pg2es: LEVEL: message".
+ * JSON: {"ts":"...","level":"...","msg":"..."}; the message is escaped so each
+ * event stays one line whatever it contains.
+ */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static LogFormat log_format = LOG_FORMAT_TEXT;
+static LogLevel log_min_level = LOG_LEVEL_INFO;
+
+static const char *const level_names[] = {"debug", "info", "warning", "error"};
+
+/*
+ * log_configure: set the output format and the lowest level written.
+ */
+void
+log_configure(LogFormat format, LogLevel min_level)
+{
+	log_format = format;
+	log_min_level = min_level;
+}
+
+/*
+ * format_timestamp: UTC wall clock with milliseconds into out (>= 32 bytes).
+ */
+static void
+format_timestamp(char *out, size_t outlen)
+{
+	struct timespec ts;
+	struct tm	tm;
+	size_t		n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(out, outlen, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, outlen - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+/*
+ * write_json_string: write s as a JSON string body (no quotes) to f.
+ */
+static void
+write_json_string(FILE *f, const char *s)
+{
+	for (; *s; s++)
+	{
+		unsigned char c = (unsigned char) *s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+/*
+ * log_write: write one event line; the message is truncated at 2 kB.
+ */
+static void
+log_write(LogLevel level, const char *fmt, va_list ap)
+{
+	char		msg[2048];
+	char		ts[40];
+	char	   *nl;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	format_timestamp(ts, sizeof(ts));
+	if (log_format == LOG_FORMAT_JSON)
+	{
+		fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,
+				level_names[level]);
+		write_json_string(stderr, msg);
+		fputs("\"}\n", stderr);
+		return;
+	}
+	/* text mode: keep the event on one line even if a server message has \n */
+	while ((nl = strchr(msg, '\n')) != NULL)
+		*nl = ' ';
+	fprintf(stderr, "%s pg2es: %s: %s\n", ts, level_names[level], msg);
+}
+
+/*
+ * log_msg: write one event at level if it is not filtered out.
+ */
+void
+log_msg(LogLevel level, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (level < log_min_level)
+		return;
+	va_start(ap, fmt);
+	log_write(level, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * log_state: write the event only if value differs from the state last
+ * logged through this LogState, then remember value.
+ */
+void
+log_state(LogState *state, int value, LogLevel level, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (state->current == value)
+		return;
+	state->current = value;
+	if (level < log_min_level)
+		return;
+	va_start(ap, fmt);
+	log_write(level, fmt, ap);
+	va_end(ap);
+}

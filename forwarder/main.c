@@ -1,0 +1,352 @@
+/*
+ * main.c
+ *		pg2es: stream a logical replication slot to Elasticsearch _bulk.
+ *
+ * Wiring only: configuration, signals, the reconnect loop, and the streaming
+ * loop modelled on pg_recvlogical's StreamLogicalLog.
+ */
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "http.h"
+#include "load.h"
+#include "log.h"
+#include "mapping.h"
+#include "repl.h"
+#include "sync.h"
+#include "verify.h"
+
+/* how long SIGTERM waits for buffered changes to be acknowledged */
+#define SHUTDOWN_GRACE_US (20 * 1000000)
+/* PostgreSQL reconnect backoff: 1 s doubling to 30 s */
+#define RECONNECT_MIN_US 1000000
+#define RECONNECT_MAX_US (30 * 1000000)
+
+static volatile sig_atomic_t stop_requested = 0;
+
+/* Why a streaming session ended. */
+typedef enum StreamEnd
+{
+	STREAM_CONTINUE,			/* not ended */
+	STREAM_DONE,				/* shutdown or --endpos: exit 0 */
+	STREAM_LOST,				/* PostgreSQL went away: reconnect */
+	STREAM_FATAL				/* exit 1 */
+} StreamEnd;
+
+/* State of one streaming session. */
+typedef struct Stream
+{
+	const Config *cfg;
+	Repl	   *repl;
+	Sync	   *sync;
+	Http	   *http;
+	Metrics    *metrics;
+	Lsn			received;		/* newest WAL position the server reported */
+	Lsn			reported;		/* flush position last sent */
+	int64_t		next_status_us;
+	bool		reply_now;
+	bool		draining;		/* stop reading; finish what is buffered */
+	int64_t		drain_deadline_us;
+} Stream;
+
+/*
+ * on_stop_signal: SIGTERM/SIGINT handler; only sets the flag.
+ */
+static void
+on_stop_signal(int signo)
+{
+	stop_requested = 1;
+}
+
+/*
+ * install_signals: stop on SIGTERM and SIGINT, ignore SIGPIPE (a closed
+ * socket is reported by the call that wrote to it).
+ */
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/*
+ * send_feedback_if_due: status update when the interval has passed, the
+ * server asked for one, or there is a newer position to confirm.
+ */
+static bool
+send_feedback_if_due(Stream *s, int64_t now)
+{
+	Lsn			flush = s->sync->ack.confirmed;
+
+	if (!s->reply_now && now < s->next_status_us && flush == s->reported)
+		return true;
+	if (repl_send_feedback(s->repl, s->received > flush ? s->received : flush, flush,
+						   false) != REPL_OK)
+		return false;
+	log_debug("confirmed " LSN_FORMAT, LSN_ARGS(flush));
+	s->reported = flush;
+	s->reply_now = false;
+	s->next_status_us = now + (int64_t) s->cfg->status_interval_ms * 1000;
+	return true;
+}
+
+/*
+ * read_messages: drain what the server has sent, until the socket would
+ * block or the buffered bytes reach --max-memory (backpressure: PostgreSQL
+ * keeps the WAL meanwhile).
+ */
+static StreamEnd
+read_messages(Stream *s, int64_t now)
+{
+	ReplMsg		msg;
+
+	while (s->sync->queue.bytes < s->cfg->max_memory)
+	{
+		if (repl_read(s->repl, &msg) != REPL_OK)
+			return STREAM_LOST;
+		if (msg.kind == REPL_MSG_NONE)
+			break;
+		if (msg.kind == REPL_MSG_END)
+			return STREAM_LOST;
+		if (msg.wal_end > s->received)
+			s->received = msg.wal_end;
+		if (msg.kind == REPL_MSG_KEEPALIVE)
+		{
+			sync_keepalive(s->sync, msg.wal_end);
+			s->reply_now |= msg.reply_requested;
+			continue;
+		}
+		if (sync_add_message(s->sync, msg.data, msg.len, now) != SYNC_OK)
+			return STREAM_FATAL;
+	}
+	return STREAM_CONTINUE;
+}
+
+/*
+ * wait_for_io: sleep until the replication socket, curl, or the metrics
+ * socket needs us, or the earliest deadline.
+ */
+static bool
+wait_for_io(Stream *s, int64_t now, bool reading)
+{
+	struct curl_waitfd fds[2];
+	unsigned int nfds = 0;
+	int64_t		deadline = sync_deadline(s->sync, now);
+	int64_t		timeout;
+
+	if (s->next_status_us < deadline)
+		deadline = s->next_status_us;
+	timeout = (deadline - now) / 1000 + 1;
+	if (timeout > 1000 || s->draining)
+		timeout = s->draining ? 100 : 1000;
+	fds[nfds].fd = repl_socket(s->repl);
+	fds[nfds].events = (short) ((reading ? POLLIN : 0) | (s->repl->flush_pending ? POLLOUT : 0));
+	fds[nfds++].revents = 0;
+	if (s->http->listen_fd >= 0)
+	{
+		fds[nfds].fd = s->http->listen_fd;
+		fds[nfds].events = POLLIN;
+		fds[nfds++].revents = 0;
+	}
+	if (!es_wait(&s->sync->es, fds, nfds, timeout < 0 ? 0 : (int) timeout))
+		return false;
+	if (nfds == 2 && fds[1].revents)
+		http_serve(s->http, s->metrics);
+	return true;
+}
+
+/*
+ * finished: whether the session should end now: after SIGTERM once
+ * everything is acknowledged (or the grace time is over), or at --endpos.
+ */
+static bool
+finished(Stream *s, int64_t now)
+{
+	if (stop_requested && !s->draining)
+	{
+		log_info("stopping: sending what is buffered");
+		s->draining = true;
+		s->drain_deadline_us = now + SHUTDOWN_GRACE_US;
+		sync_flush_now(s->sync);
+	}
+	if (s->cfg->endpos && s->sync->ack.confirmed >= s->cfg->endpos)
+		return true;
+	if (!s->draining)
+		return false;
+	if (sync_idle(s->sync))
+		return true;
+	if (now >= s->drain_deadline_us)
+	{
+		log_warning("Elasticsearch did not take everything in time; the rest will be sent again at the next start");
+		return true;
+	}
+	return false;
+}
+
+/*
+ * stream: one session on a started replication connection.
+ */
+static StreamEnd
+stream(Stream *s)
+{
+	StreamEnd	end;
+
+	for (;;)
+	{
+		int64_t		now = pg2es_now_us();
+		bool		reading = !s->draining && s->sync->queue.bytes < s->cfg->max_memory;
+
+		if (finished(s, now))
+		{
+			repl_finish(s->repl, s->received, s->sync->ack.confirmed);
+			return STREAM_DONE;
+		}
+		if (!send_feedback_if_due(s, now) ||
+			(s->repl->flush_pending && repl_flush(s->repl) != REPL_OK))
+			return STREAM_LOST;
+		if (reading && (end = read_messages(s, now)) != STREAM_CONTINUE)
+			return end;
+		if (sync_run(s->sync, now) != SYNC_OK)
+			return STREAM_FATAL;
+		if (!send_feedback_if_due(s, pg2es_now_us()))
+			return STREAM_LOST;
+		reading = !s->draining && s->sync->queue.bytes < s->cfg->max_memory;
+		if (!wait_for_io(s, pg2es_now_us(), reading))
+			return STREAM_FATAL;
+	}
+}
+
+/*
+ * sleep_interruptibly: wait up to us microseconds (serving the metrics
+ * endpoint meanwhile); returns early on a stop signal.
+ */
+static bool
+sleep_interruptibly(Sync *sync, Http *http, const Metrics *metrics, int64_t us)
+{
+	int64_t		until = pg2es_now_us() + us;
+	struct curl_waitfd fd = {http->listen_fd, POLLIN, 0};
+
+	while (!stop_requested && pg2es_now_us() < until)
+	{
+		if (!es_wait(&sync->es, &fd, http->listen_fd >= 0 ? 1 : 0, 200))
+			return false;
+		if (fd.revents)
+			http_serve(http, metrics);
+		fd.revents = 0;
+	}
+	return true;
+}
+
+/*
+ * run_sync: connect, stream, and reconnect with backoff when PostgreSQL goes
+ * away, until stopped. Returns the exit status.
+ */
+static int
+run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
+{
+	ReplOptions ropt = {cfg->conninfo, cfg->slot, cfg->create_slot,
+		(const char *const *) cfg->opt_names, (const char *const *) cfg->opt_values, cfg->nopts};
+	Repl		repl;
+	LogState	pg_state = {0};
+	int64_t		backoff = RECONNECT_MIN_US;
+
+	repl_init(&repl, &ropt);
+	while (!stop_requested)
+	{
+		Stream		s = {cfg, &repl, sync, http, metrics, 0, 0, 0, false, false, 0};
+		ReplStatus	rs = repl_connect(&repl);
+
+		if (rs == REPL_FATAL)
+			return 1;
+		if (rs == REPL_OK)
+		{
+			StreamEnd	end;
+
+			log_state(&pg_state, 1, LOG_LEVEL_INFO, "streaming slot \"%s\"", cfg->slot);
+			metrics->pg_connected = true;
+			backoff = RECONNECT_MIN_US;
+			end = stream(&s);
+			metrics->pg_connected = false;
+			repl_close(&repl);
+			if (end == STREAM_DONE)
+				return 0;
+			if (end == STREAM_FATAL)
+				return 1;
+			sync_reset(sync);
+		}
+		log_state(&pg_state, 2, LOG_LEVEL_WARNING,
+				  "PostgreSQL connection lost or refused; reconnecting with backoff");
+		if (!sleep_interruptibly(sync, http, metrics, backoff))
+			return 1;
+		backoff = backoff * 2 > RECONNECT_MAX_US ? RECONNECT_MAX_US : backoff * 2;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	Config		cfg;
+	Metrics		metrics;
+	Sync		sync;
+	MappingCache mappings;
+	Http		http = {-1};
+	int			status = 1;
+
+	cfg_parse(&cfg, argc, argv);
+	log_configure(cfg.log_format, cfg.log_level);
+	if (cfg.command == COMMAND_PRINT_MAPPINGS)
+	{
+		status = mapping_print(&cfg);
+		cfg_free(&cfg);
+		return status;
+	}
+	install_signals();
+	if (cfg.command == COMMAND_VERIFY)
+	{
+		status = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK
+			? verify_run(&cfg, &stop_requested) : 2;
+		curl_global_cleanup();
+		cfg_free(&cfg);
+		return status;
+	}
+	memset(&metrics, 0, sizeof(metrics));
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	{
+		log_error("could not initialize libcurl");
+		return 1;
+	}
+	mapping_cache_init(&mappings, &cfg, &stop_requested);
+	if (sync_init(&sync, &cfg, &metrics))
+	{
+		sync.mappings = &mappings;
+		if (http_open(&http, cfg.metrics_address, cfg.metrics_port))
+		{
+			/* indexes and the initial load come before the stream (load.h) */
+			LoadStatus	ls = load_prepare(&cfg, &metrics, &http, &stop_requested);
+
+			status = ls == LOAD_OK ? run_sync(&cfg, &sync, &http, &metrics)
+				: ls == LOAD_STOPPED ? 0 : 1;
+		}
+		http_close(&http);
+	}
+	sync_free(&sync);
+	mapping_cache_free(&mappings);
+	curl_global_cleanup();
+	cfg_free(&cfg);
+	if (status == 0)
+		log_info("stopped");
+	return status;
+}

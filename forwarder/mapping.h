@@ -1,0 +1,48 @@
+/*
+ * mapping.h
+ *		Index mappings derived from the tables (pg2es.mapping()).
+ *
+ * With --mappings=schema (the default) every covered table's index that
+ * does not exist yet is created, before anything is written to it, with
+ * PUT /INDEX {"mappings": pg2es.mapping(table, options)}; settings are left
+ * to the cluster (and its index templates). An existing index is never
+ * changed. --mappings=dynamic does nothing, so Elasticsearch's dynamic
+ * mapping or the user's own index template applies. Columns added later
+ * fall back to dynamic mapping.
+ */
+#ifndef PG2ES_MAPPING_H
+#define PG2ES_MAPPING_H
+
+#include <libpq-fe.h>
+
+#include "catalog.h"
+#include "escall.h"
+
+/*
+ * Index creation for relations that first show up in the stream (RELATION
+ * frames name the index of the changes that follow), e.g. tables created
+ * after the sync started. Each index is looked at once per run.
+ */
+typedef struct MappingCache
+{
+	const Config *cfg;
+	volatile sig_atomic_t *stop;
+	PGconn	   *conn;			/* opened at the first need */
+	EsCall		call;
+	bool		call_ready;
+	char	   *optlit;			/* owned */
+	char	  **known;			/* owned: indexes created or found existing */
+	size_t		nknown;
+	bool		disabled;		/* --mappings=dynamic, or no extension */
+} MappingCache;
+
+extern void mapping_cache_init(MappingCache *mc, const Config *cfg,
+							   volatile sig_atomic_t *stop);
+extern void mapping_cache_free(MappingCache *mc);
+extern void mapping_note_relation(MappingCache *mc, uint64_t relid, const char *index,
+								  size_t len);
+extern PG2ES_MUSTCHECK bool mapping_ensure_indexes(PGconn *conn, const Config *cfg,
+												   EsCall *call, const CatalogTables *tables);
+extern int	mapping_print(const Config *cfg);
+
+#endif							/* PG2ES_MAPPING_H */

@@ -1,0 +1,454 @@
+/*
+ * repl.c
+ *		The logical replication connection to PostgreSQL (libpq), modelled on
+ *		pg_recvlogical's StreamLogicalLog.
+ */
+#include "repl.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "log.h"
+
+/* seconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC) */
+#define PG_EPOCH_OFFSET_SECS INT64_C(946684800)
+
+/*
+ * repl_init: remember the options (borrowed; they must outlive the Repl).
+ */
+void
+repl_init(Repl *repl, const ReplOptions *opt)
+{
+	memset(repl, 0, sizeof(*repl));
+	repl->opt = *opt;
+}
+
+/*
+ * note_failure: log why connecting failed, unless it is the same reason as
+ * the previous attempt: a server down for an hour gives one line, not one
+ * per retry.
+ */
+static void
+note_failure(Repl *repl, const char *fmt,...) PG2ES_PRINTF(2, 3);
+static void
+note_failure(Repl *repl, const char *fmt,...)
+{
+	char		message[sizeof(repl->last_failure)];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	if (strcmp(message, repl->last_failure) == 0)
+		return;
+	strcpy(repl->last_failure, message);
+	log_error("%s", message);
+}
+
+/*
+ * read_be64: the big-endian 64-bit integer at p.
+ */
+static uint64_t
+read_be64(const char *p)
+{
+	uint64_t	v = 0;
+	int			i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | (unsigned char) p[i];
+	return v;
+}
+
+/*
+ * write_be64: store v big-endian at p.
+ */
+static void
+write_be64(char *p, uint64_t v)
+{
+	int			i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (char) (v & 0xff);
+}
+
+/*
+ * append_quoted: append text to cmd wrapped in quote, with the quote
+ * character doubled (the replication grammar's identifiers and literals).
+ */
+static bool
+append_quoted(Buf *cmd, const char *text, char quote)
+{
+	if (!buf_append(cmd, &quote, 1))
+		return false;
+	for (; *text; text++)
+		if ((*text == quote && !buf_append(cmd, &quote, 1)) || !buf_append(cmd, text, 1))
+			return false;
+	return buf_append(cmd, &quote, 1);
+}
+
+/*
+ * status_of_error: whether a failed command is worth retrying, from its
+ * SQLSTATE: connection trouble (08), operator intervention such as a
+ * shutdown (57), resources (53), the slot being in use by another process
+ * (55006) and system errors (58) pass; anything else is a setting to fix.
+ */
+static ReplStatus
+status_of_error(const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
+		strncmp(state, "53", 2) == 0 || strncmp(state, "58", 2) == 0 ||
+		strcmp(state, "55006") == 0)
+		return REPL_RETRY;
+	return REPL_FATAL;
+}
+
+/*
+ * repl_explain_refusal: when a command on the replication connection conn
+ * failed with message because the server refused to load the plugin, say
+ * exactly what the administrator must do; otherwise do nothing. For any
+ * caller that creates or starts a pg2es slot.
+ */
+void
+repl_explain_refusal(PGconn *conn, const char *message)
+{
+	PGresult   *res;
+	const char *current = NULL;
+
+	if (strstr(message, "may not be used as an output plugin") != NULL)
+	{
+		res = PQexec(conn, "SHOW output_plugin_libraries");
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+			current = PQgetvalue(res, 0, 0);
+		log_error("the server does not allow pg2es as an output plugin; add it in postgresql.conf:"
+				  " output_plugin_libraries = '%s%spg2es' then reload the configuration"
+				  " (SELECT pg_reload_conf())",
+				  current ? current : "...", current && *current == '\0' ? "" : ", ");
+		PQclear(res);
+	}
+	else if (strstr(message, "could not access file") != NULL)
+		log_error("the pg2es output plugin is not installed on the database server:"
+				  " run \"make -C decoder install\" there (as the owner of the PostgreSQL installation)");
+}
+
+/*
+ * run_command: execute a replication command expecting status expect.
+ * Returns REPL_OK, or logs the server's message and classifies it.
+ */
+static ReplStatus
+run_command(Repl *repl, const char *command, ExecStatusType expect, const char *what)
+{
+	PGresult   *res = PQexec(repl->conn, command);
+	ReplStatus	status = REPL_OK;
+
+	if (PQresultStatus(res) != expect)
+	{
+		const char *message = PQresultErrorMessage(res);
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		/* --create-slot means "if missing" */
+		if (state && strcmp(state, "42710") == 0 && strstr(command, "CREATE_REPLICATION_SLOT"))
+		{
+			PQclear(res);
+			return REPL_OK;
+		}
+		status = status_of_error(res);
+		note_failure(repl, "%s failed: %s", what, *message ? message : PQerrorMessage(repl->conn));
+		if (status == REPL_FATAL)
+			repl_explain_refusal(repl->conn, message);
+	}
+	else if (expect == PGRES_TUPLES_OK && strcmp(what, "IDENTIFY_SYSTEM") == 0 &&
+			 (PQntuples(res) != 1 || PQnfields(res) < 4 || PQgetisnull(res, 0, 3)))
+	{
+		log_error("IDENTIFY_SYSTEM returned an unexpected result; is -d a database connection?");
+		status = REPL_FATAL;
+	}
+	PQclear(res);
+	return status;
+}
+
+/*
+ * open_connection: connect with replication=database added to the -d
+ * string, as pg_recvlogical does; the PG* variables and .pgpass apply.
+ *
+ * The timeouts come first so that the -d string can override them: a
+ * connection attempt gives up after 10 s, and TCP keepalives notice a
+ * silently dead network within about a minute instead of hours.
+ */
+static ReplStatus
+open_connection(Repl *repl)
+{
+	const char *keywords[] = {"connect_timeout", "keepalives_idle", "keepalives_interval",
+		"keepalives_count", "dbname", "replication", "fallback_application_name", NULL};
+	const char *values[] = {"10", "30", "10", "3", repl->opt.conninfo, "database", "pg2es", NULL};
+	const char *message;
+
+	repl->conn = PQconnectdbParams(keywords, values, 1);
+	if (repl->conn == NULL)
+	{
+		log_error("could not connect to PostgreSQL: out of memory");
+		return REPL_RETRY;
+	}
+	if (PQstatus(repl->conn) == CONNECTION_OK)
+		return REPL_OK;
+	message = PQerrorMessage(repl->conn);
+	note_failure(repl, "could not connect to PostgreSQL: %s", message);
+	/* a wrong password, role or database will not fix itself */
+	if (PQconnectionNeedsPassword(repl->conn) || strstr(message, "authentication failed") ||
+		strstr(message, "does not exist"))
+		return REPL_FATAL;
+	return REPL_RETRY;
+}
+
+/*
+ * build_start_command: START_REPLICATION for our slot with the -o options
+ * and framing=msgpack, into cmd. Returns false when out of memory.
+ */
+static bool
+build_start_command(Repl *repl, Buf *cmd)
+{
+	size_t		i;
+
+	if (!buf_append_str(cmd, "START_REPLICATION SLOT ") ||
+		!append_quoted(cmd, repl->opt.slot, '"') ||
+		!buf_append_str(cmd, " LOGICAL 0/0 (\"framing\" 'msgpack'"))
+		return false;
+	for (i = 0; i < repl->opt.nopts; i++)
+	{
+		if (!buf_append_str(cmd, ", ") ||
+			!append_quoted(cmd, repl->opt.opt_names[i], '"'))
+			return false;
+		if (repl->opt.opt_values[i] &&
+			(!buf_append_str(cmd, " ") || !append_quoted(cmd, repl->opt.opt_values[i], '\'')))
+			return false;
+	}
+	return buf_append_str(cmd, ")");
+}
+
+/*
+ * repl_connect: connect, check the connection, create the slot if asked
+ * and it is missing, and start streaming from the slot's confirmed
+ * position (0/0 means "where the slot is"). On failure the connection is
+ * closed and the status says whether retrying can help.
+ */
+ReplStatus
+repl_connect(Repl *repl)
+{
+	ReplStatus	status;
+	Buf			cmd;
+
+	if ((status = open_connection(repl)) != REPL_OK)
+	{
+		repl_close(repl);
+		return status;
+	}
+	buf_init(&cmd);
+	status = run_command(repl, "IDENTIFY_SYSTEM", PGRES_TUPLES_OK, "IDENTIFY_SYSTEM");
+	if (status == REPL_OK && repl->opt.create_slot)
+	{
+		if (!buf_append_str(&cmd, "CREATE_REPLICATION_SLOT ") ||
+			!append_quoted(&cmd, repl->opt.slot, '"') ||
+			!buf_append_str(&cmd, PQserverVersion(repl->conn) >= 150000
+							? " LOGICAL pg2es (SNAPSHOT 'nothing')"
+							: " LOGICAL pg2es NOEXPORT_SNAPSHOT"))
+			status = REPL_RETRY;
+		else
+			status = run_command(repl, cmd.data, PGRES_TUPLES_OK, "creating the replication slot");
+	}
+	buf_reset(&cmd);
+	if (status == REPL_OK)
+		status = build_start_command(repl, &cmd)
+			? run_command(repl, cmd.data, PGRES_COPY_BOTH, "START_REPLICATION")
+			: REPL_RETRY;
+	buf_free(&cmd);
+	if (status != REPL_OK)
+		repl_close(repl);
+	else
+		repl->last_failure[0] = '\0';
+	return status;
+}
+
+/*
+ * parse_message: decode a CopyData payload from the server.
+ *
+ *	'w' XLogData:  Int64 dataStart, Int64 walEnd, Int64 sendTime, payload
+ *	'k' keepalive: Int64 walEnd, Int64 sendTime, Byte1 replyRequested
+ *
+ * Lengths are checked before any field is read.
+ */
+static bool
+parse_message(const char *buf, int len, ReplMsg *msg)
+{
+	if (len >= 25 && buf[0] == 'w')
+	{
+		msg->kind = REPL_MSG_DATA;
+		msg->data_start = read_be64(buf + 1);
+		msg->wal_end = read_be64(buf + 9);
+		msg->data = buf + 25;
+		msg->len = (size_t) len - 25;
+		return true;
+	}
+	if (len >= 18 && buf[0] == 'k')
+	{
+		msg->kind = REPL_MSG_KEEPALIVE;
+		msg->wal_end = read_be64(buf + 1);
+		msg->reply_requested = buf[17] != 0;
+		return true;
+	}
+	log_error("unexpected replication message of type \"%c\" and %d bytes",
+			  len > 0 ? buf[0] : '?', len);
+	return false;
+}
+
+/*
+ * repl_read: the next message without blocking, in *msg (a 'w' payload is
+ * valid until the next call). REPL_MSG_NONE means wait for the socket.
+ * Returns REPL_RETRY (logged) when the connection failed.
+ */
+ReplStatus
+repl_read(Repl *repl, ReplMsg *msg)
+{
+	int			r;
+
+	if (repl->copybuf)
+	{
+		PQfreemem(repl->copybuf);
+		repl->copybuf = NULL;
+	}
+	memset(msg, 0, sizeof(*msg));
+	r = PQgetCopyData(repl->conn, &repl->copybuf, 1);
+	if (r == 0)
+	{
+		if (!PQconsumeInput(repl->conn))
+		{
+			log_error("lost the PostgreSQL connection: %s", PQerrorMessage(repl->conn));
+			return REPL_RETRY;
+		}
+		r = PQgetCopyData(repl->conn, &repl->copybuf, 1);
+	}
+	if (r == 0)
+		return REPL_OK;
+	if (r == -1)
+	{
+		PGresult   *res = PQgetResult(repl->conn);
+
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			log_error("replication stream ended: %s", PQresultErrorMessage(res));
+		PQclear(res);
+		msg->kind = REPL_MSG_END;
+		return REPL_OK;
+	}
+	if (r < 0)
+	{
+		log_error("lost the PostgreSQL connection: %s", PQerrorMessage(repl->conn));
+		return REPL_RETRY;
+	}
+	return parse_message(repl->copybuf, r, msg) ? REPL_OK : REPL_RETRY;
+}
+
+/*
+ * repl_send_feedback: send a standby status update. For a logical slot only
+ * flushed moves confirmed_flush_lsn; written is informational. Returns
+ * REPL_RETRY (logged) when the connection failed.
+ */
+ReplStatus
+repl_send_feedback(Repl *repl, Lsn written, Lsn flushed, bool reply_requested)
+{
+	char		msg[1 + 8 + 8 + 8 + 8 + 1];
+	struct timespec ts;
+	int64_t		now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = ((int64_t) ts.tv_sec - PG_EPOCH_OFFSET_SECS) * 1000000 + ts.tv_nsec / 1000;
+	msg[0] = 'r';
+	write_be64(msg + 1, written);
+	write_be64(msg + 9, flushed);
+	write_be64(msg + 17, 0);	/* apply: unused, as pg_recvlogical */
+	write_be64(msg + 25, (uint64_t) now);
+	msg[33] = reply_requested ? 1 : 0;
+	if (PQputCopyData(repl->conn, msg, sizeof(msg)) <= 0)
+	{
+		log_error("could not send feedback to PostgreSQL: %s", PQerrorMessage(repl->conn));
+		return REPL_RETRY;
+	}
+	return repl_flush(repl);
+}
+
+/*
+ * repl_flush: push libpq's buffered output to the server.
+ */
+ReplStatus
+repl_flush(Repl *repl)
+{
+	int			r = PQflush(repl->conn);
+
+	if (r < 0)
+	{
+		log_error("could not send data to PostgreSQL: %s", PQerrorMessage(repl->conn));
+		return REPL_RETRY;
+	}
+	repl->flush_pending = r > 0;
+	return REPL_OK;
+}
+
+/*
+ * repl_socket: the connection's socket, for the main loop's poll.
+ */
+int
+repl_socket(const Repl *repl)
+{
+	return PQsocket(repl->conn);
+}
+
+/*
+ * repl_finish: clean shutdown: final feedback, CopyDone, drain what the
+ * server still sends until the command completes, then close.
+ */
+void
+repl_finish(Repl *repl, Lsn written, Lsn flushed)
+{
+	PGresult   *res;
+	char	   *copybuf;
+
+	if (repl->conn == NULL)
+		return;
+	if (repl_send_feedback(repl, written, flushed, false) != REPL_OK ||
+		PQputCopyEnd(repl->conn, NULL) <= 0 || PQflush(repl->conn) != 0)
+	{
+		log_warning("could not end the replication stream cleanly: %s",
+					PQerrorMessage(repl->conn));
+		repl_close(repl);
+		return;
+	}
+	/* what arrives now is not acknowledged and will be sent again next time */
+	while (PQgetCopyData(repl->conn, &copybuf, 0) >= 0)
+		PQfreemem(copybuf);
+	while ((res = PQgetResult(repl->conn)) != NULL)
+	{
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_COPY_OUT)
+			log_warning("unexpected result at the end of the stream: %s",
+						PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	repl_close(repl);
+}
+
+/*
+ * repl_close: drop the connection (if any) without ceremony.
+ */
+void
+repl_close(Repl *repl)
+{
+	if (repl->copybuf)
+		PQfreemem(repl->copybuf);
+	repl->copybuf = NULL;
+	if (repl->conn)
+		PQfinish(repl->conn);
+	repl->conn = NULL;
+	repl->flush_pending = false;
+}

@@ -1,0 +1,661 @@
+/*
+ * sync.c
+ *		The pipeline from frames to Elasticsearch and back to acknowledgement.
+ *
+ * One request at a time: the head of the batch queue. What its response
+ * says decides each item's fate (bulkresp.c): done items are acknowledged
+ * (ack.c), refused ones dead-lettered first, transient failures sent again
+ * alone after a backoff, and a request refused as a whole is split in two
+ * until the item that spoils it is alone. Nothing after the head is sent
+ * while the head is unresolved, so order within a transaction, across an
+ * unversioned partial update and around a TRUNCATE is kept.
+ */
+#include "sync.h"
+
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bulkresp.h"
+#include "frame.h"
+#include "mapping.h"
+
+/* retry backoff: 100 ms doubling to 30 s, each wait cut by up to half at random */
+#define BACKOFF_BASE_US 100000
+#define BACKOFF_MAX_US (30 * 1000000)
+
+enum
+{
+	ES_STATE_OK = 1,
+	ES_STATE_UNREACHABLE,
+	ES_STATE_HTTP_ERROR
+};
+
+/*
+ * backoff_us: wait before attempt number attempts+1 (exponential, jitter so
+ * many forwarders do not retry in step).
+ */
+static int64_t
+backoff_us(uint32_t attempts)
+{
+	int64_t		wait = BACKOFF_BASE_US << (attempts < 9 ? attempts : 9);
+
+	if (wait > BACKOFF_MAX_US)
+		wait = BACKOFF_MAX_US;
+	return wait / 2 + (int64_t) ((double) rand() / RAND_MAX * (double) (wait / 2));
+}
+
+/*
+ * wall_us: wall clock in microseconds since the Unix epoch.
+ */
+static int64_t
+wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * sync_init: set up the pipeline for cfg (borrowed; must outlive it).
+ * Returns false (logged) when the HTTP client or memory fails.
+ */
+bool
+sync_init(Sync *sync, const Config *cfg, Metrics *metrics)
+{
+	EsOptions	opt;
+
+	memset(sync, 0, sizeof(*sync));
+	sync->cfg = cfg;
+	sync->metrics = metrics;
+	bulk_queue_init(&sync->queue, cfg->bulk_max_bytes, cfg->bulk_max_items,
+					(int64_t) cfg->bulk_linger_ms * 1000);
+	ack_init(&sync->ack, 0);
+	opt.urls = cfg->es_urls;
+	opt.nurls = cfg->nes_urls;
+	opt.user = cfg->es_user;
+	opt.password = cfg->es_password;
+	opt.api_key = cfg->es_api_key;
+	opt.cacert = cfg->es_cacert;
+	opt.gzip = cfg->es_gzip;
+	opt.timeout_ms = cfg->es_timeout_ms;
+	srand((unsigned int) wall_us());
+
+	/*
+	 * Batch bodies are large and short-lived (bulk.c reserves each whole).
+	 * glibc raises its mmap threshold after the first large free, after
+	 * which such blocks come from the heap, whose holes are not given back;
+	 * a fixed threshold keeps them mmap'd, so that freeing a batch returns
+	 * its memory and resident memory follows --max-memory.
+	 */
+	if (mallopt(M_MMAP_THRESHOLD, 256 * 1024) != 1)
+		log_debug("could not set the malloc mmap threshold (not glibc's malloc?)");
+	if (!dlq_init(&sync->dlq, cfg->dead_letter_file))
+	{
+		log_error("out of memory");
+		return false;
+	}
+	return es_init(&sync->es, &opt);
+}
+
+/*
+ * sync_free: release everything.
+ */
+void
+sync_free(Sync *sync)
+{
+	es_free(&sync->es);
+	bulk_queue_free(&sync->queue);
+	ack_free(&sync->ack);
+	dlq_close(&sync->dlq);
+}
+
+/*
+ * sync_reset: forget everything not yet acknowledged, for a new replication
+ * connection: the slot will send it again from its confirmed position.
+ */
+void
+sync_reset(Sync *sync)
+{
+	Lsn			confirmed = sync->ack.confirmed;
+
+	es_cancel(&sync->es);
+	sync->in_flight = false;
+	bulk_queue_free(&sync->queue);
+	ack_free(&sync->ack);
+	ack_init(&sync->ack, confirmed);
+}
+
+/*
+ * note_confirmed: publish the confirmed position and the lag in metrics.
+ */
+static void
+note_confirmed(Sync *sync)
+{
+	sync->metrics->confirmed_lsn = sync->ack.confirmed;
+	if (sync->ack.confirmed_commit_time > 0)
+		sync->metrics->lag_seconds =
+			(double) (wall_us() - sync->ack.confirmed_commit_time) / 1e6;
+}
+
+/*
+ * add_frame: hand one frame to the queue and the bookkeeping.
+ */
+static SyncStatus
+add_frame(Sync *sync, const Frame *frame, int64_t now_us)
+{
+	uint64_t	seq;
+	size_t		i;
+
+	switch (frame->kind)
+	{
+		case FRAME_CHANGE:
+			for (i = 0; i < frame->nitems; i++)
+				if (!ack_add_item(&sync->ack, &seq) ||
+					!bulk_append_item(&sync->queue, frame->items[i].data, frame->items[i].len,
+									  frame->items[i].action, seq, now_us))
+					goto oom;
+			break;
+		case FRAME_TRUNCATE:
+			if (!ack_add_item(&sync->ack, &seq) ||
+				!bulk_append_truncate(&sync->queue, frame, seq))
+				goto oom;
+			break;
+		case FRAME_COMMIT:
+			if (!ack_commit(&sync->ack, frame->end_lsn, frame->commit_time))
+				goto oom;
+			note_confirmed(sync);
+			break;
+		case FRAME_RELATION:
+			log_debug("relation %llu uses index \"%.*s\"", (unsigned long long) frame->relid,
+					  (int) frame->relation_index_len, frame->relation_index);
+			mapping_note_relation(sync->mappings, frame->relid, frame->relation_index,
+								  frame->relation_index_len);
+			break;
+	}
+	return SYNC_OK;
+oom:
+	log_error("out of memory while buffering changes");
+	return SYNC_FATAL;
+}
+
+/*
+ * sync_add_message: queue the frames of one 'w' message (data is copied).
+ * A malformed message stops the sync: the forwarder never guesses.
+ */
+SyncStatus
+sync_add_message(Sync *sync, const char *data, size_t len, int64_t now_us)
+{
+	FrameReader reader;
+	Frame		frame;
+	FrameStatus fs;
+	char		err[256];
+	SyncStatus	status = SYNC_OK;
+
+	frame_reader_init(&reader, data, len);
+	while (status == SYNC_OK && (fs = frame_reader_next(&reader, &frame, err, sizeof(err))) == FRAME_OK)
+		status = add_frame(sync, &frame, now_us);
+	frame_reader_destroy(&reader);
+	if (status == SYNC_OK && fs == FRAME_ERROR)
+	{
+		log_error("invalid data from the pg2es plugin: %s (is the server's plugin the same version?)", err);
+		return SYNC_FATAL;
+	}
+	return status;
+}
+
+/*
+ * sync_add_frame: queue one frame built by the caller instead of read from
+ * a message: the initial load's items and its per-table commits (load.c).
+ * The frame's bytes are copied.
+ */
+SyncStatus
+sync_add_frame(Sync *sync, const Frame *frame, int64_t now_us)
+{
+	return add_frame(sync, frame, now_us);
+}
+
+/*
+ * sync_keepalive: the server's WAL end, from a keepalive; confirmed when
+ * nothing is pending.
+ */
+void
+sync_keepalive(Sync *sync, Lsn wal_end)
+{
+	if (wal_end > sync->metrics->server_wal_end)
+		sync->metrics->server_wal_end = wal_end;
+	ack_keepalive(&sync->ack, wal_end);
+	sync->metrics->confirmed_lsn = sync->ack.confirmed;
+}
+
+/*
+ * note_es_state: keep metrics and the log in step with whether
+ * Elasticsearch answers; logs only changes.
+ */
+static void
+note_es_state(Sync *sync, const EsResult *r)
+{
+	if (r->status == 0)
+	{
+		sync->metrics->es_ok = false;
+		log_state(&sync->es_state, ES_STATE_UNREACHABLE, LOG_LEVEL_ERROR,
+				  "Elasticsearch at %s is unreachable: %s; retrying", r->node, r->error);
+	}
+	else if (r->status >= 500 || r->status == 429 || r->status == 401 || r->status == 403)
+	{
+		sync->metrics->es_ok = r->status == 429;
+		log_state(&sync->es_state, ES_STATE_HTTP_ERROR, LOG_LEVEL_WARNING,
+				  "Elasticsearch at %s answers HTTP %ld%s; retrying", r->node, r->status,
+				  r->status == 401 || r->status == 403 ? " (check the credentials)" : "");
+	}
+	else
+	{
+		sync->metrics->es_ok = true;
+		log_state(&sync->es_state, ES_STATE_OK, LOG_LEVEL_INFO,
+				  "Elasticsearch at %s answers", r->node);
+	}
+}
+
+/*
+ * retry_head_later: the head (nretried items of it) goes again after a
+ * backoff.
+ */
+static void
+retry_head_later(Sync *sync, Batch *head, size_t nretried, int64_t now_us)
+{
+	head->attempts++;
+	sync->metrics->retries += nretried;
+	sync->retry_at = now_us + backoff_us(head->attempts);
+}
+
+/*
+ * refuse_item: item i of batch b was refused for good with status and
+ * error (JSON, may be NULL): write it to the dead-letter file, or stop if
+ * so configured. The caller syncs the file before acknowledging.
+ */
+static SyncStatus
+refuse_item(Sync *sync, const Batch *b, size_t i, int status, const char *error,
+			const char *type)
+{
+	const BulkItem *item = &b->items[i];
+	const char *line = b->body.data + item->off;
+	const char *nl = memchr(line, '\n', item->len);
+	int			action_len = nl ? (int) (nl - line) : (int) item->len;
+
+	metrics_item_error(sync->metrics, type);
+	if (sync->cfg->on_item_error == ON_ITEM_ERROR_STOP)
+	{
+		log_error("Elasticsearch refused item %.*s with status %d: %s; stopping (--on-item-error=stop)",
+				  action_len, line, status, error ? error : "");
+		return SYNC_FATAL;
+	}
+	log_warning("Elasticsearch refused item %.*s with status %d: %s; written to the dead-letter file",
+				action_len, line, status, error ? error : "");
+	if (!dlq_write(&sync->dlq, line, item->len, status, error))
+		return SYNC_FATAL;
+	sync->metrics->dead_lettered++;
+	return SYNC_OK;
+}
+
+/*
+ * settle_items: acknowledge every item of the head not marked in retry,
+ * then keep only the marked ones (or drop the head when none is).
+ */
+static SyncStatus
+settle_items(Sync *sync, const bool *retry, size_t nretry, int64_t now_us)
+{
+	Batch	   *head = bulk_head(&sync->queue);
+	size_t		i;
+
+	if (!dlq_sync(&sync->dlq))
+		return SYNC_FATAL;
+	for (i = 0; i < head->nitems; i++)
+		if (!retry || !retry[i])
+			ack_item_done(&sync->ack, head->items[i].txn_seq);
+	note_confirmed(sync);
+	if (nretry == 0)
+	{
+		bulk_pop_head(&sync->queue);
+		return SYNC_OK;
+	}
+	if (!bulk_replace_head(&sync->queue, retry))
+	{
+		log_error("out of memory while preparing a retry");
+		return SYNC_FATAL;
+	}
+	retry_head_later(sync, bulk_head(&sync->queue), nretry, now_us);
+	return SYNC_OK;
+}
+
+/*
+ * apply_items: act on a 200 response whose items were read into items.
+ */
+static SyncStatus
+apply_items(Sync *sync, BulkRespItem *items, int64_t now_us)
+{
+	Batch	   *head = bulk_head(&sync->queue);
+	bool	   *retry = calloc(head->nitems, sizeof(bool));
+	size_t		nretry = 0;
+	size_t		i;
+	SyncStatus	status = SYNC_OK;
+
+	if (retry == NULL)
+	{
+		log_error("out of memory while reading a bulk response");
+		return SYNC_FATAL;
+	}
+	for (i = 0; i < head->nitems && status == SYNC_OK; i++)
+	{
+		switch (bulkresp_item_outcome(head->items[i].action, items[i].status))
+		{
+			case ITEM_DONE:
+				break;
+			case ITEM_RETRY:
+				retry[i] = true;
+				nretry++;
+				break;
+			case ITEM_FAILED:
+				status = refuse_item(sync, head, i, items[i].status, items[i].error,
+									 items[i].error_type);
+				break;
+		}
+	}
+	if (status == SYNC_OK)
+		status = settle_items(sync, retry, nretry, now_us);
+	free(retry);
+	return status;
+}
+
+/*
+ * read_response: act on a 200 response to the head's _bulk request. A
+ * response we cannot read is treated like no answer: send again.
+ */
+static SyncStatus
+read_response(Sync *sync, const EsResult *r, int64_t now_us)
+{
+	Batch	   *head = bulk_head(&sync->queue);
+	size_t		nitems = head->nitems;
+	ItemAction *actions = malloc(nitems * sizeof(ItemAction));
+	BulkRespItem *items = malloc(nitems * sizeof(BulkRespItem));
+	char		err[256];
+	SyncStatus	status = SYNC_OK;
+
+	if (actions == NULL || items == NULL)
+	{
+		log_error("out of memory while reading a bulk response");
+		status = SYNC_FATAL;
+	}
+	else
+	{
+		bulk_item_actions(head, actions);
+		if (bulkresp_parse(r->body->data, r->body->len, actions, nitems, items,
+						   err, sizeof(err)))
+		{
+			/* may free the head */
+			status = apply_items(sync, items, now_us);
+			bulkresp_items_free(items, nitems);
+		}
+		else
+		{
+			log_warning("unusable response from %s: %s; sending the request again", r->node, err);
+			retry_head_later(sync, head, head->nitems, now_us);
+		}
+	}
+	free(actions);
+	free(items);
+	return status;
+}
+
+/*
+ * handle_bulk: act on the outcome of the head's _bulk request.
+ */
+static SyncStatus
+handle_bulk(Sync *sync, const EsResult *r, int64_t now_us)
+{
+	Batch	   *head = bulk_head(&sync->queue);
+	char	   *error;
+	SyncStatus	status;
+
+	sync->metrics->bulk_requests++;
+	sync->metrics->bulk_seconds_sum += (double) r->latency_us / 1e6;
+	switch (bulkresp_request_outcome(r->status))
+	{
+		case REQUEST_READ_ITEMS:
+			head->attempts = 0;
+			return read_response(sync, r, now_us);
+		case REQUEST_SPLIT:
+			if (head->nitems > 1)
+			{
+				log_info("Elasticsearch refused a request of %zu items with HTTP %ld; splitting it to find the item at fault",
+						 head->nitems, r->status);
+				if (bulk_split_head(&sync->queue))
+					return SYNC_OK;
+				log_error("out of memory while splitting a request");
+				return SYNC_FATAL;
+			}
+			error = bulkresp_request_error(r->status, r->body->data, r->body->len);
+			status = refuse_item(sync, head, 0, (int) r->status, error,
+								 r->status == 413 ? "request_too_large" : "request_refused");
+			free(error);
+			return status == SYNC_OK ? settle_items(sync, NULL, 0, now_us) : status;
+		case REQUEST_RETRY:
+			retry_head_later(sync, head, head->nitems, now_us);
+			break;
+	}
+	return SYNC_OK;
+}
+
+/*
+ * truncate_index: index name number i of a TRUNCATE batch (a line of its
+ * body) in name and len; false when there is no such line.
+ */
+static bool
+truncate_index(const Batch *b, size_t i, const char **name, size_t *len)
+{
+	const char *p = b->body.data;
+	const char *end = b->body.data + b->body.len;
+	const char *nl;
+
+	while (p < end && (nl = memchr(p, '\n', (size_t) (end - p))) != NULL)
+	{
+		if (i-- == 0)
+		{
+			*name = p;
+			*len = (size_t) (nl - p);
+			return true;
+		}
+		p = nl + 1;
+	}
+	return false;
+}
+
+/*
+ * handle_truncate: act on one step of a TRUNCATE. Each index takes two
+ * steps: _refresh (delete-by-query only sees refreshed documents), then
+ * _delete_by_query with match_all. A missing index (404) is already empty.
+ */
+static SyncStatus
+handle_truncate(Sync *sync, const EsResult *r, int64_t now_us)
+{
+	Batch	   *head = bulk_head(&sync->queue);
+	const char *name;
+	size_t		len;
+
+	if ((r->status < 200 || r->status > 299) && r->status != 404)
+	{
+		retry_head_later(sync, head, head->nitems, now_us);
+		return SYNC_OK;
+	}
+	head->attempts = 0;
+	head->truncate_step++;
+	if (truncate_index(head, head->truncate_step / 2, &name, &len))
+		return SYNC_OK;
+	log_info("emptied the indexes of a truncated table: %.*s", (int) head->body.len - 1, head->body.data);
+	sync->metrics->truncates++;
+	return settle_items(sync, NULL, 0, now_us);
+}
+
+/*
+ * handle_probe: act on the answer to GET /, which shows the cluster is
+ * there (and the credentials work) before any data is sent.
+ */
+static void
+handle_probe(Sync *sync, const EsResult *r, int64_t now_us)
+{
+	if (r->status == 200)
+	{
+		sync->probed = true;
+		sync->probe_attempts = 0;
+		return;
+	}
+	sync->retry_at = now_us + backoff_us(++sync->probe_attempts);
+}
+
+/*
+ * start_truncate_step: send the head TRUNCATE's next request.
+ */
+static bool
+start_truncate_step(Sync *sync, const Batch *head)
+{
+	static const char match_all[] = "{\"query\":{\"match_all\":{}}}";
+	const char *name;
+	size_t		len;
+	char	   *escaped;
+	char		path[1024];
+	bool		ok;
+
+	if (!truncate_index(head, head->truncate_step / 2, &name, &len) ||
+		(escaped = es_escape(&sync->es, name, len)) == NULL)
+		return false;
+	if (head->truncate_step % 2 == 0)
+		snprintf(path, sizeof(path), "/%s/_refresh", escaped);
+	else
+		snprintf(path, sizeof(path), "/%s/_delete_by_query?conflicts=proceed&refresh=true", escaped);
+	curl_free(escaped);
+	ok = head->truncate_step % 2 == 0
+		? es_request(&sync->es, path, "", 0, false)
+		: es_request(&sync->es, path, match_all, sizeof(match_all) - 1, false);
+	return ok;
+}
+
+/*
+ * start_next: send the probe, or the head batch, if it is time.
+ */
+static void
+start_next(Sync *sync, int64_t now_us)
+{
+	Batch	   *head = bulk_head(&sync->queue);
+	bool		ok;
+
+	if (now_us < sync->retry_at || (sync->probed && head == NULL))
+		return;
+	if (!sync->probed)
+		ok = es_request(&sync->es, "/", NULL, 0, false);
+	else if (head->kind == BATCH_TRUNCATE)
+		ok = start_truncate_step(sync, head);
+	else
+	{
+		ok = es_request(&sync->es, "/_bulk?filter_path=" BULKRESP_FILTER_PATH,
+						head->body.data, head->body.len, true);
+		if (ok)
+		{
+			sync->metrics->documents_sent += head->nitems;
+			sync->metrics->bulk_bytes += sync->es.result.bytes_sent;
+		}
+	}
+	if (ok)
+		sync->in_flight = true;
+	else
+		sync->retry_at = now_us + backoff_us(5);
+}
+
+/*
+ * handle_result: act on a finished request.
+ */
+static SyncStatus
+handle_result(Sync *sync, const EsResult *r, int64_t now_us)
+{
+	Batch	   *head = bulk_head(&sync->queue);
+
+	if (!sync->probed && r->status != 200 && r->status != 0)
+	{
+		sync->metrics->es_ok = false;
+		log_state(&sync->es_state, ES_STATE_HTTP_ERROR, LOG_LEVEL_ERROR,
+				  "Elasticsearch at %s answers GET / with HTTP %ld%s; retrying", r->node, r->status,
+				  r->status == 401 || r->status == 403 ? " (check the credentials)" : "");
+	}
+	else
+		note_es_state(sync, r);
+	if (!sync->probed)
+	{
+		handle_probe(sync, r, now_us);
+		return SYNC_OK;
+	}
+	if (head->kind == BATCH_TRUNCATE)
+		return handle_truncate(sync, r, now_us);
+	return handle_bulk(sync, r, now_us);
+}
+
+/*
+ * sync_run: make progress without blocking: seal a lingering batch, let
+ * curl work, act on a finished request, start the next one.
+ */
+SyncStatus
+sync_run(Sync *sync, int64_t now_us)
+{
+	EsResult	r;
+
+	(void) bulk_seal_due(&sync->queue, now_us);
+	if (!es_drive(&sync->es))
+		return SYNC_FATAL;
+	if (es_take_result(&sync->es, &r))
+	{
+		sync->in_flight = false;
+		if (handle_result(sync, &r, now_us) != SYNC_OK)
+			return SYNC_FATAL;
+	}
+	if (!sync->in_flight)
+	{
+		start_next(sync, now_us);
+		if (sync->in_flight && !es_drive(&sync->es))
+			return SYNC_FATAL;
+	}
+	return SYNC_OK;
+}
+
+/*
+ * sync_deadline: the time by which sync_run must run again (a linger or a
+ * backoff ending), INT64_MAX if only I/O can make progress.
+ */
+int64_t
+sync_deadline(Sync *sync, int64_t now_us)
+{
+	int64_t		deadline = bulk_seal_due(&sync->queue, now_us);
+
+	if (!sync->in_flight && (bulk_head(&sync->queue) || !sync->probed) &&
+		sync->retry_at < deadline)
+		deadline = sync->retry_at;
+	return deadline;
+}
+
+/*
+ * sync_idle: nothing buffered and nothing in flight.
+ */
+bool
+sync_idle(const Sync *sync)
+{
+	return bulk_empty(&sync->queue) && !sync->in_flight;
+}
+
+/*
+ * sync_flush_now: send what is buffered without waiting for the linger
+ * (at shutdown).
+ */
+void
+sync_flush_now(Sync *sync)
+{
+	bulk_seal(&sync->queue);
+}

@@ -1,0 +1,56 @@
+/*
+ * sync.h
+ *		The pipeline from frames to Elasticsearch and back to acknowledgement.
+ *
+ * Owns the batch queue, the LSN bookkeeping, the HTTP client and the
+ * dead-letter store; the main loop feeds it replication messages and lets
+ * it run between waits.
+ */
+#ifndef PG2ES_SYNC_H
+#define PG2ES_SYNC_H
+
+#include "ack.h"
+#include "bulk.h"
+#include "cfg.h"
+#include "dlq.h"
+#include "es.h"
+#include "http.h"
+#include "log.h"
+
+typedef enum SyncStatus
+{
+	SYNC_OK,
+	SYNC_FATAL					/* stop: the reason is logged */
+} SyncStatus;
+
+typedef struct Sync
+{
+	const Config *cfg;
+	Metrics    *metrics;
+	BulkQueue	queue;
+	Ack			ack;
+	Es			es;
+	Dlq			dlq;
+	bool		probed;			/* GET / answered: the cluster is there */
+	bool		in_flight;		/* the queue head (or the probe) is being sent */
+	uint32_t	probe_attempts;
+	int64_t		retry_at;		/* do not send before this (backoff) */
+	LogState	es_state;
+	char	   *path;			/* URL path of the request in flight, owned */
+	struct MappingCache *mappings;	/* creates indexes on RELATION frames
+									 * (mapping.c); NULL = off; borrowed */
+} Sync;
+
+extern PG2ES_MUSTCHECK bool sync_init(Sync *sync, const Config *cfg, Metrics *metrics);
+extern void sync_free(Sync *sync);
+extern void sync_reset(Sync *sync);
+extern PG2ES_MUSTCHECK SyncStatus sync_add_message(Sync *sync, const char *data, size_t len,
+												   int64_t now_us);
+extern void sync_keepalive(Sync *sync, Lsn wal_end);
+extern PG2ES_MUSTCHECK SyncStatus sync_add_frame(Sync *sync, const Frame *frame, int64_t now_us);
+extern PG2ES_MUSTCHECK SyncStatus sync_run(Sync *sync, int64_t now_us);
+extern int64_t sync_deadline(Sync *sync, int64_t now_us);
+extern bool sync_idle(const Sync *sync);
+extern void sync_flush_now(Sync *sync);
+
+#endif							/* PG2ES_SYNC_H */

@@ -1,0 +1,41 @@
+/*
+ * test_buf.c
+ *		Unit tests for buf.c.
+ */
+#include <string.h>
+
+#include "buf.h"
+#include "tap.h"
+
+int
+main(void)
+{
+	Buf			b;
+	Buf			c;
+	size_t		i;
+	bool		all = true;
+
+	buf_init(&b);
+	ok(b.data == NULL && b.len == 0, "an initialized buffer is empty");
+	ok(buf_append(&b, "abc", 3) && b.len == 3 && memcmp(b.data, "abc", 3) == 0,
+	   "append copies bytes");
+	ok(b.data[b.len] == '\0', "contents stay NUL-terminated");
+	ok(buf_append_str(&b, "def") && strcmp(b.data, "abcdef") == 0, "append_str");
+	ok(buf_printf(&b, "-%d-%s", 42, "x") && strcmp(b.data, "abcdef-42-x") == 0, "printf appends");
+	for (i = 0; i < 100000; i++)
+		all &= buf_append(&b, "0123456789", 10);
+	ok(all && b.len == 11 + 1000000, "grows to a megabyte");
+	ok(!buf_reserve(&b, SIZE_MAX - 5) && b.len == 1000011 && memcmp(b.data, "abcdef", 6) == 0,
+	   "an impossible growth fails and leaves the buffer intact");
+	buf_reset(&b);
+	ok(b.len == 0 && b.cap > 0, "reset keeps the storage");
+	ok(buf_append(&b, "", 0) && b.len == 0, "appending nothing works");
+	buf_init(&c);
+	ok(buf_append_str(&b, "moved"), "refill");
+	buf_take(&c, &b);
+	ok(c.len == 5 && strcmp(c.data, "moved") == 0 && b.data == NULL && b.len == 0,
+	   "take moves ownership and empties the source");
+	buf_free(&c);
+	ok(c.data == NULL && c.cap == 0, "free leaves an empty buffer");
+	return done_testing();
+}

@@ -1,0 +1,78 @@
+/*
+ * test_bulk.c
+ *		Unit tests for bulk.c: batching, sealing, retry subsets and splits.
+ */
+#include <string.h>
+
+#include "bulk.h"
+#include "tap.h"
+
+static const char item[] = "{\"index\":{\"_index\":\"i\",\"_id\":\"1\"}}\n{\"a\":1}\n";
+#define ITEM_LEN (sizeof(item) - 1)
+
+static size_t
+count_sealed(const BulkQueue *q)
+{
+	size_t		n = 0;
+	const Batch *b;
+
+	for (b = q->head; b; b = b->next)
+		n++;
+	return n;
+}
+
+int
+main(void)
+{
+	BulkQueue	q;
+	Batch	   *h;
+	bool		all = true;
+	bool		keep[4] = {false, true, false, true};
+	size_t		i;
+
+	bulk_queue_init(&q, 10 * ITEM_LEN, 4, 1000);
+	ok(bulk_empty(&q) && bulk_head(&q) == NULL, "a new queue is empty");
+	ok(bulk_append_item(&q, item, ITEM_LEN, ITEM_INDEX, 7, 100), "append one item");
+	ok(bulk_head(&q) == NULL && q.filling && q.bytes == ITEM_LEN, "the item waits in the filling batch");
+	ok(bulk_seal_due(&q, 500) == 1100 && bulk_head(&q) == NULL, "not sealed before the linger time");
+	ok(bulk_seal_due(&q, 1100) == INT64_MAX && bulk_head(&q) != NULL, "sealed when the linger time is over");
+	h = bulk_head(&q);
+	ok(h->nitems == 1 && h->items[0].txn_seq == 7 && h->body.len == ITEM_LEN &&
+	   memcmp(h->body.data, item, ITEM_LEN) == 0, "the sealed batch holds the item bytes and its transaction");
+
+	for (i = 0; i < 4; i++)
+		all &= bulk_append_item(&q, item, ITEM_LEN, i % 2 ? ITEM_DELETE : ITEM_INDEX, 8 + i, 2000);
+	ok(all && count_sealed(&q) == 2 && q.filling == NULL, "reaching the item count seals the batch");
+	ok(bulk_append_item(&q, item, ITEM_LEN, ITEM_INDEX, 20, 3000) && count_sealed(&q) == 2,
+	   "the next batch fills while the first waits (double buffering)");
+
+	/* a retry subset replaces the head, keeping order and attempts */
+	bulk_pop_head(&q);
+	h = bulk_head(&q);
+	h->attempts = 2;
+	ok(bulk_replace_head(&q, keep) && bulk_head(&q)->nitems == 2, "retry keeps only the marked items");
+	h = bulk_head(&q);
+	ok(h->items[0].txn_seq == 9 && h->items[1].txn_seq == 11 && h->items[0].action == ITEM_DELETE &&
+	   h->attempts == 2 && h->body.len == 2 * ITEM_LEN && h->items[1].off == ITEM_LEN,
+	   "the kept items, their transactions, offsets and attempts");
+	ok(q.bytes == 3 * ITEM_LEN, "buffered bytes follow the replacement");
+
+	ok(bulk_split_head(&q) && count_sealed(&q) == 2 && bulk_head(&q)->nitems == 1 &&
+	   bulk_head(&q)->next->nitems == 1 && bulk_head(&q)->attempts == 0, "split into halves");
+	ok(bulk_head(&q)->items[0].txn_seq == 9 && bulk_head(&q)->next->items[0].txn_seq == 11,
+	   "halves keep the order");
+	memset(keep, 0, sizeof(keep));
+	ok(bulk_replace_head(&q, keep) && bulk_head(&q)->items[0].txn_seq == 11, "keeping nothing pops the head");
+
+	/* an item larger than the size limit travels alone */
+	bulk_queue_free(&q);
+	bulk_queue_init(&q, ITEM_LEN + 1, 100, 1000);
+	ok(bulk_append_item(&q, item, ITEM_LEN, ITEM_INDEX, 1, 0) &&
+	   bulk_append_item(&q, item, ITEM_LEN, ITEM_INDEX, 1, 0) && count_sealed(&q) == 1,
+	   "an item that would exceed the size limit goes to the next batch");
+	bulk_seal(&q);
+	ok(count_sealed(&q) == 2 && bulk_head(&q)->nitems == 1, "explicit seal");
+	bulk_queue_free(&q);
+	ok(bulk_empty(&q) && q.bytes == 0, "free empties the queue");
+	return done_testing();
+}

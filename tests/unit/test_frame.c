@@ -1,0 +1,212 @@
+/*
+ * test_frame.c
+ *		Unit tests for frame.c: the framed-mode reader of docs/design.md.
+ */
+#include <msgpack.h>
+#include <string.h>
+
+#include "frame.h"
+#include "tap.h"
+
+static msgpack_sbuffer sbuf;
+static msgpack_packer pk;
+
+static void
+pack_change(uint64_t flags, uint64_t nitems, const char *ndjson)
+{
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, flags);
+	msgpack_pack_uint64(&pk, nitems);
+	msgpack_pack_uint64(&pk, strlen(ndjson));
+	msgpack_sbuffer_write(&sbuf, ndjson, strlen(ndjson));
+}
+
+static void
+pack_commit(uint64_t xid, uint64_t commit_lsn, uint64_t end_lsn, uint64_t time)
+{
+	msgpack_pack_array(&pk, 5);
+	msgpack_pack_uint64(&pk, 2);
+	msgpack_pack_uint64(&pk, xid);
+	msgpack_pack_uint64(&pk, commit_lsn);
+	msgpack_pack_uint64(&pk, end_lsn);
+	msgpack_pack_uint64(&pk, time);
+}
+
+static void
+pack_str(const char *s)
+{
+	msgpack_pack_str(&pk, strlen(s));
+	msgpack_pack_str_body(&pk, s, strlen(s));
+}
+
+/* read every frame of the buffer; returns the status of the last call */
+static FrameStatus
+read_all(const char *data, size_t len, Frame *frames, int max, int *n, char *err)
+{
+	FrameReader r;
+	FrameStatus fs;
+
+	*n = 0;
+	frame_reader_init(&r, data, len);
+	while ((fs = frame_reader_next(&r, &frames[*n], err, 256)) == FRAME_OK && *n < max - 1)
+		(*n)++;
+	frame_reader_destroy(&r);
+	return fs;
+}
+
+static FrameStatus
+read_buffer(Frame *frames, int max, int *n, char *err)
+{
+	return read_all(sbuf.data, sbuf.size, frames, max, n, err);
+}
+
+static void
+reset(void)
+{
+	msgpack_sbuffer_clear(&sbuf);
+}
+
+int
+main(void)
+{
+	Frame		f[8];
+	int			n;
+	char		err[256];
+	const char *ins = "{\"index\":{\"_index\":\"public.t\",\"_id\":\"1\",\"version\":42,\"version_type\":\"external_gte\"}}\n{\"id\":1}\n";
+	const char *keychange = "{\"delete\":{\"_index\":\"public.t\",\"_id\":\"1\"}}\n{\"index\":{\"_index\":\"public.t\",\"_id\":\"2\"}}\n{\"id\":2}\n";
+	const char *upd = "{\"update\":{\"_index\":\"public.t\",\"_id\":\"3\"}}\n{\"doc\":{\"a\":1}}\n";
+	size_t		i;
+	int			errors = 0;
+	FrameStatus fs;
+
+	msgpack_sbuffer_init(&sbuf);
+	msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+
+	/* RELATION, CHANGE, CHANGE(2 items), CHANGE(update), TRUNCATE, COMMIT */
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_uint64(&pk, 4);
+	msgpack_pack_uint64(&pk, 16384);
+	pack_str("public.t");
+	pack_change(0, 1, ins);
+	pack_change(0, 2, keychange);
+	pack_change(FRAME_FLAG_UNVERSIONED, 1, upd);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint64(&pk, 3);
+	msgpack_pack_array(&pk, 2);
+	pack_str("public.a");
+	pack_str("public.b");
+	pack_commit(735, UINT64_C(0x100000028), UINT64_C(0x100000058), UINT64_C(1700000000000000));
+	fs = read_buffer(f, 8, &n, err);
+	ok(fs == FRAME_END && n == 6, "a message of six frames reads to the end");
+	ok(f[0].kind == FRAME_RELATION && f[0].relid == 16384 && f[0].relation_index_len == 8 &&
+	   memcmp(f[0].relation_index, "public.t", 8) == 0, "RELATION frame");
+	ok(f[1].kind == FRAME_CHANGE && f[1].nitems == 1 && f[1].items[0].action == ITEM_INDEX &&
+	   f[1].items[0].len == strlen(ins) && memcmp(f[1].items[0].data, ins, strlen(ins)) == 0,
+	   "CHANGE frame with one index item");
+	ok(f[2].nitems == 2 && f[2].items[0].action == ITEM_DELETE &&
+	   f[2].items[0].len == (size_t) (strchr(keychange, '\n') - keychange + 1) &&
+	   f[2].items[1].action == ITEM_INDEX &&
+	   f[2].items[0].len + f[2].items[1].len == strlen(keychange),
+	   "key change: a one-line delete then an index item");
+	ok(f[3].flags == FRAME_FLAG_UNVERSIONED && f[3].items[0].action == ITEM_UPDATE,
+	   "unversioned partial update flagged");
+	ok(f[5].kind == FRAME_COMMIT && f[5].xid == 735 && f[5].commit_lsn == UINT64_C(0x100000028) &&
+	   f[5].end_lsn == UINT64_C(0x100000058) && f[5].commit_time == INT64_C(1700000000000000),
+	   "COMMIT frame");
+	/* TRUNCATE's names live in the reader's zone: check them while it lives */
+	{
+		FrameReader r;
+		Frame		t;
+		const char *name;
+		size_t		len;
+
+		frame_reader_init(&r, sbuf.data, sbuf.size);
+		while ((fs = frame_reader_next(&r, &t, err, sizeof(err))) == FRAME_OK && t.kind != FRAME_TRUNCATE)
+			;
+		ok(fs == FRAME_OK && t.nindexes == 2, "TRUNCATE frame with two indexes");
+		frame_truncate_index(&t, 1, &name, &len);
+		ok(len == 8 && memcmp(name, "public.b", 8) == 0, "TRUNCATE index names");
+		frame_reader_destroy(&r);
+	}
+
+	ok(read_all("", 0, f, 8, &n, err) == FRAME_END && n == 0, "an empty message has no frames");
+
+	/* every truncation of the message is an error, never a wrong frame */
+	for (i = 1; i < sbuf.size; i++)
+	{
+		FrameReader r;
+		Frame		t;
+
+		frame_reader_init(&r, sbuf.data, i);
+		while ((fs = frame_reader_next(&r, &t, err, sizeof(err))) == FRAME_OK)
+			;
+		frame_reader_destroy(&r);
+		/* cuts that fall exactly between frames are valid shorter messages */
+		if (fs != FRAME_ERROR && fs != FRAME_END)
+			errors++;
+	}
+	ok(errors == 0, "every truncated copy reads as an error or a shorter message");
+
+	reset();
+	pack_change(0, 1, "{\"index\":{}}\n{\"a\":1}\n");
+	sbuf.size -= 3;
+	fs = read_buffer(f, 8, &n, err);
+	ok(fs == FRAME_ERROR && strstr(err, "declares") != NULL, "a CHANGE longer than the message is an error");
+
+	reset();
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint64(&pk, 9);
+	msgpack_pack_uint64(&pk, 0);
+	fs = read_buffer(f, 8, &n, err);
+	ok(fs == FRAME_ERROR && strstr(err, "unknown frame kind 9") != NULL, "an unknown frame kind is an error");
+
+	reset();
+	pack_change(0, 3, ins);
+	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "three items in a CHANGE is an error");
+
+	reset();
+	pack_change(0, 2, ins);
+	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "fewer items than declared is an error");
+
+	reset();
+	pack_change(0, 1, "{\"index\":{}}\n{\"a\":1}");
+	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "a last line without a newline is an error");
+
+	reset();
+	pack_change(0, 1, "{\"index\":{}}\n{\"a\":1}\n{\"b\":2}\n");
+	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "extra lines after the items are an error");
+
+	reset();
+	pack_change(0, 1, "{\"bogus\":{}}\n{\"a\":1}\n");
+	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "an unknown bulk action is an error");
+
+	reset();
+	msgpack_pack_array(&pk, 5);
+	msgpack_pack_uint64(&pk, 2);
+	msgpack_pack_int64(&pk, -1);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 2);
+	msgpack_pack_uint64(&pk, 3);
+	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "a negative integer in a header is an error");
+
+	reset();
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 1);
+	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "a header that is not an array is an error");
+
+	/* a header declaring four billion elements must not allocate them */
+	ok(read_all("\x92\x03\xdd\xff\xff\xff\xff", 7, f, 8, &n, err) == FRAME_ERROR,
+	   "a huge declared array count is an error, not an allocation");
+	ok(read_all("\x91\xc1", 2, f, 8, &n, err) == FRAME_ERROR, "the reserved byte 0xc1 is an error");
+
+	reset();
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint64(&pk, 3);
+	msgpack_pack_array(&pk, 0);
+	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "a TRUNCATE naming no index is an error");
+
+	msgpack_sbuffer_destroy(&sbuf);
+	return done_testing();
+}
