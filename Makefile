@@ -1,7 +1,7 @@
 # pg2es: the top level only delegates to the two programs and holds the
 # project-wide targets.
 
-.PHONY: all decoder forwarder install check bench demo clean
+.PHONY: all decoder forwarder install check bench demo soak clean
 
 all: decoder forwarder
 
@@ -29,6 +29,11 @@ bench:
 # The whole pipeline without Docker: PostgreSQL, the emulator, the forwarder.
 demo: all
 	bash tests/demo/demo.sh
+
+# The torture test for much longer (PG2ES_SOAK_SECONDS, PG2ES_SOAK_ROUNDS);
+# never part of `make check`.
+soak: all
+	bash tests/soak/run.sh
 
 clean:
 	$(MAKE) -C decoder clean

@@ -788,8 +788,15 @@ class Index:
                                 "")
 
     def add_properties(self, props, prefix):
-        """Registers explicit mapping properties under prefix."""
+        """Registers explicit mapping properties under prefix.  A dotted
+        name is a path through objects, as in Elasticsearch: "a.b" maps b
+        inside object a, which is created when missing."""
         for name, spec in props.items():
+            parent = prefix
+            for part in name.split(".")[:-1]:
+                parent = parent + "." + part if parent else part
+                if parent not in self.fields:
+                    self.add_field(parent, {"properties": {}})
             self.add_field(prefix + "." + name if prefix else name, spec)
             if "properties" in spec:
                 self.add_properties(spec["properties"],
