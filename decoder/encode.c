@@ -127,25 +127,61 @@ append_escape(StringInfo out, unsigned char c, char esc)
 }
 
 /*
- * Appends s (len bytes of valid UTF-8) escaped, without the quotes.  Copies
- * runs of plain bytes at once: most strings need no escape at all.
+ * Whether one of the 8 bytes at p needs an escape: below 0x20, '"' or '\\'.
+ * Word at a time (the classic "has a zero byte" test: x - 0x01.. borrows
+ * into the high bit of a byte only when some byte is below the subtracted
+ * one): exact about whether some byte does, which is all that is asked.
+ */
+static inline bool
+word_needs_escape(const char *p)
+{
+	const uint64 ones = UINT64CONST(0x0101010101010101);
+	const uint64 highs = UINT64CONST(0x8080808080808080);
+	uint64		w;
+	uint64		quote;
+	uint64		backslash;
+
+	memcpy(&w, p, sizeof(w));
+	quote = w ^ (ones * '"');
+	backslash = w ^ (ones * '\\');
+	return ((((w - ones * 0x20) & ~w) |
+			((quote - ones) & ~quote) |
+			((backslash - ones) & ~backslash)) & highs) != 0;
+}
+
+/*
+ * Appends s (len bytes of valid UTF-8) escaped, without the quotes.  Most
+ * strings need no escape at all: they are checked 8 bytes at a time, and
+ * runs of plain bytes are copied at once.
  */
 static void
 append_escaped_utf8(StringInfo out, const char *s, int len)
 {
 	const char *end = s + len;
 	const char *run = s;
-	const char *p;
+	const char *p = s;
 
-	for (p = s; p < end; p++)
+	while (p < end)
 	{
-		unsigned char c = (unsigned char) *p;
+		const char *stop;
 
-		if (likely(json_escape[c] == 0))
+		if (end - p >= sizeof(uint64) && !word_needs_escape(p))
+		{
+			p += sizeof(uint64);
 			continue;
-		appendBinaryStringInfo(out, run, p - run);
-		append_escape(out, c, json_escape[c]);
-		run = p + 1;
+		}
+		/* Some byte of the next 8 (or of the tail) needs a look. */
+		stop = Min(p + sizeof(uint64), end);
+		for (; p < stop; p++)
+		{
+			unsigned char c = (unsigned char) *p;
+
+			if (likely(json_escape[c] == 0))
+				continue;
+			appendBinaryStringInfo(out, run, p - run);
+			append_escape(out, c, json_escape[c]);
+			run = p + 1;
+		}
 	}
 	appendBinaryStringInfo(out, run, end - run);
 }

@@ -9,7 +9,7 @@
  *	RELATION  [4, relid, "index name"]
  *	CHANGE    [1, flags, nitems, len]  then len bytes of NDJSON, each line
  *			  ending in "\n"
- *	TRUNCATE  [3, ["index", ...]]
+ *	TRUNCATE  [3, ["index", ...], version]  (version 0: unversioned)
  *	COMMIT    [2, xid, commit_lsn, end_lsn, commit_time]  (microseconds
  *			  since the Unix epoch)
  *
@@ -79,19 +79,23 @@ framing_change(StringInfo out, int flags, int nitems, const char *ndjson,
 	appendBinaryStringInfo(out, ndjson, len);
 }
 
-/* Appends a TRUNCATE frame naming indexes (a List of char *). */
+/*
+ * Appends a TRUNCATE frame naming indexes (a List of char *) and the
+ * version (commit LSN) of its transaction, 0 when unversioned.
+ */
 void
-framing_truncate(StringInfo out, List *indexes)
+framing_truncate(StringInfo out, List *indexes, XLogRecPtr version)
 {
 	msgpack_packer pk;
 	ListCell   *lc;
 
 	msgpack_packer_init(&pk, out, append_to_stringinfo);
-	msgpack_pack_array(&pk, 2);
+	msgpack_pack_array(&pk, 3);
 	msgpack_pack_uint8(&pk, FRAME_TRUNCATE);
 	msgpack_pack_array(&pk, list_length(indexes));
 	foreach(lc, indexes)
 		pack_string(&pk, lfirst(lc));
+	msgpack_pack_uint64(&pk, version);
 }
 
 /* Appends the COMMIT frame that ends a transaction's frames. */

@@ -16,6 +16,7 @@
 
 /* CHANGE flags */
 #define FRAME_FLAG_UNVERSIONED 0x01
+#define FRAME_FLAG_MISSING_IS_LOSS 0x02
 
 /* Frames are gathered into messages of about this size. */
 #define FRAME_MESSAGE_TARGET (64 * 1024)
@@ -23,7 +24,8 @@
 extern void framing_relation(StringInfo out, Oid relid, const char *index);
 extern void framing_change(StringInfo out, int flags, int nitems,
 						   const char *ndjson, int len);
-extern void framing_truncate(StringInfo out, List *indexes);
+extern void framing_truncate(StringInfo out, List *indexes,
+							 XLogRecPtr version);
 extern void framing_commit(StringInfo out, TransactionId xid,
 						   XLogRecPtr commit_lsn, XLogRecPtr end_lsn,
 						   TimestampTz commit_time);

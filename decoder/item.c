@@ -28,6 +28,19 @@ static const char hexdigits[] = "0123456789abcdef";
 static const char op_field[] = ",\"__op\":\"";
 
 /*
+ * A versioned partial update is a script that applies the present columns
+ * only while the document is not newer than this change.  Elasticsearch
+ * refuses "version" on updates, and an unguarded update replayed after a
+ * crash would overwrite newer values and bump the internal version past
+ * the next versioned item (which then fails with 409).  putAll replaces
+ * top-level fields whole, as an "index" would (a "doc" merge would keep
+ * stale keys of jsonb objects).
+ */
+static const char guarded_update_source[] =
+"if (ctx._version > params.v) { ctx.op = 'noop' } "
+"else { ctx._source.putAll(params.doc) }";
+
+/*
  * Prepares w: its buffers live in cxt.  item_writer_begin must be called
  * before the first item.
  */
@@ -40,6 +53,7 @@ item_writer_init(ItemWriter *w, const Pg2esOptions *opts, MemoryContext cxt)
 	w->versioning = opts->versioning;
 	w->versioned = false;
 	initStringInfo(&w->version_suffix);
+	initStringInfo(&w->guarded_head);
 	initStringInfo(&w->txn_fields);
 	initStringInfo(&w->id_new);
 	initStringInfo(&w->id_old);
@@ -61,6 +75,11 @@ item_writer_begin(ItemWriter *w, bool have_version, uint64 version,
 	appendStringInfo(&w->version_suffix,
 					 ",\"version\":" UINT64_FORMAT ",\"version_type\":\"external_gte\"}}\n",
 					 version);
+	resetStringInfo(&w->guarded_head);
+	appendStringInfo(&w->guarded_head,
+					 "{\"script\":{\"lang\":\"painless\",\"source\":\"%s\","
+					 "\"params\":{\"v\":" UINT64_FORMAT ",\"doc\":",
+					 guarded_update_source, version);
 
 	resetStringInfo(&w->txn_fields);
 	if ((w->add_fields & ADD_FIELD_LSN) && have_version)
@@ -222,31 +241,41 @@ warn_partial_key_change(RelEntry *entry)
 			errhint("Set REPLICA IDENTITY FULL on the table."));
 }
 
-/* Appends UTF-8 text s as a JSON string (no conversion needed). */
+/*
+ * Appends UTF-8 text s as a JSON string (no conversion needed): '"' and
+ * '\\' escaped, control characters as \u00XX; runs of plain bytes are
+ * copied at once.
+ */
 static void
 append_json_utf8(StringInfo out, const char *s, int len)
 {
 	const unsigned char *p;
-	const unsigned char *end = (const unsigned char *) s + len;
+	const unsigned char *run = (const unsigned char *) s;
+	const unsigned char *end = run + len;
 
-	appendStringInfoChar(out, '"');
-	for (p = (const unsigned char *) s; p < end; p++)
+	appendStringInfoCharMacro(out, '"');
+	for (p = run; p < end; p++)
 	{
-		if (*p == '"' || *p == '\\')
+		if (likely(*p >= 0x20 && *p != '"' && *p != '\\'))
+			continue;
+		appendBinaryStringInfo(out, (const char *) run, p - run);
+		run = p + 1;
+		if (*p >= 0x20)
 		{
-			appendStringInfoChar(out, '\\');
-			appendStringInfoChar(out, (char) *p);
-		}
-		else if (*p < 0x20)
-		{
-			appendStringInfoString(out, "\\u00");
-			appendStringInfoChar(out, hexdigits[*p >> 4]);
-			appendStringInfoChar(out, hexdigits[*p & 0x0f]);
+			char		pair[2] = {'\\', (char) *p};
+
+			appendBinaryStringInfo(out, pair, 2);
 		}
 		else
-			appendStringInfoChar(out, (char) *p);
+		{
+			char		u[6] = {'\\', 'u', '0', '0',
+			hexdigits[*p >> 4], hexdigits[*p & 0x0f]};
+
+			appendBinaryStringInfo(out, u, 6);
+		}
 	}
-	appendStringInfoChar(out, '"');
+	appendBinaryStringInfo(out, (const char *) run, end - run);
+	appendStringInfoCharMacro(out, '"');
 }
 
 /* Appends an action line: prefix, the _id, and the version if asked. */
@@ -332,7 +361,30 @@ item_write_insert(ItemWriter *w, StringInfo out, RelEntry *entry,
 	appendStringInfoChar(out, '\n');
 	result->nitems = 1;
 	result->unversioned = false;
+	result->missing_is_loss = false;
 	return true;
+}
+
+/*
+ * Writes the "update" item of the present columns of entry->values: a
+ * guarded script when versioned (see guarded_update_source), a plain
+ * "doc" merge otherwise.  Elasticsearch refuses versions on updates.
+ */
+static void
+append_partial_update(ItemWriter *w, StringInfo out, RelEntry *entry)
+{
+	append_action(w, out, entry->update_action, entry->update_action_len,
+				  &w->id_new, false);
+	if (w->versioned)
+		appendBinaryStringInfo(out, w->guarded_head.data,
+							   w->guarded_head.len);
+	else
+		appendBinaryStringInfo(out, "{\"doc\":", 7);
+	append_doc(w, out, entry, entry->values, entry->nulls, 'u');
+	if (w->versioned)
+		appendBinaryStringInfo(out, "}}}\n", 4);
+	else
+		appendBinaryStringInfo(out, "}\n", 2);
 }
 
 /*
@@ -370,14 +422,7 @@ item_write_update(ItemWriter *w, StringInfo out, RelEntry *entry,
 	if (partial && result->nitems > 0)
 		warn_partial_key_change(entry);
 	if (partial)
-	{
-		/* Elasticsearch refuses versions on updates. */
-		append_action(w, out, entry->update_action, entry->update_action_len,
-					  &w->id_new, false);
-		appendBinaryStringInfo(out, "{\"doc\":", 7);
-		append_doc(w, out, entry, entry->values, entry->nulls, 'u');
-		appendBinaryStringInfo(out, "}\n", 2);
-	}
+		append_partial_update(w, out, entry);
 	else
 	{
 		append_action(w, out, entry->index_action, entry->index_action_len,
@@ -385,6 +430,8 @@ item_write_update(ItemWriter *w, StringInfo out, RelEntry *entry,
 		append_doc(w, out, entry, entry->values, entry->nulls, 'u');
 		appendStringInfoChar(out, '\n');
 	}
+	/* Only then does a missing document mean lost columns. */
+	result->missing_is_loss = partial && result->nitems > 0;
 	result->nitems++;
 	result->unversioned = partial;
 	return true;
@@ -411,6 +458,7 @@ item_write_delete(ItemWriter *w, StringInfo out, RelEntry *entry,
 				  &w->id_old, w->versioned);
 	result->nitems = 1;
 	result->unversioned = false;
+	result->missing_is_loss = false;
 	return true;
 }
 

@@ -28,6 +28,7 @@ typedef struct ItemWriter
 	bool		versioning;		/* the versioning option */
 	bool		versioned;		/* this transaction's items carry version */
 	StringInfoData version_suffix;	/* end of a versioned action line */
+	StringInfoData guarded_head;	/* versioned partial update, up to doc */
 	StringInfoData txn_fields;	/* ,"__lsn":...,"__ts_ms":... as asked */
 	StringInfoData id_new;
 	StringInfoData id_old;
@@ -39,6 +40,7 @@ typedef struct ItemResult
 {
 	int			nitems;			/* bulk items written (1 or 2) */
 	bool		unversioned;	/* a partial update: cannot carry version */
+	bool		missing_is_loss;	/* a partial update of a moved key */
 } ItemResult;
 
 extern void item_writer_init(ItemWriter *w, const Pg2esOptions *opts,

@@ -189,7 +189,8 @@ pg2es_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 			entry->announced = true;
 		}
 		framing_change(&state->frames,
-					   result.unversioned ? FRAME_FLAG_UNVERSIONED : 0,
+					   (result.unversioned ? FRAME_FLAG_UNVERSIONED : 0) |
+					   (result.missing_is_loss ? FRAME_FLAG_MISSING_IS_LOSS : 0),
 					   result.nitems, state->change.data, state->change.len);
 		if (state->frames.len >= FRAME_MESSAGE_TARGET)
 			flush_frames(ctx, state);
@@ -244,7 +245,10 @@ append_unique_name(List *names, char *name)
 
 /*
  * TRUNCATE: framed mode writes a TRUNCATE frame naming the indexes to
- * clear; plain mode writes nothing (a _bulk body has no way to say it).
+ * clear and the version of the transaction (0 with versioning off), so
+ * that the forwarder deletes only documents not newer than the TRUNCATE
+ * and a replay spares rows inserted after it; plain mode writes nothing
+ * (a _bulk body has no way to say it).
  * Partitioned tables hold no rows (their partitions come in the list too),
  * and a partition truncated alone does not clear its root's shared index.
  */
@@ -284,7 +288,8 @@ pg2es_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	if (indexes == NIL)
 		goto skipped;
 
-	framing_truncate(&state->frames, indexes);
+	framing_truncate(&state->frames, indexes,
+					 state->opts.versioning ? txn->final_lsn : 0);
 	state->txn_written = true;
 	goto cleanup;
 

@@ -17,6 +17,17 @@
  * callback keeps current; they only set flags, because they can run in the
  * middle of catalog access.
  *
+ * What an entry depends on, and the invalidation that reaches it: the
+ * table and its partition root (relcache callback); schemas (syscache
+ * callback on NAMESPACEOID: rare, so it drops everything); the types its
+ * encoders go through, at any depth: their pg_type rows (syscache callback
+ * on TYPEOID, matched by hash value in type_hashes, since every CREATE
+ * TABLE, temporary ones included, adds a type) and, for composite types,
+ * their pg_class relation, the only thing ALTER TYPE ... ADD/DROP
+ * ATTRIBUTE changes (relcache callback, matched in row_types).  Enum
+ * labels are read by enum_out at each value, so ALTER TYPE ... ADD VALUE
+ * needs nothing.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -24,6 +35,7 @@
 #include "access/htup_details.h"
 #include "catalog/partition.h"
 #include "catalog/pg_index.h"
+#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -39,7 +51,11 @@ struct RelCache
 	MemoryContext cxt;
 	const Pg2esOptions *opts;
 	bool		maps_partitions;	/* some entry names another relation */
+	bool		uses_row_types; /* some entry has row_types */
 	uint64		invalidations;	/* counts callbacks, to spot a race */
+	RelEntry   *last;			/* the entry relcache_entry_for returned
+								 * last (dynahash never moves an entry,
+								 * and none is ever removed) */
 	RelCache   *next;			/* in live_caches */
 	MemoryContextCallback unlink_cb;
 };
@@ -66,10 +82,21 @@ invalidate_all(void)
 	}
 }
 
+/* Whether entry must be rebuilt when relation relid changes. */
+static bool
+entry_depends_on(RelEntry *entry, Oid relid)
+{
+	return entry->index_relid == relid ||
+		list_member_oid(entry->row_types, relid);
+}
+
 /*
  * Relcache callback: relid changed (InvalidOid: everything).  Entries of
  * partitions whose index is named after relid are invalidated too, since
- * renaming a partition root changes its partitions' index.
+ * renaming a partition root changes its partitions' index, and so are
+ * entries with a column of a composite type whose relation relid is:
+ * ALTER TYPE ... ADD/DROP/RENAME ATTRIBUTE invalidates only that relation,
+ * not the tables using the type.
  */
 static void
 relcache_invalidate_cb(Datum arg, Oid relid)
@@ -89,26 +116,49 @@ relcache_invalidate_cb(Datum arg, Oid relid)
 		entry = hash_search(cache->hash, &relid, HASH_FIND, NULL);
 		if (entry != NULL)
 			entry->valid = false;
-		if (cache->maps_partitions)
+		if (cache->maps_partitions || cache->uses_row_types)
 		{
 			HASH_SEQ_STATUS status;
 
 			hash_seq_init(&status, cache->hash);
 			while ((entry = hash_seq_search(&status)) != NULL)
-				if (entry->index_relid == relid)
+				if (entry_depends_on(entry, relid))
 					entry->valid = false;
 		}
 	}
 }
 
 /*
- * Syscache callback for schemas (their names are in index names) and types
- * (encoders depend on them): rare enough to drop everything.
+ * Syscache callback for schemas (their names are in index names): rare
+ * enough to drop everything.
  */
 static void
-syscache_invalidate_cb(Datum arg, int cacheid, uint32 hashvalue)
+namespace_invalidate_cb(Datum arg, int cacheid, uint32 hashvalue)
 {
 	invalidate_all();
+}
+
+/*
+ * Syscache callback for types: invalidates the entries whose encoders use
+ * the type with this hash value (0: every type).
+ */
+static void
+type_invalidate_cb(Datum arg, int cacheid, uint32 hashvalue)
+{
+	RelCache   *cache;
+
+	for (cache = live_caches; cache != NULL; cache = cache->next)
+	{
+		HASH_SEQ_STATUS status;
+		RelEntry   *entry;
+
+		cache->invalidations++;
+		hash_seq_init(&status, cache->hash);
+		while ((entry = hash_seq_search(&status)) != NULL)
+			if (hashvalue == 0 ||
+				list_member_int(entry->type_hashes, (int) hashvalue))
+				entry->valid = false;
+	}
 }
 
 /* Removes a cache from live_caches when its memory context goes away. */
@@ -156,9 +206,9 @@ relcache_create(MemoryContext parent, const Pg2esOptions *opts)
 	if (!callbacks_registered)
 	{
 		CacheRegisterRelcacheCallback(relcache_invalidate_cb, (Datum) 0);
-		CacheRegisterSyscacheCallback(NAMESPACEOID, syscache_invalidate_cb,
+		CacheRegisterSyscacheCallback(NAMESPACEOID, namespace_invalidate_cb,
 									  (Datum) 0);
-		CacheRegisterSyscacheCallback(TYPEOID, syscache_invalidate_cb,
+		CacheRegisterSyscacheCallback(TYPEOID, type_invalidate_cb,
 									  (Datum) 0);
 		callbacks_registered = true;
 	}
@@ -241,33 +291,16 @@ build_index_keys(RelEntry *entry, Oid indexoid)
 }
 
 /*
- * Sets entry->keys: the primary key, else the replica identity index, else
- * the id-columns option.  None of them leaves nkeys 0.
+ * Sets entry->keys from the id-columns option's names, resolved against
+ * the table's own descriptor (a partition's column numbers may differ from
+ * its root's, whose name the option uses).
  */
 static void
-build_keys(RelCache *cache, RelEntry *entry, Relation rel,
-		   const char *schema, const char *table)
+build_option_keys(RelEntry *entry, List *idcols)
 {
-	List	   *idcols;
 	ListCell   *lc;
-	Oid			replindex;
 
-	/* Fills rel->rd_pkindex. */
-	list_free(RelationGetIndexList(rel));
-	if (OidIsValid(rel->rd_pkindex))
-	{
-		build_index_keys(entry, rel->rd_pkindex);
-		return;
-	}
-	replindex = RelationGetReplicaIndex(rel);
-	if (OidIsValid(replindex))
-	{
-		build_index_keys(entry, replindex);
-		return;
-	}
-
-	idcols = options_id_columns(cache->opts, schema, table);
-	entry->keys = palloc(sizeof(AttrNumber) * Max(list_length(idcols), 1));
+	entry->keys = palloc(sizeof(AttrNumber) * list_length(idcols));
 	foreach(lc, idcols)
 	{
 		const char *name = lfirst(lc);
@@ -287,6 +320,90 @@ build_keys(RelCache *cache, RelEntry *entry, Relation rel,
 						   name, entry->qualified_name));
 		entry->keys[entry->nkeys++] = i + 1;
 	}
+}
+
+/*
+ * Whether the WAL holds the old value of every key column for deletes and
+ * key changes: always under REPLICA IDENTITY FULL, else only for columns
+ * of the replica identity index (none under NOTHING, or DEFAULT without a
+ * primary key).
+ */
+static bool
+keys_in_replica_identity(RelEntry *entry, Relation rel)
+{
+	Oid			replindex;
+	HeapTuple	tup;
+	Form_pg_index index;
+	int			k;
+	int			j;
+	bool		all = true;
+
+	if (rel->rd_rel->relreplident == REPLICA_IDENTITY_FULL)
+		return true;
+	replindex = RelationGetReplicaIndex(rel);
+	if (!OidIsValid(replindex))
+		return false;
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(replindex));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for index %u", replindex);
+	index = (Form_pg_index) GETSTRUCT(tup);
+	for (k = 0; k < entry->nkeys && all; k++)
+	{
+		for (j = 0; j < index->indnkeyatts; j++)
+			if (index->indkey.values[j] == entry->keys[k])
+				break;
+		all = (j < index->indnkeyatts);
+	}
+	ReleaseSysCache(tup);
+	return all;
+}
+
+/*
+ * Says once per table and session (entry->warned, shared with the
+ * skipped-change WARNING) that deletes and key changes cannot be followed,
+ * rather than letting the first skipped delete say it much later.
+ */
+static void
+warn_keys_not_in_identity(RelEntry *entry)
+{
+	if (entry->warned)
+		return;
+	entry->warned = true;
+	ereport(WARNING,
+			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			errmsg("the _id columns of table %s are not in its replica identity",
+				   entry->qualified_name),
+			errdetail("Its deletes are skipped, and a key change leaves the document of the old key in place."),
+			errhint("Set REPLICA IDENTITY FULL on the table."));
+}
+
+/*
+ * Sets entry->keys: the id-columns option's columns when it names the
+ * table (an override, even of a primary key), else the primary key, else
+ * the replica identity index.  None of them leaves nkeys 0.  Warns when
+ * the WAL will not hold the old keys.
+ */
+static void
+build_keys(RelCache *cache, RelEntry *entry, Relation rel,
+		   const char *schema, const char *table)
+{
+	List	   *idcols = options_id_columns(cache->opts, schema, table);
+	Oid			replindex;
+
+	if (idcols != NIL)
+		build_option_keys(entry, idcols);
+	else
+	{
+		/* Fills rel->rd_pkindex. */
+		list_free(RelationGetIndexList(rel));
+		replindex = RelationGetReplicaIndex(rel);
+		if (OidIsValid(rel->rd_pkindex))
+			build_index_keys(entry, rel->rd_pkindex);
+		else if (OidIsValid(replindex))
+			build_index_keys(entry, replindex);
+	}
+	if (entry->nkeys > 0 && !keys_in_replica_identity(entry, rel))
+		warn_keys_not_in_identity(entry);
 }
 
 /*
@@ -365,6 +482,41 @@ build_columns(RelCache *cache, RelEntry *entry, const char *schema,
 	}
 }
 
+/* Adds the TYPEOID syscache hash value of type typid to entry->type_hashes. */
+static void
+add_type_hash(RelEntry *entry, Oid typid)
+{
+	uint32		hash = GetSysCacheHashValue1(TYPEOID, ObjectIdGetDatum(typid));
+
+	entry->type_hashes = lappend_int(entry->type_hashes, (int) hash);
+}
+
+/*
+ * Records in entry what the encoder enc depends on, at any depth (array
+ * elements, range subtypes, composite fields): every type's hash value in
+ * type_hashes (the domain and its base type both), and every composite
+ * type's relation in row_types.  Allocates in the current context (the
+ * entry's).
+ */
+static void
+collect_type_dependencies(RelEntry *entry, const ValueEncoder *enc)
+{
+	int			i;
+
+	add_type_hash(entry, enc->typid);
+	if (enc->basetypid != enc->typid)
+		add_type_hash(entry, enc->basetypid);
+	if (enc->element != NULL)
+		collect_type_dependencies(entry, enc->element);
+	if (enc->rowdesc == NULL)
+		return;
+	entry->row_types = lappend_oid(entry->row_types,
+								   get_typ_typrelid(enc->basetypid));
+	for (i = 0; i < enc->rowdesc->natts; i++)
+		if (!TupleDescAttr(enc->rowdesc, i)->attisdropped)
+			collect_type_dependencies(entry, &enc->fields[i]);
+}
+
 /*
  * (Re)computes everything about rel in entry, in a fresh context (the old
  * one, if any, is freed).  Runs catalog lookups: valid in a decoding
@@ -377,7 +529,11 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 	MemoryContext oldcxt;
 	const char *schema;
 	const char *table;
+	int			i;
 
+	/* Nothing may point into the old context, even if this fails. */
+	entry->row_types = NIL;
+	entry->type_hashes = NIL;
 	if (entry->cxt)
 		MemoryContextDelete(entry->cxt);
 	entry->cxt = AllocSetContextCreate(cache->cxt, "pg2es relation",
@@ -405,6 +561,11 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 		build_keys(cache, entry, rel, schema, table);
 		build_columns(cache, entry, schema, table);
 		build_column_order(entry, rel);
+		for (i = 0; i < entry->desc->natts; i++)
+			if (entry->cols[i].enc.encode != NULL)
+				collect_type_dependencies(entry, &entry->cols[i].enc);
+		if (entry->row_types != NIL)
+			cache->uses_row_types = true;
 		entry->values = palloc(sizeof(Datum) * Max(entry->desc->natts, 1));
 		entry->nulls = palloc(sizeof(bool) * Max(entry->desc->natts, 1));
 		entry->oldvalues = palloc(sizeof(Datum) * Max(entry->desc->natts, 1));
@@ -435,8 +596,14 @@ relcache_entry_for(RelCache *cache, Relation rel)
 {
 	Oid			relid = RelationGetRelid(rel);
 	bool		found;
-	RelEntry   *entry = hash_search(cache->hash, &relid, HASH_ENTER, &found);
+	RelEntry   *entry = cache->last;
 
+	/* Changes mostly come in runs for one table: skip the hash lookup. */
+	if (entry != NULL && entry->relid == relid && entry->valid)
+		return entry;
+
+	entry = hash_search(cache->hash, &relid, HASH_ENTER, &found);
+	cache->last = entry;
 	if (!found)
 	{
 		entry->valid = false;

@@ -58,6 +58,10 @@ typedef struct RelEntry
 	int		   *columns;		/* indexes into cols (attnum - 1) */
 	int			nkeys;			/* 0: rows cannot be addressed */
 	AttrNumber *keys;			/* _id columns (attnums), in _id order */
+	List	   *row_types;		/* relids of the composite types the
+								 * encoders go through, at any depth */
+	List	   *type_hashes;	/* TYPEOID syscache hash values of every
+								 * type the encoders go through */
 
 	/* Scratch space for deformed tuples, desc->natts each. */
 	Datum	   *values;

@@ -148,9 +148,20 @@ INSERT INTO t_comp VALUES
 	 ROW(ROW(E'q"\n', NULL, NULL, NULL, NULL), '[1,5)', 'v'),
 	 ARRAY[ROW('a', 1, NULL, NULL, NULL)::addr, NULL]),
 	(2, ROW(NULL, NULL, NULL, NULL, NULL), NULL, ROW(NULL, NULL, NULL), '{}');
+-- ALTER TYPE mid-stream: the next change of t_comp sees the new attributes
+-- (also inside the domain, the nested type and the array), and an enum
+-- value added mid-stream is written like the others
 ALTER TYPE addr DROP ATTRIBUTE tags;
 INSERT INTO t_comp VALUES (3, ROW('after drop', 2, NULL, 'happy "quoted"'), NULL, NULL, NULL);
+ALTER TYPE addr ADD ATTRIBUTE floor int;
+ALTER TYPE mood ADD VALUE 'calm';
+INSERT INTO t_comp VALUES (4, ROW('after add', 3, NULL, 'calm', 7),
+	ROW('checked', 4, NULL, 'calm', 8), ROW(ROW('nested', 5, NULL, 'sad', 9), NULL, NULL),
+	ARRAY[ROW('in array', 6, NULL, 'calm', 10)::addr]);
+-- a value stored before ADD ATTRIBUTE: the new attribute is null
+UPDATE t_comp SET ca = NULL WHERE id = 3;
 SELECT data FROM pg_logical_slot_get_changes('types_slot', NULL, NULL, 'versioning', 'off');
+ALTER TYPE addr DROP ATTRIBUTE floor;
 
 -- ranges and multiranges: gt/gte/lt/lte objects, unbounded sides left out
 CREATE TABLE t_range (id int PRIMARY KEY, i4 int4range, i8 int8range, n numrange, d daterange,
