@@ -417,6 +417,8 @@ start_unit(Load *ld, LoadJob *job, const LoadUnit *u)
 	copyin_free(&job->ci);
 	copyin_init(&job->ci);
 	job->state = JOB_STARTING;
+	log_debug("copying %s blocks %llu..%s", u->leaf_name, (unsigned long long) u->range.first_block,
+			  u->range.open_end ? "end" : "");
 	return good;
 }
 

@@ -23,6 +23,14 @@
 
 /* how long SIGTERM waits for buffered changes to be acknowledged */
 #define SHUTDOWN_GRACE_US (20 * 1000000)
+/*
+ * While data keeps coming, the next read waits this long (serving curl
+ * meanwhile), so that one wakeup takes many messages: waking for every
+ * small transaction cost more CPU than handling it. At most this much is
+ * added to a change's latency, which the batch linger (--bulk-linger-ms)
+ * dwarfs anyway.
+ */
+#define READ_COALESCE_MS 1
 /* PostgreSQL reconnect backoff: 1 s doubling to 30 s */
 #define RECONNECT_MIN_US 1000000
 #define RECONNECT_MAX_US (30 * 1000000)
@@ -50,6 +58,7 @@ typedef struct Stream
 	Lsn			reported;		/* flush position last sent */
 	int64_t		next_status_us;
 	bool		reply_now;
+	bool		got_data;		/* the last read returned data messages */
 	bool		draining;		/* stop reading; finish what is buffered */
 	int64_t		drain_deadline_us;
 } Stream;
@@ -112,6 +121,7 @@ read_messages(Stream *s, int64_t now)
 {
 	ReplMsg		msg;
 
+	s->got_data = false;
 	while (s->sync->queue.bytes < s->cfg->max_memory)
 	{
 		if (repl_read(s->repl, &msg) != REPL_OK)
@@ -130,13 +140,16 @@ read_messages(Stream *s, int64_t now)
 		}
 		if (sync_add_message(s->sync, msg.data, msg.len, now) != SYNC_OK)
 			return STREAM_FATAL;
+		s->got_data = true;
 	}
 	return STREAM_CONTINUE;
 }
 
 /*
  * wait_for_io: sleep until the replication socket, curl, or the metrics
- * socket needs us, or the earliest deadline.
+ * socket needs us, or the earliest deadline. Right after a read that
+ * returned data the replication socket is left out for READ_COALESCE_MS
+ * (see there).
  */
 static bool
 wait_for_io(Stream *s, int64_t now, bool reading)
@@ -151,6 +164,12 @@ wait_for_io(Stream *s, int64_t now, bool reading)
 	timeout = (deadline - now) / 1000 + 1;
 	if (timeout > 1000 || s->draining)
 		timeout = s->draining ? 100 : 1000;
+	if (reading && s->got_data && !s->repl->flush_pending)
+	{
+		reading = false;
+		if (timeout > READ_COALESCE_MS)
+			timeout = READ_COALESCE_MS;
+	}
 	fds[nfds].fd = repl_socket(s->repl);
 	fds[nfds].events = (short) ((reading ? POLLIN : 0) | (s->repl->flush_pending ? POLLOUT : 0));
 	fds[nfds++].revents = 0;
@@ -265,7 +284,7 @@ run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
 	repl_init(&repl, &ropt);
 	while (!stop_requested)
 	{
-		Stream		s = {cfg, &repl, sync, http, metrics, 0, 0, 0, false, false, 0};
+		Stream		s = {cfg, &repl, sync, http, metrics, 0, 0, 0, false, false, false, 0};
 		ReplStatus	rs = repl_connect(&repl);
 
 		if (rs == REPL_FATAL)

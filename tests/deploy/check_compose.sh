@@ -12,7 +12,7 @@
 #  - the build stages install the -dev package of every library the builds
 #    use, and the runtime stages the package of every shared library the
 #    binaries link;
-#  - the README (and its deployment draft) still shows the commands that
+#  - the README still shows the commands that
 #    `make demo` runs.
 #
 # Runs as any user; exits non-zero when a check fails.
@@ -221,7 +221,7 @@ fi
 # --- the README shows what `make demo` runs -----------------------------------
 
 source "$root/tests/demo/commands.sh"
-for doc in docs/readme-deployment.md README.md; do
+for doc in README.md; do
 	[ -f "$doc" ] || continue
 	grep -qF -- "$TEST1_SQL" "$doc" && grep -qF -- "$TEST2_SQL" "$doc" &&
 		grep -qF -- "curl -s 'http://localhost:9200$LOOK_PATH'" "$doc"

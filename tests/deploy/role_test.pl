@@ -23,12 +23,12 @@ my $password = 'role-test-secret';
 
 # The README's commands for this role: the code blocks that follow a
 # "<!-- run by tests/deploy/role_test.pl as ROLE -->" marker, in order, from
-# README.md when it has them, else from the draft docs/readme-deployment.md.
+# README.md.
 # Returns a list of [role, language, text].
 sub readme_blocks
 {
 	my @blocks;
-	for my $doc ("$root/README.md", "$root/docs/readme-deployment.md")
+	for my $doc ("$root/README.md")
 	{
 		next unless -f $doc;
 		my $text = slurp_file($doc);

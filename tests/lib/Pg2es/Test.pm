@@ -206,7 +206,7 @@ use Time::HiRes qw(usleep);
 sub new
 {
 	my ($class, @args) = @_;
-	my $self = bless { json => JSON::PP->new->allow_nonref }, $class;
+	my $self = bless { json => JSON::PP->new->allow_nonref->allow_bignum }, $class;
 
 	if ($ENV{ES_URL} && !grep { $_ eq '--force-emulator' } @args)
 	{

@@ -1,0 +1,113 @@
+# Index mappings derived from the schema: `pg2es --print-mappings` shows
+# them without writing anything; the sync creates a missing index with the
+# derived mapping before its first write (GET /INDEX/_mapping shows it), and
+# leaves an existing index alone; --mappings=dynamic creates nothing, so
+# dynamic mapping (or the user's index template) applies.
+
+use strict;
+use warnings;
+
+use IPC::Run;
+use JSON::PP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+use Pg2es::Test qw(new_cluster start_es start_forwarder forwarder_bin
+  wait_until json_canonical);
+
+my $node = new_cluster('mappings');
+my $es   = start_es();
+
+$node->safe_psql('postgres', <<'EOS');
+CREATE TABLE shop (
+	id int PRIMARY KEY, name text, price numeric(10,2), ratio float8,
+	sold timestamptz, day date, ok bool, addr inet, ref uuid,
+	tags text[], attrs jsonb, raw bytea
+);
+CREATE TABLE plain (id int PRIMARY KEY, price numeric(10,2));
+EOS
+my $shop  = $node->safe_psql('postgres', "SELECT pg2es.index_name('shop')");
+my $plain = $node->safe_psql('postgres', "SELECT pg2es.index_name('plain')");
+$es->delete_index($_) for ($shop, $plain);
+
+# --print-mappings: no Elasticsearch needed, nothing written.
+my ($out, $err) = ('', '');
+ok( IPC::Run::run(
+		[ forwarder_bin(), '--print-mappings', '-d', $node->connstr('postgres') ],
+		'>', \$out, '2>', \$err),
+	'--print-mappings succeeds without --es-url') or diag $err;
+like($out, qr{^# table public\.shop\nPUT /\Q$shop\E\n\{"mappings": \{}m,
+	'it prints a create-index request per table');
+like($out, qr{"sold": \{\s*"type": "date"}s, 'timestamptz maps to date');
+like($out, qr{"addr": \{\s*"type": "ip"}s, 'inet maps to ip');
+my ($status) = $es->request('GET', "/$shop");
+is($status, 404, 'printing created no index');
+
+# The sync creates the index with the derived mapping.
+$node->safe_psql('postgres',
+	"INSERT INTO shop VALUES (1, 'pen', 1.50, 0.5, now(), current_date, true,"
+	  . " '10.1.2.3', gen_random_uuid(), ARRAY['a'], '{\"k\": 1}', '\\x00')");
+my $fwd = start_forwarder(node => $node, es => $es, slot => 'mapslot',
+	args => [ '--create-slot', '--no-initial-load', '--mappings', 'schema' ]);
+ok(wait_until(sub { ($status) = $es->request('GET', "/$shop"); $status == 200 }),
+	'the sync creates the index');
+my (undef, $got) = $es->request('GET', "/$shop/_mapping");
+my $want = $node->safe_psql('postgres', "SELECT pg2es.mapping('shop')");
+is(json_canonical(JSON::PP->new->encode($got->{$shop}{mappings})), json_canonical($want),
+	'GET /INDEX/_mapping shows the derived mapping');
+like($fwd->log_contents, qr/created index "\Q$shop\E" with the mapping of table public\.shop/,
+	'the creation is logged');
+$node->safe_psql('postgres',
+	"INSERT INTO shop VALUES (2, 'ink', 2.25); INSERT INTO plain VALUES (1, 3.5)");
+ok(wait_until(sub { $es->count($shop) == 1 && $es->count($plain) == 1 }),
+	'documents flow into the created indexes');
+
+# A table created while the sync runs: its RELATION frame names the index,
+# which is created with the derived mapping before the first write.
+$node->safe_psql('postgres',
+	"CREATE TABLE later (id int PRIMARY KEY, price numeric(10,2), at timestamptz, addr inet)");
+my $later = $node->safe_psql('postgres', "SELECT pg2es.index_name('later')");
+$es->delete_index($later);
+$node->safe_psql('postgres', "INSERT INTO later VALUES (1, 9.99, now(), '::1')");
+ok(wait_until(sub { $es->count($later) == 1 }), 'a new table is streamed');
+(undef, $got) = $es->request('GET', "/$later/_mapping");
+is(json_canonical(JSON::PP->new->encode($got->{$later}{mappings})),
+	json_canonical($node->safe_psql('postgres', "SELECT pg2es.mapping('later')")),
+	'its index was created with the derived mapping');
+is($fwd->stop, 0, 'the forwarder stops');
+
+# An existing index is left as it is; --mappings=dynamic creates nothing.
+$es->delete_index($plain);
+$fwd = start_forwarder(node => $node, es => $es, slot => 'mapslot',
+	args => [ '--mappings', 'dynamic' ]);
+$node->safe_psql('postgres', "INSERT INTO plain VALUES (2, 4.5)");
+ok(wait_until(sub { $es->count($plain) == 1 }), 'with dynamic mappings the stream goes on');
+(undef, $got) = $es->request('GET', "/$plain/_mapping");
+isnt($got->{$plain}{mappings}{properties}{price}{type}, 'scaled_float',
+	'--mappings=dynamic left the index to dynamic mapping');
+unlike($fwd->log_contents, qr/created index/, 'and created no index');
+is($fwd->stop, 0, 'the forwarder stops');
+
+# verify's errors: exit 2, not "different".
+for my $case (
+	[ 'an unreachable Elasticsearch', [ '--es-url', 'http://127.0.0.1:1' ], qr/giving up/ ],
+	[ 'a table pattern without schema', [ '--es-url', $es->url, 'shop' ], qr/schema\.table/ ])
+{
+	my ($what, $args, $msg) = @$case;
+	my ($o, $e) = ('', '');
+	IPC::Run::run([ forwarder_bin(), 'verify', '-d', $node->connstr('postgres'), @$args ],
+		'>', \$o, '2>', \$e);
+	is($? >> 8, 2, "verify with $what exits 2");
+	like($e, $msg, "verify with $what says why");
+}
+
+# Bad invocations.
+for my $bad (['--mappings', 'guess'], ['--print-mappings', 'extra-arg'])
+{
+	my ($o, $e) = ('', '');
+	ok(!IPC::Run::run([ forwarder_bin(), '-d', $node->connstr('postgres'), @$bad ],
+			'>', \$o, '2>', \$e), "pg2es @$bad fails");
+	like($e, qr/error: .*\n.*Try "pg2es --help"/, "pg2es @$bad explains");
+}
+done_testing();
