@@ -9,7 +9,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 test_user=${PG2ES_TEST_USER:-pg2es-test}
 
-bash "$root/tests/bootstrap.sh"
+# --bench: the smoke run of the benchmarks compares with wal2json,
+# decoderbufs and the classic pipeline, so their packages are needed too.
+bash "$root/tests/bootstrap.sh" --bench
 make -s -C "$root" all
 
 pkglibdir=$(pg_config --pkglibdir)

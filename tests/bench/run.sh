@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# `make bench`: measures pg2es side by side with the alternatives in one run
+# (tests/bench/bench.py says how) and writes tests/bench/results/report.md,
+# results.json and the plots, printing the report.
+#
+# Settings (environment):
+#   BENCH_ROWS=N      rows per workload (default 200000, as the issue's calibration)
+#   BENCH_REPEAT=K    runs per figure, medians reported (default 3)
+#   BENCH_LAT_RATE / BENCH_LAT_SECONDS   latency write rate and duration (200 tx/s, 20 s)
+#   BENCH_SMOKE=1     tiny run (2000 rows, 1 repeat) that only checks that every
+#                     measurement produced a number; results stay in the scratch
+#                     directory (or BENCH_OUT) and the committed report is untouched
+#   BENCH_INSTALL=0   as root, do not install the freshly built plugin (use the
+#                     server's pg2es.so as it is)
+#
+# As root it installs the benchmark packages (bootstrap.sh --bench), builds
+# pg2es in a scratch copy of the tree, installs the plugin, and runs the
+# measurements as the unprivileged test user (initdb refuses root).  As
+# anyone else it runs them as the current user with the plugin the server
+# already has.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+test_user=${PG2ES_TEST_USER:-pg2es-test}
+smoke=${BENCH_SMOKE:-0}
+[ "$smoke" = 0 ] && smoke=
+
+bash "$root/tests/bootstrap.sh" --bench
+
+work=$(mktemp -d /tmp/pg2es-bench.XXXXXX)
+cleanup() {
+	status=$?
+	if [ $status -eq 0 ]; then
+		rm -rf "$work"
+	else
+		echo "bench: logs kept in $work" >&2
+	fi
+}
+trap cleanup EXIT
+
+# A copy, so that building here never races with work in the tree and the
+# test user can read everything.
+tar -C "$root" --exclude=.git --exclude=tests/bench/results -cf - . |
+	tar -C "$work" --one-top-level=src -xf -
+src=$work/src
+
+# pg2es may not build yet while it is being written: its rows then say
+# "not measured" instead of stopping the whole bench.
+if make -s -C "$src/decoder" >"$work/build-decoder.log" 2>&1; then
+	if [ "$(id -u)" -eq 0 ] && [ "${BENCH_INSTALL:-1}" != 0 ]; then
+		make -s -C "$src/decoder" install >>"$work/build-decoder.log" 2>&1 ||
+			echo "bench: installing the plugin failed (see $work/build-decoder.log)" >&2
+	fi
+else
+	echo "bench: the decoder does not build (see $work/build-decoder.log); using the server's pg2es.so if any" >&2
+fi
+make -s -C "$src/forwarder" pg2es >"$work/build-forwarder.log" 2>&1 ||
+	echo "bench: the forwarder does not build (see $work/build-forwarder.log)" >&2
+
+mkdir -p "$work/run" "$work/out"
+command="make bench"
+for v in BENCH_ROWS BENCH_REPEAT BENCH_LAT_RATE BENCH_LAT_SECONDS BENCH_SMOKE; do
+	[ -n "${!v:-}" ] && command="$v=${!v} $command"
+done
+bench=(env PATH="$(pg_config --bindir):$PATH" BENCH_SMOKE="$smoke"
+	BENCH_ROWS="${BENCH_ROWS:-}" BENCH_REPEAT="${BENCH_REPEAT:-}"
+	BENCH_LAT_RATE="${BENCH_LAT_RATE:-}" BENCH_LAT_SECONDS="${BENCH_LAT_SECONDS:-}"
+	/usr/bin/python3)
+run=(/usr/bin/python3)
+if [ "$(id -u)" -eq 0 ]; then
+	chown -R "$test_user" "$work"
+	chmod 755 "$work"
+	bench=(runuser -u "$test_user" -- "${bench[@]}")
+fi
+
+"${bench[@]}" "$src/tests/bench/bench.py" --work "$work/run" --out "$work/out" \
+	--forwarder "$src/forwarder/pg2es" --emulator-dir "$src/tests/emulator" \
+	--command "$command"
+report_args=("$work/out/results.json" --out "$work/out")
+[ -n "$smoke" ] && report_args+=(--check)
+"${run[@]}" "$src/tests/bench/report.py" "${report_args[@]}"
+
+if [ -n "$smoke" ]; then
+	if [ -n "${BENCH_OUT:-}" ]; then
+		mkdir -p "$BENCH_OUT"
+		cp "$work/out"/* "$BENCH_OUT"/
+	fi
+else
+	mkdir -p "$root/tests/bench/results"
+	cp "$work/out"/* "$root/tests/bench/results/"
+	echo "bench: report in $root/tests/bench/results/report.md"
+fi

@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+"""sink.py: a minimal _bulk endpoint for the benchmarks.
+
+Usage: sink.py --port-file F [--port 0]
+
+Stores nothing.  Every _bulk request is answered 200 with a well-formed,
+successful answer holding one item per action (so clients that check the
+item count accept it), and counted.  This is the bench's counting sink:
+the emulator's --counting-only mode parses every action line as JSON and
+became the bottleneck of the faster pipelines.  Every source line holding a field
+"ts_us": MICROSECONDS (the bench's latency table writes the row's insert
+time there) gives one latency sample: the time the answer is sent minus
+that value, which is what "commit to acknowledged" means in the report.
+
+Control and introspection (bench only):
+  GET  /_emulator/stats    {"requests": N, "bulk_requests": N, "items": N}
+  GET  /_bench/latencies   JSON array of latency samples in milliseconds
+  POST /_bench/reset       zero the counters and drop the samples
+Other requests (index creation, HEAD, GET /) get a 200 with a small JSON
+body, so a client's start-up checks pass.
+"""
+
+import argparse
+import http.server
+import json
+import os
+import re
+import socket
+import threading
+import time
+
+TS_FIELD = re.compile(rb'"ts_us":\s*(\d+)')
+ID_FIELD = re.compile(rb'"_id":"((?:[^"\\]|\\.)*)"')
+CREATED = (b"index", b"create")
+ROOT_ANSWER = json.dumps({
+    "name": "bench-sink", "cluster_name": "bench",
+    "version": {"number": "8.13.0", "distribution": "elasticsearch"},
+    "tagline": "You Know, for Search"}).encode()
+
+
+class State:
+    """Counters and latency samples shared by the handler threads."""
+
+    def __init__(self):
+        """Counters start at zero."""
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        """Zeroes the counters and drops the samples."""
+        with self.lock:
+            self.requests = 0
+            self.bulk_requests = 0
+            self.items = 0
+            self.latencies = []
+
+
+STATE = State()
+
+
+def bulk_answer(body):
+    """The _bulk answer for body (every item succeeded), its item count and
+    the ts_us values seen.  Action lines are not parsed as JSON: the action
+    is the first key and _id is found by a regular expression, which keeps
+    this sink far cheaper than the pipelines it measures.  The answer holds
+    what Elasticsearch returns under the forwarder's filter_path (errors,
+    and _id and status per item)."""
+    items = []
+    stamps = []
+    expect_source = False
+    for line in body.split(b"\n"):
+        if not line:
+            continue
+        if expect_source:
+            expect_source = False
+            match = TS_FIELD.search(line)
+            if match:
+                stamps.append(int(match.group(1)))
+            continue
+        action = line[2:line.index(b'"', 2)]
+        match = ID_FIELD.search(line)
+        items.append(b'{"%s":{"_id":"%s","status":%d}}' % (
+            action, match.group(1) if match else b"", 201 if action in CREATED else 200))
+        expect_source = action != b"delete"
+    answer = b'{"took":0,"errors":false,"items":[' + b",".join(items) + b"]}"
+    return answer, len(items), stamps
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """One connection; HTTP/1.1 keep-alive."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        """Turns Nagle's algorithm off on the new connection."""
+        super().setup()
+        # The headers and the body leave in two writes; with Nagle's
+        # algorithm the body would wait for the client's delayed ACK (40 ms)
+        # and cap a client with one request in flight at 25 requests/s.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, fmt, *args):
+        """Quiet: a line per request would cost more than the answer."""
+        pass
+
+    def answer(self, status, body):
+        """Sends a JSON answer with its length (keep-alive)."""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def read_body(self):
+        """The request body (Content-Length framed)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def do_POST(self):
+        """_bulk, the reset endpoint, and anything else as a no-op."""
+        body = self.read_body()
+        path = self.path.split("?", 1)[0]
+        if path == "/_bench/reset":
+            STATE.reset()
+            self.answer(200, b"{}")
+            return
+        if not path.endswith("/_bulk"):
+            with STATE.lock:
+                STATE.requests += 1
+            self.answer(200, b'{"acknowledged":true}')
+            return
+        answer, count, stamps = bulk_answer(body)
+        now_us = time.time() * 1e6
+        with STATE.lock:
+            STATE.requests += 1
+            STATE.bulk_requests += 1
+            STATE.items += count
+            STATE.latencies.extend((now_us - ts) / 1000.0 for ts in stamps)
+        self.answer(200, answer)
+
+    def do_GET(self):
+        """Counters, latency samples, the root, or a no-op answer."""
+        path = self.path.split("?", 1)[0]
+        if path == "/_emulator/stats":
+            with STATE.lock:
+                body = json.dumps({"requests": STATE.requests,
+                                   "bulk_requests": STATE.bulk_requests,
+                                   "items": STATE.items}).encode()
+            self.answer(200, body)
+        elif path == "/_bench/latencies":
+            with STATE.lock:
+                body = json.dumps(STATE.latencies).encode()
+            self.answer(200, body)
+        elif path == "/":
+            self.answer(200, ROOT_ANSWER)
+        else:
+            self.answer(200, b'{"acknowledged":true}')
+
+    def do_PUT(self):
+        """Index creation and settings: accepted and ignored."""
+        self.read_body()
+        self.answer(200, b'{"acknowledged":true}')
+
+    def do_HEAD(self):
+        """Every index "exists"."""
+        self.answer(200, b"")
+
+
+def main():
+    """Serves until killed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port-file", required=True)
+    args = parser.parse_args()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    with open(args.port_file + ".tmp", "w") as f:
+        f.write("%d\n" % server.server_address[1])
+    # Renamed into place so a reader never sees a half-written file.
+    os.rename(args.port_file + ".tmp", args.port_file)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
