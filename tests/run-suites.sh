@@ -52,12 +52,14 @@ run_suite unit make -s -C forwarder check
 run_suite sanitize make -s -C forwarder sanitize-check
 run_suite emulator /usr/bin/python3 -m unittest discover -s tests/emulator
 run_suite regress make -s -C decoder installcheck
+run_suite valgrind make -s -C decoder valgrind-check
 run_suite e2e prove_dir tests/e2e/t
 run_suite fuzz make -s -C forwarder fuzz
 run_suite decoder-fuzz prove --timer tests/fuzz/decoder_fuzz.pl
 run_suite deploy bash tests/deploy/check_compose.sh
 run_suite deploy-role prove --timer tests/deploy/role_test.pl
 run_suite demo bash tests/demo/demo.sh
+run_suite bench-smoke env BENCH_SMOKE=1 bash tests/bench/run.sh
 
 echo
 [ ${#failed_names[@]} -eq 0 ] || echo "failed suites: ${failed_names[*]}"
