@@ -39,11 +39,22 @@ ack_free(Ack *ack)
 	ack->count = 0;
 }
 
+/*
+ * ring_slot: the ring index i places after the head. The capacity is a
+ * power of two (64, doubled), so a mask does the modulo: this runs for
+ * every item, and a division costs more than the rest of it.
+ */
+static size_t
+ring_slot(const Ack *ack, size_t i)
+{
+	return (ack->head + i) & (ack->cap - 1);
+}
+
 /* the transaction with sequence number seq, which must be held */
 static AckTxn *
 txn_at(const Ack *ack, uint64_t seq)
 {
-	return &ack->ring[(ack->head + (size_t) (seq - ack->head_seq)) % ack->cap];
+	return &ack->ring[ring_slot(ack, (size_t) (seq - ack->head_seq))];
 }
 
 /*
@@ -64,13 +75,13 @@ push_txn(Ack *ack)
 		if (ring == NULL)
 			return false;
 		for (i = 0; i < ack->count; i++)
-			ring[i] = ack->ring[(ack->head + i) % ack->cap];
+			ring[i] = ack->ring[ring_slot(ack, i)];
 		free(ack->ring);
 		ack->ring = ring;
 		ack->cap = cap;
 		ack->head = 0;
 	}
-	t = &ack->ring[(ack->head + ack->count) % ack->cap];
+	t = &ack->ring[ring_slot(ack, ack->count)];
 	t->end_lsn = 0;
 	t->commit_time = 0;
 	t->pending = 0;
@@ -94,7 +105,7 @@ pop_complete(Ack *ack)
 		if (t->end_lsn > ack->confirmed)
 			ack->confirmed = t->end_lsn;
 		ack->confirmed_commit_time = t->commit_time;
-		ack->head = (ack->head + 1) % ack->cap;
+		ack->head = ring_slot(ack, 1);
 		ack->count--;
 		ack->head_seq++;
 	}

@@ -35,6 +35,25 @@ batch_free(Batch *b)
 }
 
 /*
+ * batch_release: free a batch unlinked from q, keeping its body as q's
+ * spare when it is a full-size one and there is none: the next batch then
+ * fills pages already mapped instead of faulting in a fresh mapping for
+ * every request (the kernel's page faults cost more than copying the
+ * items). One spare is enough: while one request is in flight one batch
+ * fills, so a sent batch's body is what the next batch needs.
+ */
+static void
+batch_release(BulkQueue *q, Batch *b)
+{
+	if (q->spare.data == NULL && b->body.cap > q->max_bytes)
+	{
+		buf_take(&q->spare, &b->body);
+		buf_reset(&q->spare);
+	}
+	batch_free(b);
+}
+
+/*
  * batch_add: append an item's bytes and entry. Returns false, batch
  * unchanged, when out of memory.
  */
@@ -103,6 +122,7 @@ bulk_queue_free(BulkQueue *q)
 		batch_free(q->filling);
 	q->filling = NULL;
 	q->bytes = 0;
+	buf_free(&q->spare);
 }
 
 /*
@@ -132,13 +152,15 @@ bulk_append_item(BulkQueue *q, const char *data, size_t len, ItemAction action,
 	if (q->filling == NULL)
 	{
 		/*
-		 * Reserve the whole body at once: a block that large is mmap'd, so
-		 * only the pages written count as resident and freeing it returns
-		 * them; grown step by step from the heap, freed batches would leave
-		 * holes that keep resident memory above --max-memory.
+		 * Reserve the whole body at once (or take the spare, as large): a
+		 * block that large is mmap'd, so only the pages written count as
+		 * resident and freeing it returns them; grown step by step from
+		 * the heap, freed batches would leave holes that keep resident
+		 * memory above --max-memory.
 		 */
-		if ((q->filling = batch_new(BATCH_BULK)) == NULL ||
-			!buf_reserve(&q->filling->body, q->max_bytes))
+		if ((q->filling = batch_new(BATCH_BULK)) != NULL && q->spare.data != NULL)
+			buf_take(&q->filling->body, &q->spare);
+		if (q->filling == NULL || !buf_reserve(&q->filling->body, q->max_bytes))
 		{
 			if (q->filling)
 				batch_free(q->filling);
@@ -198,6 +220,7 @@ bulk_append_truncate(BulkQueue *q, const Frame *frame, uint64_t txn_seq)
 	b->items[0].len = b->body.len;
 	b->items[0].txn_seq = txn_seq;
 	b->nitems = b->cap = 1;
+	b->truncate_version = frame->truncate_version;
 	bulk_seal(q);
 	push_sealed(q, b);
 	q->bytes += b->body.len;
@@ -244,7 +267,7 @@ bulk_pop_head(BulkQueue *q)
 	if (q->head == NULL)
 		q->tail = NULL;
 	q->bytes -= b->body.len;
-	batch_free(b);
+	batch_release(q, b);
 }
 
 /*
@@ -261,7 +284,7 @@ replace_head_with(BulkQueue *q, Batch *first, Batch *last, size_t new_bytes)
 	if (q->tail == old)
 		q->tail = last;
 	q->bytes = q->bytes - old->body.len + new_bytes;
-	batch_free(old);
+	batch_release(q, old);
 }
 
 /*

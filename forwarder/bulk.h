@@ -44,7 +44,7 @@ typedef struct Batch
 	size_t		cap;
 	int64_t		opened_us;		/* when the first item came (linger) */
 	uint32_t	attempts;		/* failed sends so far (backoff) */
-	size_t		truncate_step;	/* TRUNCATE progress, see sync.c */
+	Lsn			truncate_version;	/* TRUNCATE: its version, 0 = none */
 } Batch;
 
 typedef struct BulkQueue
@@ -56,6 +56,7 @@ typedef struct BulkQueue
 	size_t		max_bytes;		/* seal when a body would exceed this */
 	size_t		max_items;		/* seal at this many items */
 	int64_t		linger_us;		/* seal this long after the first item */
+	Buf			spare;			/* a sent batch's body, kept for the next */
 } BulkQueue;
 
 extern void bulk_queue_init(BulkQueue *q, size_t max_bytes, size_t max_items,

@@ -12,6 +12,15 @@
  * JSON, or has a different number of items, or items under other actions,
  * means we cannot tell what happened, so the whole request is retried;
  * versions make resending harmless, and nothing is acknowledged meanwhile.
+ *
+ * Speed: building a jansson tree of a clean response cost more CPU than
+ * everything else the forwarder does per item. A clean response is
+ * therefore first matched by a recognizer of exactly the shape above with
+ * no "error" member ("errors" false, plain ASCII strings without escapes,
+ * small unsigned integers, each key at most once); anything else, however
+ * harmless, goes to jansson. The recognizer never accepts a body that
+ * jansson would read differently (tests/fuzz/fuzz_bulkresp.c compares the
+ * two on every input).
  */
 #include "bulkresp.h"
 
@@ -20,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const action_names[] = {"index", "create", "update", "delete"};
+static const char *const action_names[] = {"index", "create", "update", "delete", "update"};
 
 /*
  * read_item: fill *out from one element of "items". Returns false (errbuf
@@ -61,15 +70,245 @@ read_item(json_t *elem, ItemAction sent, size_t i, BulkRespItem *out,
 	return true;
 }
 
+/* A position in a response body, for the clean-response recognizer. */
+typedef struct Scan
+{
+	const char *p;
+	const char *end;
+} Scan;
+
+/*
+ * skip_space: skip JSON whitespace.
+ */
+static void
+skip_space(Scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+/*
+ * scan_char: skip whitespace, then consume c if it is next.
+ */
+static bool
+scan_char(Scan *s, char c)
+{
+	/* Elasticsearch writes no whitespace: look for c first */
+	if (s->p < s->end && *s->p == c)
+	{
+		s->p++;
+		return true;
+	}
+	skip_space(s);
+	if (s->p == s->end || *s->p != c)
+		return false;
+	s->p++;
+	return true;
+}
+
+/*
+ * scan_word: skip whitespace, then consume the literal word if it is next.
+ */
+static bool
+scan_word(Scan *s, const char *word)
+{
+	size_t		len = strlen(word);
+
+	skip_space(s);
+	if ((size_t) (s->end - s->p) < len || memcmp(s->p, word, len) != 0)
+		return false;
+	s->p += len;
+	return true;
+}
+
+/*
+ * scan_plain_string: a string of printable ASCII without escapes (what
+ * jansson would read as the same bytes), in *str and *len.
+ */
+static bool
+scan_plain_string(Scan *s, const char **str, size_t *len)
+{
+	const char *q;
+
+	if (!scan_char(s, '"'))
+		return false;
+	for (q = s->p; q < s->end && *q != '"'; q++)
+		if (*q < 0x20 || *q > 0x7e || *q == '\\')
+			return false;
+	if (q == s->end)
+		return false;
+	*str = s->p;
+	*len = (size_t) (q - s->p);
+	s->p = q + 1;
+	return true;
+}
+
+/*
+ * scan_key: a member name (plain string) and its colon; *key and *len
+ * point into the body.
+ */
+static bool
+scan_key(Scan *s, const char **key, size_t *len)
+{
+	return scan_plain_string(s, key, len) && scan_char(s, ':');
+}
+
+/*
+ * key_is: whether key[0..len) is the NUL-terminated name.
+ */
+static bool
+key_is(const char *key, size_t len, const char *name)
+{
+	return len == strlen(name) && memcmp(key, name, len) == 0;
+}
+
+/*
+ * scan_uint: an unsigned JSON integer of at most 9 digits (a sign,
+ * fraction, exponent, leading zero or more digits go to jansson).
+ */
+static bool
+scan_uint(Scan *s, long *value)
+{
+	const char *start;
+
+	skip_space(s);
+	start = s->p;
+	*value = 0;
+	while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && s->p - start < 10)
+		*value = *value * 10 + (*s->p++ - '0');
+	if (s->p == start || s->p - start > 9 || (*start == '0' && s->p - start > 1))
+		return false;
+	return s->p == s->end || (*s->p != '.' && *s->p != 'e' && *s->p != 'E');
+}
+
+/*
+ * clean_item: one element of "items" in its clean form,
+ * {"<sent action>":{"_id":"..","status":N}} (members in any order, _id
+ * optional), into *out.
+ */
+static bool
+clean_item(Scan *s, ItemAction sent, BulkRespItem *out)
+{
+	bool		have_id = false;
+	bool		have_status = false;
+	long		status = 0;
+	const char *key;
+	size_t		len;
+	const char *id;
+	size_t		idlen;
+
+	if (!scan_char(s, '{') || !scan_key(s, &key, &len) ||
+		!key_is(key, len, action_names[sent]) || !scan_char(s, '{'))
+		return false;
+	do
+	{
+		if (!scan_key(s, &key, &len))
+			return false;
+		if (!have_status && key_is(key, len, "status"))
+		{
+			if (!scan_uint(s, &status) || status < 100 || status > 599)
+				return false;
+			have_status = true;
+		}
+		else if (!have_id && key_is(key, len, "_id"))
+		{
+			if (!scan_plain_string(s, &id, &idlen))
+				return false;
+			have_id = true;
+		}
+		else
+			return false;
+	} while (scan_char(s, ','));
+	out->status = (int) status;
+	return have_status && scan_char(s, '}') && scan_char(s, '}');
+}
+
+/*
+ * clean_items: the "items" array of nsent clean items.
+ */
+static bool
+clean_items(Scan *s, const ItemAction *sent, size_t nsent, BulkRespItem *items)
+{
+	size_t		i;
+
+	if (!scan_char(s, '['))
+		return false;
+	for (i = 0; i < nsent; i++)
+		if ((i > 0 && !scan_char(s, ',')) || !clean_item(s, sent[i], &items[i]))
+			return false;
+	return scan_char(s, ']');
+}
+
+/*
+ * parse_clean: recognize a clean response, {"errors":false,"items":[...]}
+ * with clean items and perhaps other members holding small integers
+ * ("took"), and fill items[0..nsent) from it. False means "not in this
+ * form": jansson must read it (items may then hold stale statuses; they
+ * own no memory).
+ */
+static bool
+parse_clean(const char *body, size_t len, const ItemAction *sent, size_t nsent,
+			BulkRespItem *items)
+{
+	Scan		s = {body, body + len};
+	bool		have_items = false;
+	bool		have_errors = false;
+	const char *key;
+	size_t		keylen;
+	long		ignored;
+
+	if (!scan_char(&s, '{'))
+		return false;
+	do
+	{
+		if (!scan_key(&s, &key, &keylen))
+			return false;
+		if (key_is(key, keylen, "items"))
+		{
+			if (have_items || !clean_items(&s, sent, nsent, items))
+				return false;
+			have_items = true;
+		}
+		else if (key_is(key, keylen, "errors"))
+		{
+			if (have_errors || !scan_word(&s, "false"))
+				return false;
+			have_errors = true;
+		}
+		else if (!scan_uint(&s, &ignored))
+			return false;
+	} while (scan_char(&s, ','));
+	if (!scan_char(&s, '}') || !have_items || !have_errors)
+		return false;
+	skip_space(&s);
+	return s.p == s.end;
+}
+
 /*
  * bulkresp_parse: read a 200 response to a request of nsent items whose
  * actions are sent[]. On success items[0..nsent) are filled (free them with
  * bulkresp_items_free). Returns false, with errbuf set and nothing left
- * allocated, when the response cannot be trusted.
+ * allocated, when the response cannot be trusted. A clean response is
+ * recognized without jansson; the result is the same as
+ * bulkresp_parse_json's.
  */
 bool
 bulkresp_parse(const char *body, size_t len, const ItemAction *sent, size_t nsent,
 			   BulkRespItem *items, char *errbuf, size_t errlen)
+{
+	memset(items, 0, nsent * sizeof(BulkRespItem));
+	if (parse_clean(body, len, sent, nsent, items))
+		return true;
+	return bulkresp_parse_json(body, len, sent, nsent, items, errbuf, errlen);
+}
+
+/*
+ * bulkresp_parse_json: bulkresp_parse with jansson only (every response
+ * that is not clean; exported so the fuzz target can compare the two).
+ */
+bool
+bulkresp_parse_json(const char *body, size_t len, const ItemAction *sent, size_t nsent,
+					BulkRespItem *items, char *errbuf, size_t errlen)
 {
 	json_error_t jerr;
 	json_t	   *root;
@@ -126,19 +365,24 @@ bulkresp_items_free(BulkRespItem *items, size_t n)
  * status.
  *
  * 409 on a versioned item means the same or a newer version is stored: done.
- * 404 on a delete means the document is already gone: done. (An update has no
- * version, so its 409 is a real conflict, retried.) 429 and 5xx are
- * transient. Other 4xx will fail the same way every time: permanent.
+ * 404 on a delete means the document is already gone: done. 404 on a
+ * partial update means a replay after the row was deleted (the replay
+ * carries that delete too): done, except for ITEM_UPDATE_MUST_EXIST, whose
+ * document was to be created by the same change: its columns are lost.
+ * (An update has no version, so its 409 is a real conflict, retried.) 429
+ * and 5xx are transient. Other 4xx will fail the same way every time:
+ * permanent.
  */
 ItemOutcome
 bulkresp_item_outcome(ItemAction action, int status)
 {
 	if (status >= 200 && status <= 299)
 		return ITEM_DONE;
-	if (status == 404 && action == ITEM_DELETE)
+	if (status == 404 && (action == ITEM_DELETE || action == ITEM_UPDATE))
 		return ITEM_DONE;
 	if (status == 409)
-		return action == ITEM_UPDATE ? ITEM_RETRY : ITEM_DONE;
+		return action == ITEM_UPDATE || action == ITEM_UPDATE_MUST_EXIST
+			? ITEM_RETRY : ITEM_DONE;
 	if (status == 429 || status >= 500)
 		return ITEM_RETRY;
 	return ITEM_FAILED;

@@ -43,6 +43,10 @@ extern PG2ES_MUSTCHECK bool bulkresp_parse(const char *body, size_t len,
 										   const ItemAction *sent, size_t nsent,
 										   BulkRespItem *items,
 										   char *errbuf, size_t errlen);
+extern PG2ES_MUSTCHECK bool bulkresp_parse_json(const char *body, size_t len,
+												const ItemAction *sent, size_t nsent,
+												BulkRespItem *items,
+												char *errbuf, size_t errlen);
 extern void bulkresp_items_free(BulkRespItem *items, size_t n);
 extern ItemOutcome bulkresp_item_outcome(ItemAction action, int status);
 extern RequestOutcome bulkresp_request_outcome(long http_status);

@@ -7,8 +7,6 @@
 #ifndef PG2ES_FRAME_H
 #define PG2ES_FRAME_H
 
-#include <msgpack.h>
-
 #include "common.h"
 
 typedef enum FrameKind
@@ -21,6 +19,11 @@ typedef enum FrameKind
 
 /* CHANGE flag bit 0: the frame holds an unversioned (partial update) item */
 #define FRAME_FLAG_UNVERSIONED 1
+/*
+ * CHANGE flag bit 1: its partial update follows a key change, so the
+ * document it updates was never created: a 404 for it means lost columns
+ */
+#define FRAME_FLAG_MISSING_IS_LOSS 2
 
 /* Bulk action of one item, read from its action line. */
 typedef enum ItemAction
@@ -28,7 +31,8 @@ typedef enum ItemAction
 	ITEM_INDEX,
 	ITEM_CREATE,
 	ITEM_UPDATE,
-	ITEM_DELETE
+	ITEM_DELETE,
+	ITEM_UPDATE_MUST_EXIST		/* an update under FRAME_FLAG_MISSING_IS_LOSS */
 } ItemAction;
 
 /* One bulk item inside a CHANGE payload: its lines, each ending in \n. */
@@ -42,8 +46,8 @@ typedef struct FrameItem
 #define FRAME_MAX_ITEMS 2
 
 /*
- * One decoded frame. Pointers refer to the message bytes (or the reader's
- * msgpack zone) and are valid until the next frame_reader_next call.
+ * One decoded frame. Pointers refer to the message bytes: valid as long as
+ * the message is.
  */
 typedef struct Frame
 {
@@ -61,8 +65,10 @@ typedef struct Frame
 	uint64_t	relid;
 	const char *relation_index;
 	size_t		relation_index_len;
-	/* TRUNCATE: nindexes msgpack strings */
-	const msgpack_object *indexes;
+	/* TRUNCATE: nindexes msgpack strings, back to back (frame_truncate_index) */
+	Lsn			truncate_version;	/* commit LSN; 0 = unversioned */
+	const char *indexes;
+	size_t		indexes_len;
 	size_t		nindexes;
 } Frame;
 
@@ -72,7 +78,6 @@ typedef struct FrameReader
 	const char *data;			/* the message, owned by the caller */
 	size_t		len;
 	size_t		pos;
-	msgpack_unpacked unpacked;
 } FrameReader;
 
 typedef enum FrameStatus
@@ -83,7 +88,6 @@ typedef enum FrameStatus
 } FrameStatus;
 
 extern void frame_reader_init(FrameReader *reader, const char *data, size_t len);
-extern void frame_reader_destroy(FrameReader *reader);
 extern PG2ES_MUSTCHECK FrameStatus frame_reader_next(FrameReader *reader,
 													 Frame *frame,
 													 char *errbuf,

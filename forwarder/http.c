@@ -80,6 +80,43 @@ http_open(Http *http, const char *address, int port)
 }
 
 /*
+ * append_label_value: text as a Prometheus label value (backslash, double
+ * quote and newline escaped) into out. Returns false when out of memory.
+ */
+static bool
+append_label_value(Buf *out, const char *text)
+{
+	const char *p;
+	bool		good = true;
+
+	for (p = text; good && *p; p++)
+	{
+		if (*p == '\\' || *p == '"')
+			good = buf_append(out, "\\", 1) && buf_append(out, p, 1);
+		else if (*p == '\n')
+			good = buf_append_str(out, "\\n");
+		else
+			good = buf_append(out, p, 1);
+	}
+	return good;
+}
+
+/*
+ * append_load_rows: one pg2es_load_table_rows sample (state, value) of the
+ * table being copied, named in the label table when known, into out.
+ * Returns false when out of memory.
+ */
+static bool
+append_load_rows(Buf *out, const Metrics *m, const char *state, double value)
+{
+	return buf_append_str(out, "pg2es_load_table_rows{") &&
+		(m->load_table == NULL ||
+		 (buf_append_str(out, "table=\"") && append_label_value(out, m->load_table) &&
+		  buf_append_str(out, "\","))) &&
+		buf_printf(out, "state=\"%s\"} %.0f\n", state, value);
+}
+
+/*
  * format_load_metrics: the initial load's progress (load.c) into out.
  * Returns false when out of memory.
  */
@@ -89,12 +126,12 @@ format_load_metrics(Buf *out, const Metrics *m)
 	return buf_printf(out,
 					  "# TYPE pg2es_load_tables gauge\npg2es_load_tables{state=\"total\"} %u\n"
 					  "pg2es_load_tables{state=\"done\"} %u\n"
-					  "# TYPE pg2es_load_table_rows gauge\npg2es_load_table_rows{state=\"done\"} %llu\n"
-					  "pg2es_load_table_rows{state=\"estimated\"} %.0f\n"
-					  "# TYPE pg2es_load_rows_per_second gauge\npg2es_load_rows_per_second %.1f\n",
-					  m->load_tables_total, m->load_tables_done,
-					  (unsigned long long) m->load_rows_done, m->load_rows_estimated,
-					  m->load_rows_per_second);
+					  "# TYPE pg2es_load_table_rows gauge\n",
+					  m->load_tables_total, m->load_tables_done) &&
+		append_load_rows(out, m, "done", (double) m->load_rows_done) &&
+		append_load_rows(out, m, "estimated", m->load_rows_estimated) &&
+		buf_printf(out, "# TYPE pg2es_load_rows_per_second gauge\n"
+				   "pg2es_load_rows_per_second %.1f\n", m->load_rows_per_second);
 }
 
 /*

@@ -36,6 +36,7 @@ typedef struct Metrics
 	uint64_t	load_rows_done;
 	double		load_rows_estimated;	/* planner estimate, 0 if unknown */
 	double		load_rows_per_second;
+	const char *load_table;		/* its name (borrowed from load.c), or NULL */
 } Metrics;
 
 typedef struct Http

@@ -341,11 +341,26 @@ find_member(const char *b, const char *bend, const JsonMember *key, JsonMember *
 }
 
 /*
- * objects_equal: the objects after their '{': same member count, and each
- * member of a equal to b's member of that name.
+ * skipped: whether the member named key is one of the names in skip (a
+ * NULL-terminated list, or NULL for none).
  */
 static bool
-objects_equal(const char *a, const char *aend, const char *b, const char *bend, int depth)
+skipped(const JsonMember *key, const char *const *skip)
+{
+	for (; skip && *skip; skip++)
+		if (strings_equal(key->key, key->key + key->keylen, *skip, *skip + strlen(*skip)))
+			return true;
+	return false;
+}
+
+/*
+ * objects_equal: the objects after their '{': same member count, and each
+ * member of a equal to b's member of that name; members named in skip
+ * (see skipped) are left out on both sides.
+ */
+static bool
+objects_equal(const char *a, const char *aend, const char *b, const char *bend, int depth,
+			  const char *const *skip)
 {
 	const char *pa = a;
 	const char *pb = b;
@@ -356,11 +371,13 @@ objects_equal(const char *a, const char *aend, const char *b, const char *bend, 
 	size_t		nb = 0;
 
 	while ((r = jsoncmp_next_member(&pb, bend, &mb)) == 1)
-		nb++;
+		nb += !skipped(&mb, skip);
 	if (r < 0)
 		return false;
 	while ((r = jsoncmp_next_member(&pa, aend, &ma)) == 1)
 	{
+		if (skipped(&ma, skip))
+			continue;
 		na++;
 		if (!find_member(b, bend, &ma, &mb) ||
 			!values_equal(ma.value, ma.value + ma.valuelen, mb.value,
@@ -412,7 +429,7 @@ values_equal(const char *a, const char *aend, const char *b, const char *bend, i
 		(ea = skip_value(a, aend, depth)) == NULL || (eb = skip_value(b, bend, depth)) == NULL)
 		return false;
 	if (*a == '{' && *b == '{')
-		return objects_equal(a + 1, ea, b + 1, eb, depth);
+		return objects_equal(a + 1, ea, b + 1, eb, depth, NULL);
 	if (*a == '[' && *b == '[')
 		return arrays_equal(a + 1, ea, b + 1, eb, depth);
 	if (*a == '"' && *b == '"')
@@ -429,11 +446,30 @@ values_equal(const char *a, const char *aend, const char *b, const char *bend, i
 bool
 jsoncmp_equal(const char *a, size_t alen, const char *b, size_t blen)
 {
+	return jsoncmp_equal_except(a, alen, b, blen, NULL);
+}
+
+/*
+ * jsoncmp_equal_except: jsoncmp_equal, except that when both values are
+ * objects, their members named in skip (NULL-terminated, unescaped names;
+ * NULL for none) are left out of the comparison: present or not, equal
+ * or not. Only the top level is concerned.
+ */
+bool
+jsoncmp_equal_except(const char *a, size_t alen, const char *b, size_t blen,
+					 const char *const *skip)
+{
 	const char *ea = jsoncmp_skip(a, a + alen);
 	const char *eb = jsoncmp_skip(b, b + blen);
+	const char *sa;
+	const char *sb;
 
 	if (ea == NULL || eb == NULL || skip_ws(ea, a + alen) != a + alen ||
 		skip_ws(eb, b + blen) != b + blen)
 		return false;
+	sa = skip_ws(a, ea);
+	sb = skip_ws(b, eb);
+	if (skip != NULL && *sa == '{' && *sb == '{')
+		return objects_equal(sa + 1, ea, sb + 1, eb, 0, skip);
 	return values_equal(a, a + alen, b, b + blen, 0);
 }

@@ -29,5 +29,7 @@ extern int	jsoncmp_next_member(const char **p, const char *end, JsonMember *m);
 extern int	jsoncmp_next_element(const char **p, const char *end, const char **value,
 								 size_t *len);
 extern bool jsoncmp_equal(const char *a, size_t alen, const char *b, size_t blen);
+extern bool jsoncmp_equal_except(const char *a, size_t alen, const char *b, size_t blen,
+								 const char *const *skip);
 
 #endif							/* PG2ES_JSONCMP_H */

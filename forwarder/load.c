@@ -34,6 +34,8 @@
 /* progress: a terminal line twice a second, else a log line every 10 s */
 #define PROGRESS_TTY_US 500000
 #define PROGRESS_LOG_US (10 * 1000000)
+/* a copy connection silent this long is reported, with what it waits for */
+#define STALL_REPORT_US (30 * 1000000)
 
 /* One block range of one leaf table. */
 typedef struct LoadUnit
@@ -56,6 +58,7 @@ typedef struct LoadJob
 	PGconn	   *conn;
 	JobState	state;
 	CopyIn		ci;
+	int64_t		heard_us;		/* last bytes (or the COPY's start) */
 } LoadJob;
 
 /* Everything one load needs. */
@@ -417,6 +420,7 @@ start_unit(Load *ld, LoadJob *job, const LoadUnit *u)
 	copyin_free(&job->ci);
 	copyin_init(&job->ci);
 	job->state = JOB_STARTING;
+	job->heard_us = pg2es_now_us();
 	log_debug("copying %s blocks %llu..%s", u->leaf_name, (unsigned long long) u->range.first_block,
 			  u->range.open_end ? "end" : "");
 	return good;
@@ -516,6 +520,7 @@ drain_job(Load *ld, LoadJob *job)
 			log_error("copying failed: %s", PQerrorMessage(job->conn));
 			return false;
 		}
+		job->heard_us = pg2es_now_us();
 		if (!copyin_feed(&job->ci, data, (size_t) r, on_item, ld, ld->err, sizeof(ld->err)))
 		{
 			PQfreemem(data);
@@ -558,6 +563,7 @@ report_progress(Load *ld, size_t t, double estimate, bool final)
 	char		left[32] = "?";
 	char		total[48] = "?";
 
+	ld->metrics->load_table = ld->tables.items[t].name;
 	ld->metrics->load_rows_done = done;
 	ld->metrics->load_rows_estimated = estimate;
 	ld->metrics->load_rows_per_second = rate;
@@ -603,6 +609,36 @@ record_confirmed(Load *ld)
 }
 
 /*
+ * report_stall: job's backend has sent nothing for STALL_REPORT_US though
+ * we read: log what the server says it is doing (a lock wait and who
+ * holds it, most likely), so that a stuck load explains itself. Read on
+ * the control connection; a failure to ask is only logged.
+ */
+static void
+report_stall(Load *ld, LoadJob *job, int64_t now)
+{
+	char		pid[16];
+	const char *params[1] = {pid};
+	PGresult   *res;
+
+	snprintf(pid, sizeof(pid), "%d", PQbackendPID(job->conn));
+	res = PQexecParams(ld->control,
+					   "SELECT state, coalesce(wait_event_type || ':' || wait_event, 'nothing'),"
+					   " pg_blocking_pids(pid)::text FROM pg_stat_activity WHERE pid = $1",
+					   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		log_warning("copy connection (backend %s) has sent nothing for %lld s: it is %s,"
+					" waiting for %s, blocked by backends %s", pid,
+					(long long) ((now - job->heard_us) / 1000000), PQgetvalue(res, 0, 0),
+					PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	else
+		log_warning("copy connection (backend %s) has sent nothing for %lld s", pid,
+					(long long) ((now - job->heard_us) / 1000000));
+	PQclear(res);
+	job->heard_us = now;		/* report again after as long */
+}
+
+/*
  * step: one turn of the load's loop: read the copy connections (unless
  * the buffer is full), drive the pipeline, record finished tables, then
  * wait for a socket or the next deadline (not at all when a copy ended,
@@ -631,12 +667,21 @@ step(Load *ld)
 		return false;
 	reading = ld->sync.queue.bytes < ld->cfg->max_memory;
 	for (i = 0; i < ld->njobs; i++)
-		if (ld->jobs[i].state != JOB_IDLE && reading)
+	{
+		if (ld->jobs[i].state == JOB_IDLE)
+			continue;
+		if (!reading)
 		{
-			fds[nfds].fd = PQsocket(ld->jobs[i].conn);
-			fds[nfds].events = POLLIN;
-			fds[nfds++].revents = 0;
+			/* our own backpressure: the server is not to blame */
+			ld->jobs[i].heard_us = now;
+			continue;
 		}
+		if (now - ld->jobs[i].heard_us >= STALL_REPORT_US)
+			report_stall(ld, &ld->jobs[i], now);
+		fds[nfds].fd = PQsocket(ld->jobs[i].conn);
+		fds[nfds].events = POLLIN;
+		fds[nfds++].revents = 0;
+	}
 	if (ld->http->listen_fd >= 0)
 	{
 		fds[nfds].fd = ld->http->listen_fd;
@@ -851,6 +896,8 @@ free_load(Load *ld)
 		copyin_free(&ld->jobs[i].ci);
 		PQfinish(ld->jobs[i].conn);
 	}
+	/* /metrics must not point into the table list any more */
+	ld->metrics->load_table = NULL;
 	catalog_tables_free(&ld->tables);
 	free(ld->selected);
 	free(ld->order);

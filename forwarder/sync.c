@@ -89,10 +89,14 @@ sync_init(Sync *sync, const Config *cfg, Metrics *metrics)
 	 * glibc raises its mmap threshold after the first large free, after
 	 * which such blocks come from the heap, whose holes are not given back;
 	 * a fixed threshold keeps them mmap'd, so that freeing a batch returns
-	 * its memory and resident memory follows --max-memory.
+	 * its memory and resident memory follows --max-memory. Smaller blocks
+	 * (libpq's copy of each message, up to about 64 kB) come and go once
+	 * per message: a heap top kept up to 1 MB spares them the page faults
+	 * of giving it back to the kernel and taking it again every time.
 	 */
-	if (mallopt(M_MMAP_THRESHOLD, 256 * 1024) != 1)
-		log_debug("could not set the malloc mmap threshold (not glibc's malloc?)");
+	if (mallopt(M_MMAP_THRESHOLD, 256 * 1024) != 1 ||
+		mallopt(M_TRIM_THRESHOLD, 1024 * 1024) != 1)
+		log_debug("could not set the malloc thresholds (not glibc's malloc?)");
 	if (!dlq_init(&sync->dlq, cfg->dead_letter_file))
 	{
 		log_error("out of memory");
@@ -111,6 +115,7 @@ sync_free(Sync *sync)
 	bulk_queue_free(&sync->queue);
 	ack_free(&sync->ack);
 	dlq_close(&sync->dlq);
+	truncate_job_free(&sync->truncate);
 }
 
 /*
@@ -124,6 +129,8 @@ sync_reset(Sync *sync)
 
 	es_cancel(&sync->es);
 	sync->in_flight = false;
+	truncate_job_free(&sync->truncate);
+	sync->truncating = NULL;
 	bulk_queue_free(&sync->queue);
 	ack_free(&sync->ack);
 	ack_init(&sync->ack, confirmed);
@@ -142,6 +149,19 @@ note_confirmed(Sync *sync)
 }
 
 /*
+ * item_action: the action item i of CHANGE frame is queued under; a
+ * partial update whose missing document means loss gets its own.
+ */
+static ItemAction
+item_action(const Frame *frame, size_t i)
+{
+	if (frame->items[i].action == ITEM_UPDATE &&
+		(frame->flags & FRAME_FLAG_MISSING_IS_LOSS))
+		return ITEM_UPDATE_MUST_EXIST;
+	return frame->items[i].action;
+}
+
+/*
  * add_frame: hand one frame to the queue and the bookkeeping.
  */
 static SyncStatus
@@ -156,7 +176,7 @@ add_frame(Sync *sync, const Frame *frame, int64_t now_us)
 			for (i = 0; i < frame->nitems; i++)
 				if (!ack_add_item(&sync->ack, &seq) ||
 					!bulk_append_item(&sync->queue, frame->items[i].data, frame->items[i].len,
-									  frame->items[i].action, seq, now_us))
+									  item_action(frame, i), seq, now_us))
 					goto oom;
 			break;
 		case FRAME_TRUNCATE:
@@ -198,7 +218,6 @@ sync_add_message(Sync *sync, const char *data, size_t len, int64_t now_us)
 	frame_reader_init(&reader, data, len);
 	while (status == SYNC_OK && (fs = frame_reader_next(&reader, &frame, err, sizeof(err))) == FRAME_OK)
 		status = add_frame(sync, &frame, now_us);
-	frame_reader_destroy(&reader);
 	if (status == SYNC_OK && fs == FRAME_ERROR)
 	{
 		log_error("invalid data from the pg2es plugin: %s (is the server's plugin the same version?)", err);
@@ -473,28 +492,43 @@ truncate_index(const Batch *b, size_t i, const char **name, size_t *len)
 }
 
 /*
- * handle_truncate: act on one step of a TRUNCATE. Each index takes two
- * steps: _refresh (delete-by-query only sees refreshed documents), then
- * _delete_by_query with match_all. A missing index (404) is already empty.
+ * handle_truncate: act on the answer to one step of the head TRUNCATE
+ * (truncate.c says which); when its last index is empty, the TRUNCATE is
+ * done.
  */
 static SyncStatus
 handle_truncate(Sync *sync, const EsResult *r, int64_t now_us)
 {
 	Batch	   *head = bulk_head(&sync->queue);
+	TruncateJob *job = &sync->truncate;
 	const char *name;
 	size_t		len;
 
-	if ((r->status < 200 || r->status > 299) && r->status != 404)
+	if (!truncate_index(head, job->index, &name, &len))
+		return SYNC_FATAL;		/* cannot happen: start_truncate_step checked */
+	switch (truncate_job_answer(job, name, len, r->status, r->body->data, r->body->len))
 	{
-		retry_head_later(sync, head, head->nitems, now_us);
-		return SYNC_OK;
+		case TRUNCATE_FATAL:
+			return SYNC_FATAL;
+		case TRUNCATE_RETRY:
+			retry_head_later(sync, head, head->nitems, now_us);
+			return SYNC_OK;
+		case TRUNCATE_NEXT_STEP:
+			head->attempts = 0;
+			return SYNC_OK;
+		case TRUNCATE_INDEX_DONE:
+			head->attempts = 0;
+			truncate_job_next_index(job);
+			if (truncate_index(head, job->index, &name, &len))
+				return SYNC_OK;
+			break;
 	}
-	head->attempts = 0;
-	head->truncate_step++;
-	if (truncate_index(head, head->truncate_step / 2, &name, &len))
-		return SYNC_OK;
-	log_info("emptied the indexes of a truncated table: %.*s", (int) head->body.len - 1, head->body.data);
+	log_info("emptied the indexes of a truncated table: %.*s (%llu documents deleted, %llu newer kept)",
+			 (int) head->body.len - 1, head->body.data, (unsigned long long) job->deleted,
+			 (unsigned long long) job->kept);
 	sync->metrics->truncates++;
+	truncate_job_free(job);
+	sync->truncating = NULL;
 	return settle_items(sync, NULL, 0, now_us);
 }
 
@@ -515,30 +549,34 @@ handle_probe(Sync *sync, const EsResult *r, int64_t now_us)
 }
 
 /*
- * start_truncate_step: send the head TRUNCATE's next request.
+ * start_truncate_step: send the head TRUNCATE's next request, beginning
+ * its job when it has just reached the head.
  */
 static bool
 start_truncate_step(Sync *sync, const Batch *head)
 {
-	static const char match_all[] = "{\"query\":{\"match_all\":{}}}";
 	const char *name;
 	size_t		len;
 	char	   *escaped;
 	char		path[1024];
+	const char *body;
+	size_t		body_len;
+	bool		ndjson;
 	bool		ok;
 
-	if (!truncate_index(head, head->truncate_step / 2, &name, &len) ||
+	if (sync->truncating != head)
+	{
+		truncate_job_free(&sync->truncate);
+		truncate_job_begin(&sync->truncate, head->truncate_version);
+		sync->truncating = head;
+	}
+	if (!truncate_index(head, sync->truncate.index, &name, &len) ||
 		(escaped = es_escape(&sync->es, name, len)) == NULL)
 		return false;
-	if (head->truncate_step % 2 == 0)
-		snprintf(path, sizeof(path), "/%s/_refresh", escaped);
-	else
-		snprintf(path, sizeof(path), "/%s/_delete_by_query?conflicts=proceed&refresh=true", escaped);
+	ok = truncate_job_request(&sync->truncate, escaped, path, sizeof(path), &body,
+							  &body_len, &ndjson);
 	curl_free(escaped);
-	ok = head->truncate_step % 2 == 0
-		? es_request(&sync->es, path, "", 0, false)
-		: es_request(&sync->es, path, match_all, sizeof(match_all) - 1, false);
-	return ok;
+	return ok && es_request(&sync->es, path, body, body_len, ndjson);
 }
 
 /*

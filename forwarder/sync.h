@@ -16,6 +16,7 @@
 #include "es.h"
 #include "http.h"
 #include "log.h"
+#include "truncate.h"
 
 typedef enum SyncStatus
 {
@@ -37,6 +38,8 @@ typedef struct Sync
 	int64_t		retry_at;		/* do not send before this (backoff) */
 	LogState	es_state;
 	char	   *path;			/* URL path of the request in flight, owned */
+	TruncateJob truncate;		/* progress of the head TRUNCATE */
+	const Batch *truncating;	/* the TRUNCATE batch truncate is for, or NULL */
 	struct MappingCache *mappings;	/* creates indexes on RELATION frames
 									 * (mapping.c); NULL = off; borrowed */
 } Sync;

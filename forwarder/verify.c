@@ -10,7 +10,10 @@
  *	   (pg2es.doc_id, pg2es.doc_source), and fetch the same _ids with _mget:
  *	   a document not found is missing; one whose _source differs from the
  *	   encoded row, byte for byte and then as a JSON value (jsoncmp.c), is
- *	   different;
+ *	   different. The add-fields __lsn, __ts_ms and __op describe the change
+ *	   that wrote the document, not the row (the encoder gives null, null
+ *	   and "r" for a row read by SQL), so when add-fields has them they are
+ *	   left out of the comparison;
  *	3. extra = _count - documents found; when there are any, scroll the
  *	   index's _ids into a temporary table and anti-join it with the
  *	   table's _ids to name them.
@@ -34,6 +37,7 @@
 #define VERIFY_ATTEMPTS 5		/* per request, on no answer, 429 or 5xx */
 #define VERIFY_SHOW 10			/* _ids named per kind of difference */
 #define VERIFY_SHOW_TEXT "10"			/* VERIFY_SHOW as text */
+#define VERIFY_MAX_SKIP 3		/* __lsn, __ts_ms, __op */
 
 /* The _ids of one kind of difference: a count and the first few. */
 typedef struct IdList
@@ -48,6 +52,7 @@ typedef struct Verify
 	PGconn	   *conn;
 	EsCall	   *call;
 	const char *optlit;
+	const char *const *skip;	/* top-level members not compared */
 	const CatalogTable *table;
 	char	   *index_path;		/* "/<escaped index>", owned */
 	bool		index_exists;
@@ -220,7 +225,7 @@ compare_batch(Verify *v, const PGresult *rows, const int *rowmap, int n, const B
 		{
 			v->found++;
 			if ((srclen != wantlen || memcmp(src, want, wantlen) != 0) &&
-				!jsoncmp_equal(src, srclen, want, wantlen))
+				!jsoncmp_equal_except(src, srclen, want, wantlen, v->skip))
 				note_id(&v->different, PQgetvalue(rows, row, 0), (size_t) PQgetlength(rows, row, 0));
 		}
 	}
@@ -538,6 +543,58 @@ verify_table(Verify *v)
 }
 
 /*
+ * list_has: whether the comma list (as the decoder's option parser reads
+ * it: no spaces) holds item.
+ */
+static bool
+list_has(const char *list, const char *item)
+{
+	size_t		len = strlen(item);
+	const char *p = list;
+
+	for (;;)
+	{
+		size_t		n = strcspn(p, ",");
+
+		if (n == len && strncmp(p, item, len) == 0)
+			return true;
+		if (p[n] == '\0')
+			return false;
+		p += n + 1;
+	}
+}
+
+/*
+ * change_fields: into skip (VERIFY_MAX_SKIP + 1 entries), the document
+ * members the -o add-fields options add that depend on the change which
+ * wrote a document rather than on its row, NULL-terminated.
+ */
+static void
+change_fields(const Config *cfg, const char **skip)
+{
+	static const struct
+	{
+		const char *field;		/* an add-fields value */
+		const char *member;		/* the member it adds */
+	}			changing[VERIFY_MAX_SKIP] = {
+		{"lsn", "__lsn"}, {"commit-time", "__ts_ms"}, {"op", "__op"}
+	};
+	size_t		n = 0;
+	size_t		i;
+	int			k;
+
+	for (k = 0; k < VERIFY_MAX_SKIP; k++)
+		for (i = 0; i < cfg->nopts; i++)
+			if (strcmp(cfg->opt_names[i], "add-fields") == 0 && cfg->opt_values[i] != NULL &&
+				list_has(cfg->opt_values[i], changing[k].field))
+			{
+				skip[n++] = changing[k].member;
+				break;
+			}
+	skip[n] = NULL;
+}
+
+/*
  * verify_run: pg2es verify (see the top of this file). Returns the exit
  * status.
  */
@@ -548,6 +605,7 @@ verify_run(const Config *cfg, volatile sig_atomic_t *stop)
 	CatalogTables tables;
 	EsCall		call;
 	char	   *optlit = NULL;
+	const char *skip[VERIFY_MAX_SKIP + 1];
 	size_t		i;
 	int			worst = 0;
 	int			nequal = 0;
@@ -562,6 +620,7 @@ verify_run(const Config *cfg, volatile sig_atomic_t *stop)
 	}
 	if (tables.n == 0)
 		log_warning("no table to verify");
+	change_fields(cfg, skip);
 	if (escall_init(&call, cfg, stop))
 	{
 		call.max_attempts = VERIFY_ATTEMPTS;
@@ -574,6 +633,7 @@ verify_run(const Config *cfg, volatile sig_atomic_t *stop)
 			v.conn = conn;
 			v.call = &call;
 			v.optlit = optlit;
+			v.skip = skip;
 			v.table = &tables.items[i];
 			buf_init(&v.body);
 			status = verify_table(&v);

@@ -1825,15 +1825,30 @@ class Store:
                 "_primary_term": 1, "status": 200 if found else 404}
 
     def run_update(self, index, op, now):
-        """update items (doc merge, doc_as_upsert, upsert; no scripts)."""
+        """update items (doc merge, doc_as_upsert, upsert, and the scripts
+        compile_update_script accepts)."""
         body = op.update
+        compiled = None
         if "script" in body:
-            raise EsError(400, "illegal_argument_exception",
-                          "scripted updates are not supported by the "
-                          "emulator")
+            if set(body) - {"script", "_source"}:
+                raise EsError(400, "illegal_argument_exception",
+                              "the emulator supports scripts without "
+                              "upsert only")
+            compiled = compile_update_script(body["script"])
         doc, tomb = index.current(op.doc_id, now)
         self.check_versions(index, op, doc, tomb)
-        if doc is None:
+        if compiled is not None and doc is not None:
+            script_op, new_obj = run_update_script(compiled, doc.obj,
+                                                    doc.version)
+            if script_op in ("noop", "none"):
+                return {"_index": index.name, "_id": op.doc_id,
+                        "_version": doc.version, "result": "noop",
+                        "_shards": {"total": 0, "successful": 0,
+                                    "failed": 0},
+                        "_seq_no": doc.seq_no, "_primary_term": 1,
+                        "status": 200}
+            version = doc.version + 1
+        elif doc is None:
             if body.get("doc_as_upsert") in (True, "true"):
                 new_obj = body["doc"]
             elif "upsert" in body:
@@ -2174,6 +2189,209 @@ def merge_objects(base, changes):
         else:
             out[key] = value
     return out
+
+
+# --------------------------------------------------------------------------
+# Update scripts: a small, honest subset of Painless
+#
+# Exactly what pg2es sends (a guarded partial update) and nothing more:
+#   statement := "if" "(" operand CMP operand ")" block ["else" block]
+#              | "ctx.op" "=" STRING [";"]
+#              | "ctx._source.putAll" "(" "params." NAME ")" [";"]
+#   block     := "{" statement* "}"
+#   operand   := "ctx._version" | "params." NAME | NUMBER
+#   CMP       := > >= < <= == !=
+# ctx.op may be set to "noop", "none" or "index".  Anything else is refused
+# the way Elasticsearch refuses a script that does not compile (400
+# illegal_argument_exception "failed to execute script", caused by a
+# script_exception), never silently ignored.
+
+PAINLESS_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>'[^'\\]*'|\"[^\"\\]*\")|"
+    r"(?P<name>[A-Za-z_][A-Za-z_0-9]*(?:\.[A-Za-z_][A-Za-z_0-9]*)*)|"
+    r"(?P<op>>=|<=|==|!=|[<>(){};=]))")
+PAINLESS_COMPARE = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+                    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+                    "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+def _script_error(source, reason, detail):
+    """The item error of a script that cannot compile or run."""
+    return EsError(400, "illegal_argument_exception",
+                   "failed to execute script",
+                   caused_by={"type": "script_exception", "reason": reason,
+                              "script_stack": [source[:100]],
+                              "script": source, "lang": "painless",
+                              "caused_by": {"type":
+                                            "illegal_argument_exception",
+                                            "reason": detail}})
+
+
+def _painless_tokens(source):
+    """Splits source into (kind, text) tokens; None when some text is not
+    a token of the subset."""
+    tokens = []
+    pos = 0
+    source = source.rstrip()
+    while pos < len(source):
+        m = PAINLESS_TOKEN.match(source, pos)
+        if m is None or m.end() == pos:
+            return None
+        kind = m.lastgroup
+        tokens.append((kind, m.group(kind)))
+        pos = m.end()
+    return tokens
+
+
+class _PainlessParser:
+    """Recursive descent over the subset; parse() returns the statements as
+    nested tuples, or raises ValueError saying what is not supported."""
+
+    def __init__(self, tokens):
+        self.tokens = tokens
+        self.pos = 0
+
+    def peek(self):
+        return self.tokens[self.pos] if self.pos < len(self.tokens) \
+            else (None, None)
+
+    def take(self, text=None):
+        kind, value = self.peek()
+        if kind is None or (text is not None and value != text):
+            raise ValueError("unexpected %s, expected %s"
+                             % (value or "end of script", text or "more"))
+        self.pos += 1
+        return kind, value
+
+    def parse(self):
+        statements = []
+        while self.pos < len(self.tokens):
+            statements.append(self.statement())
+        return statements
+
+    def block(self):
+        self.take("{")
+        statements = []
+        while self.peek()[1] != "}":
+            statements.append(self.statement())
+        self.take("}")
+        return statements
+
+    def operand(self):
+        kind, value = self.take()
+        if kind == "num":
+            return ("num", float(value) if "." in value else int(value))
+        if value == "ctx._version":
+            return ("version",)
+        if kind == "name" and value.startswith("params.") \
+                and value.count(".") == 1:
+            return ("param", value[7:])
+        raise ValueError("unsupported operand [%s]" % value)
+
+    def statement(self):
+        kind, value = self.take()
+        if value == "if":
+            self.take("(")
+            left = self.operand()
+            _, cmp = self.take()
+            if cmp not in PAINLESS_COMPARE:
+                raise ValueError("unsupported comparison [%s]" % cmp)
+            right = self.operand()
+            self.take(")")
+            then = self.block()
+            other = []
+            if self.peek()[1] == "else":
+                self.take("else")
+                other = self.block()
+            return ("if", left, cmp, right, then, other)
+        if value == "ctx.op":
+            self.take("=")
+            kind, op = self.take()
+            if kind != "str" or op[1:-1] not in ("noop", "none", "index"):
+                raise ValueError("unsupported ctx.op value [%s]" % op)
+            self.optional_semicolon()
+            return ("op", op[1:-1])
+        if value == "ctx._source.putAll":
+            self.take("(")
+            arg = self.operand()
+            if arg[0] != "param":
+                raise ValueError("putAll takes a params value here")
+            self.take(")")
+            self.optional_semicolon()
+            return ("putall", arg[1])
+        raise ValueError("unsupported statement starting at [%s]" % value)
+
+    def optional_semicolon(self):
+        if self.peek()[1] == ";":
+            self.take(";")
+
+
+def compile_update_script(script):
+    """The (source, params, statements) of an update's "script" value, or
+    raises the EsError Elasticsearch gives for a script it cannot run."""
+    if isinstance(script, str):
+        script = {"source": script}
+    if not isinstance(script, dict) or not isinstance(
+            script.get("source"), str):
+        raise EsError(400, "illegal_argument_exception",
+                      "script source is missing or not a string")
+    source = script["source"]
+    params = script.get("params", {})
+    if script.get("lang", "painless") != "painless" or \
+            not isinstance(params, dict) or \
+            set(script) - {"source", "lang", "params"}:
+        raise _script_error(source, "compile error",
+                            "the emulator runs only painless scripts with "
+                            "source and params")
+    tokens = _painless_tokens(source)
+    try:
+        if tokens is None:
+            raise ValueError("unsupported characters")
+        statements = _PainlessParser(tokens).parse()
+    except ValueError as err:
+        raise _script_error(source, "compile error",
+                            "not supported by the emulator: %s" % err)
+    return source, params, statements
+
+
+def run_update_script(compiled, source_obj, version):
+    """Runs a compiled update script on a copy of source_obj with
+    ctx._version = version.  Returns (op, new source object)."""
+    source, params, statements = compiled
+    ctx = {"op": "index", "source": dict(source_obj)}
+
+    def value(operand):
+        if operand[0] == "num":
+            return operand[1]
+        if operand[0] == "version":
+            return version
+        if operand[1] not in params:
+            raise _script_error(source, "runtime error",
+                                "params.%s is null" % operand[1])
+        return params[operand[1]]
+
+    def run(block):
+        for stmt in block:
+            if stmt[0] == "if":
+                left, right = value(stmt[1]), value(stmt[3])
+                if not all(isinstance(v, (int, float)) and
+                           not isinstance(v, bool) for v in (left, right)):
+                    raise _script_error(source, "runtime error",
+                                        "cannot compare non-numbers")
+                run(stmt[4] if PAINLESS_COMPARE[stmt[2]](left, right)
+                    else stmt[5])
+            elif stmt[0] == "op":
+                ctx["op"] = stmt[1]
+            else:
+                arg = value(("param", stmt[1]))
+                if not isinstance(arg, dict):
+                    raise _script_error(source, "runtime error",
+                                        "class_cast_exception: putAll "
+                                        "needs a map")
+                ctx["source"].update(arg)
+
+    run(statements)
+    return ctx["op"], ctx["source"]
 
 
 # --------------------------------------------------------------------------

@@ -499,6 +499,57 @@ class VersioningTest(EmulatorCase):
                                        {"doc": {"a": "x"}}]))
         self.assertEqual(item["status"], 400)
 
+    GUARD = ("if (ctx._version > params.v) { ctx.op = 'noop' } "
+             "else { ctx._source.putAll(params.doc) }")
+
+    def scripted(self, doc_id, v, doc, source=None):
+        """Sends pg2es's guarded partial update; returns its item."""
+        return self.item(self.es.bulk([
+            idx("update", "t", doc_id),
+            {"script": {"lang": "painless", "source": source or self.GUARD,
+                        "params": {"v": v, "doc": doc}}}]))
+
+    def test_guarded_update_script(self):
+        self.item(self.es.bulk([ext("t", "1", 100),
+                                {"a": 1, "j": {"x": 1, "y": 2}}]))
+        # not newer than the change: putAll replaces top-level fields whole
+        item = self.scripted("1", 100, {"j": {"x": 3}})
+        self.assertEqual((item["status"], item["result"], item["_version"]),
+                         (200, "updated", 101))
+        self.assertEqual(self.get("t", "1")[1]["_source"],
+                         {"a": 1, "j": {"x": 3}})
+        # the document is newer: noop, version kept
+        item = self.scripted("1", 99, {"a": 7})
+        self.assertEqual((item["status"], item["result"], item["_version"]),
+                         (200, "noop", 101))
+        self.assertEqual(self.get("t", "1")[1]["_source"]["a"], 1)
+        # a later versioned index still wins
+        item = self.item(self.es.bulk([ext("t", "1", 200), {"a": 2}]))
+        self.assertEqual(item["status"], 200)
+        # missing document: 404 as for a doc update
+        item = self.scripted("2", 100, {"a": 1})
+        self.assertEqual((item["status"], item["error"]["type"]),
+                         (404, "document_missing_exception"))
+
+    def test_unsupported_scripts_are_refused(self):
+        self.item(self.es.bulk([ext("t", "1", 100), {"a": 1}]))
+        for source in ("ctx._source.a += 1",
+                       "ctx.op = 'delete'",
+                       "if (ctx._version > params.v) { ctx.op = 'noop' } "
+                       "else { ctx._source.remove('a') }",
+                       "ctx._source.putAll(params.doc); while (true) {}"):
+            item = self.scripted("1", 100, {"a": 2}, source)
+            self.assertEqual(item["status"], 400, source)
+            self.assertEqual(item["error"]["type"],
+                             "illegal_argument_exception")
+            self.assertEqual(item["error"]["caused_by"]["type"],
+                             "script_exception")
+        item = self.scripted("1", 100, "not a map",
+                             "ctx._source.putAll(params.doc)")
+        self.assertEqual(item["status"], 400)
+        self.assertEqual(self.get("t", "1")[1]["_version"], 100)
+        self.assertEqual(self.get("t", "1")[1]["_source"], {"a": 1})
+
     def test_if_seq_no(self):
         item = self.item(self.es.bulk([idx("index", "t", "1"), {"a": 1}]))
         seq = item["_seq_no"]

@@ -419,7 +419,10 @@ sub decode_and_check
 			my $source = eval { $json->decode($source_text) };
 			check($source && ref $source eq 'HASH',
 				"source line is one JSON object: " . substr($source_text, 0, 200)) or last;
-			$source = $source->{doc} if $kind eq 'update';
+			# a partial update: a "doc", or with versioning the guarded
+			# script's params.doc
+			$source = $source->{doc} // $source->{script}{params}{doc}
+			  if $kind eq 'update';
 			my ($table) = $meta->{_index} =~ /^public\.(fuzz_t\d+)$/;
 			check(defined $table && $cols->{$table}, "index name $meta->{_index}") or last;
 			check($kind ne 'index' || "$source->{id}" eq $meta->{_id},

@@ -6,7 +6,8 @@
  * ones their actions; the rest is the response body. Any body must either
  * be refused (the request is then sent again) or give exactly one valid
  * status per item sent: a wrong acknowledgement starts with a response
- * read as something it is not.
+ * read as something it is not. The reader's fast path for clean responses
+ * must agree with jansson's reading of the same body, item by item.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	ItemAction	sent[8];
 	BulkRespItem items[8];
+	BulkRespItem reference[8];
+	bool		parsed;
 	size_t		nsent;
 	size_t		i;
 	char		err[256];
+	char		err2[256];
 	char	   *e;
 
 	if (size < 1)
@@ -34,15 +38,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sent[i] = (ItemAction) (data[1 + i] % 4);
 	data += 1 + nsent;
 	size -= 1 + nsent;
-	if (bulkresp_parse((const char *) data, size, sent, nsent, items, err, sizeof(err)))
+	parsed = bulkresp_parse((const char *) data, size, sent, nsent, items, err, sizeof(err));
+	if (bulkresp_parse_json((const char *) data, size, sent, nsent, reference, err2, sizeof(err2)) != parsed)
+		abort();
+	if (parsed)
 	{
 		for (i = 0; i < nsent; i++)
 		{
-			if (items[i].status < 100 || items[i].status > 599)
+			if (items[i].status < 100 || items[i].status > 599 ||
+				items[i].status != reference[i].status ||
+				(items[i].error == NULL) != (reference[i].error == NULL) ||
+				(items[i].error && strcmp(items[i].error, reference[i].error) != 0))
 				abort();
 			(void) bulkresp_item_outcome(sent[i], items[i].status);
 		}
 		bulkresp_items_free(items, nsent);
+		bulkresp_items_free(reference, nsent);
 	}
 	else if (strlen(err) == 0)
 		abort();

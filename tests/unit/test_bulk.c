@@ -72,7 +72,20 @@ main(void)
 	   "an item that would exceed the size limit goes to the next batch");
 	bulk_seal(&q);
 	ok(count_sealed(&q) == 2 && bulk_head(&q)->nitems == 1, "explicit seal");
+
+	/* a sent batch's body is kept once and filled again by the next batch */
+	{
+		const char *body = bulk_head(&q)->body.data;
+
+		bulk_pop_head(&q);
+		ok(q.spare.data == body && q.spare.len == 0, "a sent batch's body is kept as the spare");
+		bulk_pop_head(&q);
+		ok(q.spare.data == body && q.bytes == 0, "only one spare is kept");
+		ok(bulk_append_item(&q, item, ITEM_LEN, ITEM_INDEX, 2, 0) && q.spare.data == NULL &&
+		   q.filling->body.data == body && memcmp(body, item, ITEM_LEN) == 0,
+		   "the next batch fills the spare");
+	}
 	bulk_queue_free(&q);
-	ok(bulk_empty(&q) && q.bytes == 0, "free empties the queue");
+	ok(bulk_empty(&q) && q.bytes == 0 && q.spare.data == NULL, "free empties the queue and drops the spare");
 	return done_testing();
 }

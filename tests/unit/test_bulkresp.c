@@ -30,6 +30,23 @@ main(void)
 	   items[0].error == NULL, "statuses in request order");
 	bulkresp_items_free(items, 3);
 
+	ok(parse(" {\"took\":12, \"errors\" : false,\n\"items\":[{\"index\":{\"status\":201,\"_id\":\"a b\"}},"
+			 "{\"delete\":{\"status\":404}},{\"index\":{\"_id\":\"\\u00e9\",\"status\":200}}]}\n",
+			 three, 3, items, err), "a clean response with spaces, took and an escaped _id parses");
+	ok(items[0].status == 201 && items[1].status == 404 && items[2].status == 200 &&
+	   items[2].error == NULL, "its statuses in request order");
+	bulkresp_items_free(items, 3);
+	ok(!parse("{\"errors\":false,\"items\":[{\"index\":{\"status\":201}},{\"delete\":{\"status\":200}},"
+			  "{\"index\":{\"status\":201}}]} x", three, 3, items, err),
+	   "trailing bytes after a clean response are refused");
+	ok(!parse("{\"errors\":false,\"items\":[{\"index\":{\"status\":201.5}},{\"delete\":{\"status\":200}},"
+			  "{\"index\":{\"status\":201}}]}", three, 3, items, err),
+	   "a fractional status is refused");
+	ok(parse("{\"errors\":false,\"items\":[{\"index\":{\"status\":201,\"status\":500}},{\"delete\":{\"status\":200}},"
+			 "{\"index\":{\"status\":201}}]}", three, 3, items, err) && items[0].status == 500,
+	   "a repeated key reads as jansson reads it (the last one)");
+	bulkresp_items_free(items, 3);
+
 	ok(parse("{\"errors\":true,\"items\":[{\"index\":{\"_id\":\"1\",\"status\":400,\"error\":"
 			 "{\"type\":\"document_parsing_exception\",\"reason\":\"[1:15] failed to parse\"}}},"
 			 "{\"delete\":{\"status\":200}},{\"index\":{\"status\":429,\"error\":{\"type\":"
@@ -61,7 +78,8 @@ main(void)
 	ok(bulkresp_item_outcome(ITEM_UPDATE, 409) == ITEM_RETRY, "409 on an unversioned update: retried");
 	ok(bulkresp_item_outcome(ITEM_DELETE, 404) == ITEM_DONE, "404 on a delete: done");
 	ok(bulkresp_item_outcome(ITEM_INDEX, 404) == ITEM_FAILED, "404 on an index item: permanent");
-	ok(bulkresp_item_outcome(ITEM_UPDATE, 404) == ITEM_FAILED, "404 on an update (document missing): permanent");
+	ok(bulkresp_item_outcome(ITEM_UPDATE, 404) == ITEM_DONE, "404 on a partial update (row deleted later): done");
+	ok(bulkresp_item_outcome(ITEM_UPDATE_MUST_EXIST, 404) == ITEM_FAILED, "404 on the partial update of a moved key: permanent");
 	ok(bulkresp_item_outcome(ITEM_INDEX, 429) == ITEM_RETRY, "429 retried");
 	ok(bulkresp_item_outcome(ITEM_INDEX, 503) == ITEM_RETRY, "503 retried");
 	ok(bulkresp_item_outcome(ITEM_INDEX, 400) == ITEM_FAILED, "400 permanent");

@@ -51,7 +51,6 @@ read_all(const char *data, size_t len, Frame *frames, int max, int *n, char *err
 	frame_reader_init(&r, data, len);
 	while ((fs = frame_reader_next(&r, &frames[*n], err, 256)) == FRAME_OK && *n < max - 1)
 		(*n)++;
-	frame_reader_destroy(&r);
 	return fs;
 }
 
@@ -91,11 +90,12 @@ main(void)
 	pack_change(0, 1, ins);
 	pack_change(0, 2, keychange);
 	pack_change(FRAME_FLAG_UNVERSIONED, 1, upd);
-	msgpack_pack_array(&pk, 2);
+	msgpack_pack_array(&pk, 3);
 	msgpack_pack_uint64(&pk, 3);
 	msgpack_pack_array(&pk, 2);
 	pack_str("public.a");
 	pack_str("public.b");
+	msgpack_pack_uint64(&pk, UINT64_C(0x100000028));
 	pack_commit(735, UINT64_C(0x100000028), UINT64_C(0x100000058), UINT64_C(1700000000000000));
 	fs = read_buffer(f, 8, &n, err);
 	ok(fs == FRAME_END && n == 6, "a message of six frames reads to the end");
@@ -114,7 +114,7 @@ main(void)
 	ok(f[5].kind == FRAME_COMMIT && f[5].xid == 735 && f[5].commit_lsn == UINT64_C(0x100000028) &&
 	   f[5].end_lsn == UINT64_C(0x100000058) && f[5].commit_time == INT64_C(1700000000000000),
 	   "COMMIT frame");
-	/* TRUNCATE's names live in the reader's zone: check them while it lives */
+	/* TRUNCATE's names point into the message */
 	{
 		FrameReader r;
 		Frame		t;
@@ -124,10 +124,10 @@ main(void)
 		frame_reader_init(&r, sbuf.data, sbuf.size);
 		while ((fs = frame_reader_next(&r, &t, err, sizeof(err))) == FRAME_OK && t.kind != FRAME_TRUNCATE)
 			;
-		ok(fs == FRAME_OK && t.nindexes == 2, "TRUNCATE frame with two indexes");
+		ok(fs == FRAME_OK && t.nindexes == 2 && t.truncate_version == UINT64_C(0x100000028),
+		   "TRUNCATE frame with two indexes and its version");
 		frame_truncate_index(&t, 1, &name, &len);
 		ok(len == 8 && memcmp(name, "public.b", 8) == 0, "TRUNCATE index names");
-		frame_reader_destroy(&r);
 	}
 
 	ok(read_all("", 0, f, 8, &n, err) == FRAME_END && n == 0, "an empty message has no frames");
@@ -141,7 +141,6 @@ main(void)
 		frame_reader_init(&r, sbuf.data, i);
 		while ((fs = frame_reader_next(&r, &t, err, sizeof(err))) == FRAME_OK)
 			;
-		frame_reader_destroy(&r);
 		/* cuts that fall exactly between frames are valid shorter messages */
 		if (fs != FRAME_ERROR && fs != FRAME_END)
 			errors++;
@@ -190,6 +189,21 @@ main(void)
 	msgpack_pack_uint64(&pk, 3);
 	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "a negative integer in a header is an error");
 
+	/* signed encodings of non-negative values read as msgpack-c reads them */
+	ok(read_all("\x95\x02\xd0\x05\xd1\x00\x06\xd2\x00\x00\x00\x07\xd3\x00\x00\x00\x00\x00\x00\x00\x08",
+				21, f, 8, &n, err) == FRAME_END && n == 1 && f[0].xid == 5 && f[0].commit_lsn == 6 &&
+	   f[0].end_lsn == 7 && f[0].commit_time == 8, "non-negative signed integers of every width");
+	ok(read_all("\x95\x02\xd0\xff\x00\x00\x00", 7, f, 8, &n, err) == FRAME_ERROR,
+	   "a negative int 8 is an error");
+	reset();
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_uint64(&pk, 4);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_str(&pk, 40);
+	msgpack_pack_str_body(&pk, "a_name_longer_than_a_fixstr_can_hold_xyz", 40);
+	ok(read_buffer(f, 8, &n, err) == FRAME_END && n == 1 && f[0].relation_index_len == 40,
+	   "a str 8 index name");
+
 	reset();
 	msgpack_pack_map(&pk, 1);
 	msgpack_pack_uint64(&pk, 1);
@@ -202,10 +216,18 @@ main(void)
 	ok(read_all("\x91\xc1", 2, f, 8, &n, err) == FRAME_ERROR, "the reserved byte 0xc1 is an error");
 
 	reset();
-	msgpack_pack_array(&pk, 2);
+	msgpack_pack_array(&pk, 3);
 	msgpack_pack_uint64(&pk, 3);
 	msgpack_pack_array(&pk, 0);
+	msgpack_pack_uint64(&pk, 1);
 	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "a TRUNCATE naming no index is an error");
+
+	reset();
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint64(&pk, 3);
+	msgpack_pack_array(&pk, 1);
+	pack_str("public.a");
+	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "a TRUNCATE without its version is an error");
 
 	msgpack_sbuffer_destroy(&sbuf);
 	return done_testing();

@@ -67,10 +67,41 @@ test_walk(void)
 	   "skip finds the end of a value, or NULL when cut");
 }
 
+/* equal except the members named in skip (NULL-terminated) */
+static bool
+eq_except(const char *a, const char *b, const char *const *skip)
+{
+	return jsoncmp_equal_except(a, strlen(a), b, strlen(b), skip);
+}
+
+static void
+test_equal_except(void)
+{
+	const char *const skip[] = {"__lsn", "__op", NULL};
+
+	ok(eq_except("{\"id\":1,\"__lsn\":\"0/16B3748\",\"__op\":\"u\"}",
+				 "{\"id\":1,\"__lsn\":null,\"__op\":\"r\"}", skip),
+	   "skipped members may differ");
+	ok(eq_except("{\"id\":1,\"__lsn\":\"0/1\"}", "{\"id\":1}", skip) &&
+	   eq_except("{\"id\":1}", "{\"\\u005f_op\":\"c\",\"id\":1}", skip),
+	   "skipped members may be absent on either side (names compare decoded)");
+	ok(!eq_except("{\"id\":1,\"__lsn\":null}", "{\"id\":2,\"__lsn\":null}", skip) &&
+	   !eq_except("{\"id\":1,\"__ts_ms\":1}", "{\"id\":1,\"__ts_ms\":2}", skip) &&
+	   !eq_except("{\"id\":1}", "{\"id\":1,\"x\":2}", skip),
+	   "the other members are still compared");
+	ok(!eq_except("{\"o\":{\"__op\":\"c\"}}", "{\"o\":{\"__op\":\"r\"}}", skip),
+	   "only top-level members are skipped");
+	ok(eq_except("[1]", "[1]", skip) && !eq_except("{\"__op\":1", "{}", skip) &&
+	   eq_except("{\"__op\":1}", "{\"__op\":2}", skip) &&
+	   !eq_except("{\"__op\":1}", "{\"__op\":2}", NULL),
+	   "non-objects and malformed text as jsoncmp_equal; NULL skips nothing");
+}
+
 int
 main(void)
 {
 	test_equal();
+	test_equal_except();
 	test_walk();
 	return done_testing();
 }

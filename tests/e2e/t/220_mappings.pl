@@ -14,7 +14,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 use Pg2es::Test qw(new_cluster start_es start_forwarder forwarder_bin
-  wait_until json_canonical);
+  wait_until json_canonical run_verify);
 
 my $node = new_cluster('mappings');
 my $es   = start_es();
@@ -88,6 +88,40 @@ isnt($got->{$plain}{mappings}{properties}{price}{type}, 'scaled_float',
 	'--mappings=dynamic left the index to dynamic mapping');
 unlike($fwd->log_contents, qr/created index/, 'and created no index');
 is($fwd->stop, 0, 'the forwarder stops');
+
+# add-fields: __lsn, __ts_ms and __op describe the change that wrote a
+# document (the SQL encoder verify uses gives null, null and "r"), so verify
+# leaves them out when add-fields has them; __table is still compared.
+$node->safe_psql('postgres', <<'EOS');
+CREATE TABLE stamped (id int PRIMARY KEY, note text);
+INSERT INTO stamped SELECT g, 'loaded ' || g FROM generate_series(1, 20) g;
+EOS
+my $stamped = $node->safe_psql('postgres', "SELECT pg2es.index_name('stamped')");
+$es->delete_index($stamped);
+my @stamp_opts = ('-o', 'include-tables=public.stamped', '-o', 'add-fields=table,lsn,commit-time,op');
+$fwd = start_forwarder(node => $node, es => $es, slot => 'stampslot',
+	args => [ '--create-slot', @stamp_opts ]);
+ok(wait_until(sub { $es->count($stamped) == 20 }), 'add-fields: the table is loaded');
+$node->safe_psql('postgres',
+	"UPDATE stamped SET note = 'changed' WHERE id = 1; INSERT INTO stamped VALUES (21, 'new')");
+ok( wait_until(
+		sub {
+			my (undef, $d) = $es->request('GET', "/$stamped/_doc/1");
+			$es->count($stamped) == 21 && ($d->{_source}{note} // '') eq 'changed';
+		}),
+	'add-fields: the changes are streamed');
+my (undef, $doc) = $es->request('GET', "/$stamped/_doc/21");
+is($doc->{_source}{__op}, 'c', 'a streamed document carries its own __op');
+like($doc->{_source}{__lsn} // '', qr{^[0-9A-F]+/[0-9A-F]+$}, 'and its commit LSN');
+is($fwd->stop, 0, 'the forwarder stops');
+my ($vrc, $vout, $verr) = run_verify($node, $es, @stamp_opts);
+is($vrc, 0, 'verify with add-fields: the index equals the table') or diag "$vout\n$verr";
+($status) = $es->request('PUT', "/$stamped/_doc/2?refresh=true",
+	{ id => 2, note => 'loaded 2', __table => 'public.other', __lsn => undef,
+	  __ts_ms => undef, __op => 'r' });
+($vrc, $vout, $verr) = run_verify($node, $es, @stamp_opts);
+is($vrc, 1, 'verify with add-fields still compares __table') or diag "$vout\n$verr";
+like($vout, qr/different.*\b2\b/s, 'and names the different _id');
 
 # verify's errors: exit 2, not "different".
 for my $case (

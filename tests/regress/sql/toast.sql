@@ -36,8 +36,10 @@ SELECT count(*) AS full_values
 FROM pg_logical_slot_peek_changes('toast', NULL, NULL, 'versioning', 'off')
 WHERE data LIKE '%"' || repeat('f', 3000) || '"%';
 
--- the partial update carries no version even with versioning on
-SELECT data ~ '^\{"update":\{"_index":"public.toast_default","_id":"1"\}\}' AS unversioned_update
+-- with versioning on, the partial update carries no version (Elasticsearch
+-- refuses it) but is a script that applies the columns only while the
+-- document is not newer than the change (v: the commit LSN, masked here)
+SELECT regexp_replace(data, '"v":[0-9]+,', '"v":V,') AS guarded_update
 FROM pg_logical_slot_get_changes('toast', NULL, NULL)
 WHERE data LIKE '{"update"%';
 

@@ -1,0 +1,287 @@
+/*
+ * truncate.c
+ *		Emptying the indexes of a TRUNCATE frame (see truncate.h).
+ *
+ * Per index, versioned: _refresh (a search sees only refreshed documents),
+ * then a scroll over the _ids, and for each page a _bulk of versioned
+ * deletes. A scroll request is not idempotent (a lost answer would skip a
+ * page), so any failure while paging starts the index over from _refresh:
+ * deleting again is harmless. Scroll contexts are not cleared (that needs
+ * DELETE, which the HTTP client does not send); they expire after
+ * SCROLL_KEEP_ALIVE.
+ */
+#include "truncate.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* _ids per page: one page of deletes is all the memory a TRUNCATE takes */
+#define PAGE_SIZE "1000"
+#define SCROLL_KEEP_ALIVE "5m"
+
+/*
+ * truncate_job_begin: start on the first index of a TRUNCATE of version
+ * (0 = unversioned). The job must be freed with truncate_job_free.
+ */
+void
+truncate_job_begin(TruncateJob *job, Lsn version)
+{
+	memset(job, 0, sizeof(*job));
+	job->version = version;
+	job->step = TRUNCATE_REFRESH;
+	buf_init(&job->body);
+}
+
+/*
+ * truncate_job_next_index: go on to the next index, from _refresh.
+ */
+void
+truncate_job_next_index(TruncateJob *job)
+{
+	free(job->scroll_id);
+	job->scroll_id = NULL;
+	buf_reset(&job->body);
+	job->index++;
+	job->step = TRUNCATE_REFRESH;
+}
+
+/*
+ * truncate_job_free: release what the job owns; it may be begun again.
+ */
+void
+truncate_job_free(TruncateJob *job)
+{
+	free(job->scroll_id);
+	job->scroll_id = NULL;
+	buf_free(&job->body);
+}
+
+/*
+ * truncate_job_request: the request of the current step on the index whose
+ * URL-escaped name is escaped_index: path (written into path[pathlen]),
+ * body (borrowed from the job or static; valid until the next call on the
+ * job) and whether it is NDJSON. Returns false when the path does not fit.
+ */
+bool
+truncate_job_request(const TruncateJob *job, const char *escaped_index,
+					 char *path, size_t pathlen, const char **body,
+					 size_t *len, bool *ndjson)
+{
+	static const char match_all[] = "{\"query\":{\"match_all\":{}}}";
+	static const char first_page[] =
+		"{\"size\":" PAGE_SIZE ",\"_source\":false,\"sort\":[\"_doc\"]}";
+	int			n = 0;
+
+	*body = job->body.data;
+	*len = job->body.len;
+	*ndjson = false;
+	switch (job->step)
+	{
+		case TRUNCATE_REFRESH:
+			n = snprintf(path, pathlen, "/%s/_refresh", escaped_index);
+			*body = "";
+			*len = 0;
+			break;
+		case TRUNCATE_DELETE_BY_QUERY:
+			n = snprintf(path, pathlen, "/%s/_delete_by_query?conflicts=proceed&refresh=true",
+						 escaped_index);
+			*body = match_all;
+			*len = sizeof(match_all) - 1;
+			break;
+		case TRUNCATE_OPEN_SCROLL:
+			n = snprintf(path, pathlen,
+						 "/%s/_search?scroll=" SCROLL_KEEP_ALIVE "&filter_path=_scroll_id,hits.hits._id",
+						 escaped_index);
+			*body = first_page;
+			*len = sizeof(first_page) - 1;
+			break;
+		case TRUNCATE_DELETE_PAGE:
+			n = snprintf(path, pathlen, "/_bulk?filter_path=errors,items.*.status,items.*.error");
+			*ndjson = true;
+			break;
+		case TRUNCATE_NEXT_PAGE:
+			n = snprintf(path, pathlen, "/_search/scroll?filter_path=_scroll_id,hits.hits._id");
+			break;
+	}
+	return n > 0 && (size_t) n < pathlen;
+}
+
+/*
+ * append_delete: append to out the versioned delete item of the document
+ * id (a JSON string) in index. Returns false when out of memory (out may
+ * then hold part of the item; the caller drops the page).
+ */
+static bool
+append_delete(Buf *out, json_t *index, json_t *id, Lsn version)
+{
+	char	   *index_json = json_dumps(index, JSON_ENCODE_ANY);
+	char	   *id_json = json_dumps(id, JSON_ENCODE_ANY);
+	bool		ok;
+
+	ok = index_json && id_json &&
+		buf_printf(out, "{\"delete\":{\"_index\":%s,\"_id\":%s,\"version\":%llu,"
+				   "\"version_type\":\"external_gte\"}}\n",
+				   index_json, id_json, (unsigned long long) version);
+	free(index_json);
+	free(id_json);
+	return ok;
+}
+
+/*
+ * read_page: read a search or scroll answer: keep its scroll id, and write
+ * the deletes of its _ids to the job's body. Returns TRUNCATE_NEXT_STEP
+ * (a page to delete), TRUNCATE_INDEX_DONE (no more _ids), TRUNCATE_RETRY
+ * (unreadable) or TRUNCATE_FATAL.
+ */
+static TruncateOutcome
+read_page(TruncateJob *job, const char *index, size_t index_len,
+		  const char *body, size_t len)
+{
+	json_t	   *root = json_loadb(body, len, 0, NULL);
+	json_t	   *hits = json_object_get(json_object_get(root, "hits"), "hits");
+	json_t	   *scroll_id = json_object_get(root, "_scroll_id");
+	json_t	   *name = json_stringn(index, index_len);
+	TruncateOutcome outcome = TRUNCATE_NEXT_STEP;
+	size_t		i;
+
+	buf_reset(&job->body);
+	free(job->scroll_id);
+	job->scroll_id = NULL;
+	if (!json_is_string(scroll_id) ||
+		(hits != NULL && !json_is_array(hits)))
+		outcome = TRUNCATE_RETRY;
+	else if (name == NULL ||
+			 (job->scroll_id = strdup(json_string_value(scroll_id))) == NULL)
+		outcome = TRUNCATE_FATAL;
+	else if (json_array_size(hits) == 0)
+		outcome = TRUNCATE_INDEX_DONE;
+	for (i = 0; outcome == TRUNCATE_NEXT_STEP && i < json_array_size(hits); i++)
+	{
+		json_t	   *id = json_object_get(json_array_get(hits, i), "_id");
+
+		if (!json_is_string(id))
+			outcome = TRUNCATE_RETRY;
+		else if (!append_delete(&job->body, name, id, job->version))
+			outcome = TRUNCATE_FATAL;
+	}
+	json_decref(name);
+	json_decref(root);
+	if (outcome == TRUNCATE_FATAL)
+		log_error("out of memory while emptying a truncated index");
+	return outcome;
+}
+
+/*
+ * read_deletes: whether the answer to a page of deletes shows every item
+ * done: deleted, already gone (404) or newer than the TRUNCATE (409).
+ * Counts them in the job.
+ */
+static bool
+read_deletes(TruncateJob *job, const char *body, size_t len)
+{
+	json_t	   *root = json_loadb(body, len, 0, NULL);
+	json_t	   *items = json_object_get(root, "items");
+	bool		ok = json_is_array(items);
+	uint64_t	deleted = 0;
+	uint64_t	kept = 0;
+	size_t		i;
+
+	for (i = 0; ok && i < json_array_size(items); i++)
+	{
+		json_int_t	status = json_integer_value(json_object_get(
+														json_object_get(json_array_get(items, i), "delete"), "status"));
+
+		if (status == 409)
+			kept++;
+		else if ((status >= 200 && status <= 299) || status == 404)
+			deleted++;
+		else
+		{
+			log_warning("emptying a truncated index: a delete got status %lld; trying again",
+						(long long) status);
+			ok = false;
+		}
+	}
+	json_decref(root);
+	if (ok)
+	{
+		job->deleted += deleted;
+		job->kept += kept;
+	}
+	return ok;
+}
+
+/*
+ * answer_page_step: act on a 2xx answer to a scroll page (OPEN_SCROLL or
+ * NEXT_PAGE) or to a page of deletes.
+ */
+static TruncateOutcome
+answer_page_step(TruncateJob *job, const char *index, size_t index_len,
+				 const char *body, size_t len)
+{
+	TruncateOutcome outcome;
+
+	if (job->step == TRUNCATE_DELETE_PAGE)
+	{
+		if (!read_deletes(job, body, len))
+			return TRUNCATE_RETRY;
+		buf_reset(&job->body);
+		if (!buf_printf(&job->body, "{\"scroll\":\"" SCROLL_KEEP_ALIVE "\",\"scroll_id\":\"%s\"}",
+						job->scroll_id))
+		{
+			log_error("out of memory while emptying a truncated index");
+			return TRUNCATE_FATAL;
+		}
+		job->step = TRUNCATE_NEXT_PAGE;
+		return TRUNCATE_NEXT_STEP;
+	}
+	outcome = read_page(job, index, index_len, body, len);
+	if (outcome == TRUNCATE_NEXT_STEP)
+		job->step = TRUNCATE_DELETE_PAGE;
+	else if (outcome == TRUNCATE_RETRY && job->step == TRUNCATE_NEXT_PAGE)
+		job->step = TRUNCATE_REFRESH;
+	return outcome;
+}
+
+/*
+ * truncate_job_answer: act on the HTTP answer (status 0 = none) to the
+ * current step's request on index (index_len bytes, not NUL-terminated).
+ * A missing index (404) is already empty.
+ */
+TruncateOutcome
+truncate_job_answer(TruncateJob *job, const char *index, size_t index_len,
+					long status, const char *body, size_t len)
+{
+	bool		ok = status >= 200 && status <= 299;
+
+	switch (job->step)
+	{
+		case TRUNCATE_REFRESH:
+			if (status == 404)
+				return TRUNCATE_INDEX_DONE;
+			if (!ok)
+				return TRUNCATE_RETRY;
+			job->step = job->version == 0 ? TRUNCATE_DELETE_BY_QUERY : TRUNCATE_OPEN_SCROLL;
+			return TRUNCATE_NEXT_STEP;
+		case TRUNCATE_DELETE_BY_QUERY:
+			return ok || status == 404 ? TRUNCATE_INDEX_DONE : TRUNCATE_RETRY;
+		case TRUNCATE_OPEN_SCROLL:
+			if (status == 404)
+				return TRUNCATE_INDEX_DONE;
+			break;
+		case TRUNCATE_DELETE_PAGE:
+			break;
+		case TRUNCATE_NEXT_PAGE:
+			/* the scroll expired or the answer was lost: start over */
+			if (!ok)
+				job->step = TRUNCATE_REFRESH;
+			break;
+	}
+	if (!ok)
+		return TRUNCATE_RETRY;
+	return answer_page_step(job, index, index_len, body, len);
+}
