@@ -2,12 +2,14 @@
 # while a large table is half copied; pg2es.load_state shows which tables
 # Elasticsearch holds completely, and a restart copies only the unfinished
 # one again, inside the snapshot of a temporary slot, before streaming what
-# changed meanwhile.  Then --snapshot reloads a chosen table into the
+# changed meanwhile.  While it runs, /metrics shows the load's progress.
+# Then --snapshot reloads a chosen table into the
 # running sync.  Each time `pg2es verify` ends equal.
 
 use strict;
 use warnings;
 
+use HTTP::Tiny;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -38,7 +40,9 @@ my @args = ('--create-slot', '--bulk-max-items', '500', '--load-jobs', '2');
 # Slow Elasticsearch down so that the load of b_large is still running
 # when the forwarder is killed.
 $es->fault({ kind => 'delay', ms => 300, count => 1000 });
-my $fwd = start_forwarder(node => $node, es => $es, slot => 'resume', args => \@args);
+my $metrics_port = PostgreSQL::Test::Cluster::get_free_port();
+my $fwd = start_forwarder(node => $node, es => $es, slot => 'resume',
+	args => [ @args, '--metrics-port', $metrics_port ]);
 ok( wait_until(
 		sub {
 			$node->safe_psql('postgres',
@@ -46,6 +50,16 @@ ok( wait_until(
 			  == 1 && $es->count($index{b_large}) >= 1000;
 		}),
 	'a_small is loaded and b_large is partly stored');
+my $metrics = HTTP::Tiny->new(timeout => 10)->get("http://127.0.0.1:$metrics_port/metrics");
+is($metrics->{status}, 200, '/metrics answers during the load');
+like($metrics->{content}, qr/^pg2es_load_tables\{state="total"\} 2\n(?s:.*)^pg2es_load_tables\{state="done"\} 1$/m,
+	'/metrics: one of two tables loaded');
+like($metrics->{content},
+	qr/^pg2es_load_table_rows\{table="public\.b_large",state="done"\} [1-9]\d*$/m,
+	'/metrics: rows of the table being copied, named');
+like($metrics->{content},
+	qr/^pg2es_load_table_rows\{table="public\.b_large",state="estimated"\} 20000$/m,
+	'/metrics: and its estimated total');
 $fwd->kill9;
 $es->clear_faults;
 
