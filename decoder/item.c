@@ -11,12 +11,25 @@
  * change becomes a partial "update" of the columns present, because an
  * "index" without the column would wipe it in Elasticsearch.
  *
+ * Versions after a partial update: every versioned item of a transaction
+ * carries its commit LSN V, but a guarded partial update that applies
+ * raises the document's internal version by one.  An "index" at V, then a
+ * partial update (the document is now at V+1), then a "delete" at V of
+ * the same document in the same transaction would be refused as older
+ * (409), and a stale document would stay.  So the k-th partial update of
+ * a document in a transaction (k from 0) is guarded by V+k, and its later
+ * items carry V+k+1: each matches the internal version the document has
+ * reached, and a replay of the whole transaction stays harmless.  Only
+ * documents that had a partial update are counted.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "common/hashfn.h"
 #include "datatype/timestamp.h"
+#include "utils/memutils.h"
 
 #include "item.h"
 #include "naming.h"
@@ -40,6 +53,13 @@ static const char guarded_update_source[] =
 "if (ctx._version > params.v) { ctx.op = 'noop' } "
 "else { ctx._source.putAll(params.doc) }";
 
+/* One document's count of versioned partial updates in a transaction. */
+typedef struct PartialCount
+{
+	char	   *key;			/* "index/_id" in txn_cxt: the hash key */
+	uint32		count;
+} PartialCount;
+
 /*
  * Prepares w: its buffers live in cxt.  item_writer_begin must be called
  * before the first item.
@@ -52,6 +72,11 @@ item_writer_init(ItemWriter *w, const Pg2esOptions *opts, MemoryContext cxt)
 	w->add_fields = opts->add_fields;
 	w->versioning = opts->versioning;
 	w->versioned = false;
+	w->version = 0;
+	w->txn_cxt = AllocSetContextCreate(cxt, "pg2es partial updates",
+									   ALLOCSET_SMALL_SIZES);
+	w->partials = NULL;
+	initStringInfo(&w->partial_key);
 	initStringInfo(&w->version_suffix);
 	initStringInfo(&w->guarded_head);
 	initStringInfo(&w->txn_fields);
@@ -61,25 +86,42 @@ item_writer_init(ItemWriter *w, const Pg2esOptions *opts, MemoryContext cxt)
 	MemoryContextSwitchTo(oldcxt);
 }
 
+/* Appends the end of a versioned action line, at version. */
+static void
+append_version_suffix(StringInfo out, uint64 version)
+{
+	appendStringInfo(out,
+					 ",\"version\":" UINT64_FORMAT ",\"version_type\":\"external_gte\"}}\n",
+					 version);
+}
+
+/* Appends a versioned partial update's body up to its doc, guarded by v. */
+static void
+append_guarded_head(StringInfo out, uint64 v)
+{
+	appendStringInfo(out,
+					 "{\"script\":{\"lang\":\"painless\",\"source\":\"%s\","
+					 "\"params\":{\"v\":" UINT64_FORMAT ",\"doc\":",
+					 guarded_update_source, v);
+}
+
 /*
  * Renders what every item of a transaction shares: the version (the commit
  * LSN; have_version false for an unversioned SQL call) and the __lsn and
- * __ts_ms fields (null when unknown).
+ * __ts_ms fields (null when unknown).  Forgets the previous transaction's
+ * partial updates.
  */
 void
 item_writer_begin(ItemWriter *w, bool have_version, uint64 version,
 				  bool have_time, TimestampTz commit_time)
 {
+	item_writer_end(w);
 	w->versioned = w->versioning && have_version;
+	w->version = version;
 	resetStringInfo(&w->version_suffix);
-	appendStringInfo(&w->version_suffix,
-					 ",\"version\":" UINT64_FORMAT ",\"version_type\":\"external_gte\"}}\n",
-					 version);
+	append_version_suffix(&w->version_suffix, version);
 	resetStringInfo(&w->guarded_head);
-	appendStringInfo(&w->guarded_head,
-					 "{\"script\":{\"lang\":\"painless\",\"source\":\"%s\","
-					 "\"params\":{\"v\":" UINT64_FORMAT ",\"doc\":",
-					 guarded_update_source, version);
+	append_guarded_head(&w->guarded_head, version);
 
 	resetStringInfo(&w->txn_fields);
 	if ((w->add_fields & ADD_FIELD_LSN) && have_version)
@@ -94,6 +136,84 @@ item_writer_begin(ItemWriter *w, bool have_version, uint64 version,
 						 SECS_PER_DAY * 1000);
 	else if (w->add_fields & ADD_FIELD_COMMIT_TIME)
 		appendStringInfoString(&w->txn_fields, ",\"__ts_ms\":null");
+}
+
+/*
+ * Ends a transaction: frees its counts of partial updates (kept only
+ * while it lasts).
+ */
+void
+item_writer_end(ItemWriter *w)
+{
+	if (w->partials == NULL)
+		return;
+	MemoryContextReset(w->txn_cxt);
+	w->partials = NULL;
+}
+
+/* Hashes a PartialCount key: the text its pointer points to. */
+static uint32
+partial_key_hash(const void *key, Size keysize)
+{
+	const char *k = *(char *const *) key;
+
+	return hash_bytes((const unsigned char *) k, strlen(k));
+}
+
+/* Compares two PartialCount keys by their texts (0 when equal). */
+static int
+partial_key_compare(const void *key1, const void *key2, Size keysize)
+{
+	return strcmp(*(char *const *) key1, *(char *const *) key2);
+}
+
+/*
+ * The number of versioned partial updates this transaction has written
+ * for document id of entry's index (0 for almost every row, at the cost
+ * of a NULL test); with count_one, one more is counted after answering.
+ * Index names cannot contain "/", so "index/_id" names one document.
+ */
+static uint32
+partial_updates_of(ItemWriter *w, RelEntry *entry, StringInfo id,
+				   bool count_one)
+{
+	char	   *key;
+	PartialCount *pc;
+	bool		found;
+	uint32		count;
+
+	if (w->partials == NULL && !count_one)
+		return 0;
+	if (w->partials == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(char *);
+		ctl.entrysize = sizeof(PartialCount);
+		ctl.hash = partial_key_hash;
+		ctl.match = partial_key_compare;
+		ctl.hcxt = w->txn_cxt;
+		w->partials = hash_create("pg2es partial updates", 64, &ctl,
+								  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
+								  HASH_CONTEXT);
+	}
+	resetStringInfo(&w->partial_key);
+	appendStringInfo(&w->partial_key, "%s/", entry->index_name);
+	appendBinaryStringInfo(&w->partial_key, id->data, id->len);
+	key = w->partial_key.data;
+	pc = hash_search(w->partials, &key,
+					 count_one ? HASH_ENTER : HASH_FIND, &found);
+	if (!found && !count_one)
+		return 0;
+	if (!found)
+	{
+		pc->key = MemoryContextStrdup(w->txn_cxt, key);
+		pc->count = 0;
+	}
+	count = pc->count;
+	if (count_one)
+		pc->count++;
+	return count;
 }
 
 /*
@@ -278,18 +398,25 @@ append_json_utf8(StringInfo out, const char *s, int len)
 	appendStringInfoCharMacro(out, '"');
 }
 
-/* Appends an action line: prefix, the _id, and the version if asked. */
+/*
+ * Appends an action line of entry's index: prefix, the _id, and the
+ * version if asked (V, plus the document's partial updates so far).
+ */
 static void
-append_action(ItemWriter *w, StringInfo out, const char *prefix, int len,
-			  StringInfo id, bool versioned)
+append_action(ItemWriter *w, StringInfo out, RelEntry *entry,
+			  const char *prefix, int len, StringInfo id, bool versioned)
 {
+	uint32		partials;
+
 	appendBinaryStringInfo(out, prefix, len);
 	append_json_utf8(out, id->data, id->len);
-	if (versioned)
+	if (!versioned)
+		appendBinaryStringInfo(out, "}}\n", 3);
+	else if ((partials = partial_updates_of(w, entry, id, false)) == 0)
 		appendBinaryStringInfo(out, w->version_suffix.data,
 							   w->version_suffix.len);
 	else
-		appendBinaryStringInfo(out, "}}\n", 3);
+		append_version_suffix(out, w->version + partials);
 }
 
 /*
@@ -355,8 +482,8 @@ item_write_insert(ItemWriter *w, StringInfo out, RelEntry *entry,
 	if (!build_id(w, entry, entry->values, entry->nulls, &w->id_new))
 		return skip_unaddressable(entry, true);
 
-	append_action(w, out, entry->index_action, entry->index_action_len,
-				  &w->id_new, w->versioned);
+	append_action(w, out, entry, entry->index_action,
+				  entry->index_action_len, &w->id_new, w->versioned);
 	append_doc(w, out, entry, entry->values, entry->nulls, op);
 	appendStringInfoChar(out, '\n');
 	result->nitems = 1;
@@ -367,17 +494,23 @@ item_write_insert(ItemWriter *w, StringInfo out, RelEntry *entry,
 
 /*
  * Writes the "update" item of the present columns of entry->values: a
- * guarded script when versioned (see guarded_update_source), a plain
+ * guarded script when versioned (see guarded_update_source; counted, and
+ * guarded by V plus the document's earlier partial updates), a plain
  * "doc" merge otherwise.  Elasticsearch refuses versions on updates.
  */
 static void
 append_partial_update(ItemWriter *w, StringInfo out, RelEntry *entry)
 {
-	append_action(w, out, entry->update_action, entry->update_action_len,
-				  &w->id_new, false);
-	if (w->versioned)
+	uint32		partials;
+
+	append_action(w, out, entry, entry->update_action,
+				  entry->update_action_len, &w->id_new, false);
+	if (w->versioned &&
+		(partials = partial_updates_of(w, entry, &w->id_new, true)) == 0)
 		appendBinaryStringInfo(out, w->guarded_head.data,
 							   w->guarded_head.len);
+	else if (w->versioned)
+		append_guarded_head(out, w->version + partials);
 	else
 		appendBinaryStringInfo(out, "{\"doc\":", 7);
 	append_doc(w, out, entry, entry->values, entry->nulls, 'u');
@@ -414,8 +547,8 @@ item_write_update(ItemWriter *w, StringInfo out, RelEntry *entry,
 		(w->id_old.len != w->id_new.len ||
 		 memcmp(w->id_old.data, w->id_new.data, w->id_new.len) != 0))
 	{
-		append_action(w, out, entry->delete_action, entry->delete_action_len,
-					  &w->id_old, w->versioned);
+		append_action(w, out, entry, entry->delete_action,
+					  entry->delete_action_len, &w->id_old, w->versioned);
 		result->nitems++;
 	}
 
@@ -425,8 +558,8 @@ item_write_update(ItemWriter *w, StringInfo out, RelEntry *entry,
 		append_partial_update(w, out, entry);
 	else
 	{
-		append_action(w, out, entry->index_action, entry->index_action_len,
-					  &w->id_new, w->versioned);
+		append_action(w, out, entry, entry->index_action,
+					  entry->index_action_len, &w->id_new, w->versioned);
 		append_doc(w, out, entry, entry->values, entry->nulls, 'u');
 		appendStringInfoChar(out, '\n');
 	}
@@ -454,8 +587,8 @@ item_write_delete(ItemWriter *w, StringInfo out, RelEntry *entry,
 	if (!build_id(w, entry, entry->oldvalues, entry->oldnulls, &w->id_old))
 		return skip_unaddressable(entry, true);
 
-	append_action(w, out, entry->delete_action, entry->delete_action_len,
-				  &w->id_old, w->versioned);
+	append_action(w, out, entry, entry->delete_action,
+				  entry->delete_action_len, &w->id_old, w->versioned);
 	result->nitems = 1;
 	result->unversioned = false;
 	result->missing_is_loss = false;

@@ -14,19 +14,25 @@
 #include "access/htup.h"
 #include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
+#include "utils/hsearch.h"
 
 #include "options.h"
 #include "relcache.h"
 
 /*
  * What stays the same for every item of one transaction (or one SQL call),
- * rendered once, plus scratch buffers for _id texts.
+ * rendered once, plus scratch buffers for _id texts, and the count of
+ * versioned partial updates per document (see item.c).
  */
 typedef struct ItemWriter
 {
 	int			add_fields;		/* ADD_FIELD_* bits */
 	bool		versioning;		/* the versioning option */
 	bool		versioned;		/* this transaction's items carry version */
+	uint64		version;		/* their version V */
+	MemoryContext txn_cxt;		/* partials and its keys, reset per txn */
+	HTAB	   *partials;		/* "index/_id" -> count, NULL while none */
+	StringInfoData partial_key; /* scratch: the key looked up */
 	StringInfoData version_suffix;	/* end of a versioned action line */
 	StringInfoData guarded_head;	/* versioned partial update, up to doc */
 	StringInfoData txn_fields;	/* ,"__lsn":...,"__ts_ms":... as asked */
@@ -48,6 +54,7 @@ extern void item_writer_init(ItemWriter *w, const Pg2esOptions *opts,
 extern void item_writer_begin(ItemWriter *w, bool have_version,
 							  uint64 version, bool have_time,
 							  TimestampTz commit_time);
+extern void item_writer_end(ItemWriter *w);
 extern bool item_write_insert(ItemWriter *w, StringInfo out, RelEntry *entry,
 							  HeapTuple tuple, char op, ItemResult *result);
 extern bool item_write_update(ItemWriter *w, StringInfo out, RelEntry *entry,

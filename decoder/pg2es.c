@@ -313,6 +313,7 @@ pg2es_decode_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 
 	PG2ES_UPDATE_PROGRESS(ctx, !state->txn_written);
 	state->skipped_changes = 0;
+	item_writer_end(&state->writer);
 	if (!state->opts.framed || !state->txn_written)
 		return;
 	framing_commit(&state->frames, txn->xid, commit_lsn, txn->end_lsn,

@@ -26,6 +26,7 @@ has every service, defaults filled in and variables substituted.
 Standard library plus PyYAML (a dependency of Debian's docker-compose).
 """
 
+import os
 import re
 import shlex
 import sys
@@ -202,6 +203,19 @@ def forwarder_variables(forwarder_dir):
     return variables
 
 
+def test_variables(tests_dir):
+    """The PG2ES_* settings the test scripts read (PG2ES_SEED, ...), which
+    the README names beside the forwarder's own variables."""
+    names = set()
+    for top, _, files in os.walk(tests_dir):
+        for name in files:
+            if not name.endswith((".pl", ".pm", ".sh", ".py")):
+                continue
+            with open(os.path.join(top, name), encoding="utf-8", errors="replace") as f:
+                names.update(re.findall(r"\bPG2ES_[A-Z_]+\b", f.read()))
+    return names
+
+
 def check_docs(doc, forwarder_dir):
     """Problems of a README text, as a list of strings."""
     problems = []
@@ -212,10 +226,11 @@ def check_docs(doc, forwarder_dir):
             list(yaml.safe_load_all(block))
         except yaml.YAMLError as e:
             problems.append(f"{doc}: a YAML block does not parse: {e}")
-    known = forwarder_variables(forwarder_dir)
+    known = forwarder_variables(forwarder_dir) | test_variables(
+        os.path.join(os.path.dirname(os.path.abspath(forwarder_dir)), "tests"))
     for variable in sorted(set(re.findall(r"\bPG2ES_[A-Z_]+\b", text))):
         if variable not in known:
-            problems.append(f"{doc}: the forwarder reads no variable {variable}")
+            problems.append(f"{doc}: neither the forwarder nor a test reads variable {variable}")
     with open(f"{forwarder_dir}/http.c", encoding="utf-8") as f:
         served = f.read()
     for metric in sorted(set(re.findall(r"`(pg2es_[a-z_]+)", text))):

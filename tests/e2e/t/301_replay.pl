@@ -35,6 +35,8 @@ CREATE TABLE r_trunc (id int PRIMARY KEY, v text);
 CREATE TABLE r_partial (id int PRIMARY KEY, n int, big text);
 CREATE TABLE r_deleted (id int PRIMARY KEY, n int, big text);
 CREATE TABLE r_keymove (id int PRIMARY KEY, n int, big text);
+CREATE TABLE r_txn_deleted (id int PRIMARY KEY, n int, big text);
+CREATE TABLE r_txn_partials (id int PRIMARY KEY, n int, big text);
 SELECT 'a' FROM pg_create_logical_replication_slot('a', 'pg2es');
 SELECT 'b' FROM pg_create_logical_replication_slot('b', 'pg2es');
 
@@ -61,6 +63,19 @@ DELETE FROM r_deleted;
 -- a key change that leaves a TOASTed value untouched
 INSERT INTO r_keymove VALUES (1, 0, $big);
 UPDATE r_keymove SET id = 2;
+
+-- in one transaction, an index, partial updates (each raises the
+-- document's internal version past the transaction's version) and then a
+-- delete, or a second partial update: the later items must still apply
+BEGIN;
+INSERT INTO r_txn_deleted VALUES (1, 0, $big);
+UPDATE r_txn_deleted SET n = 1;
+UPDATE r_txn_deleted SET n = 2;
+DELETE FROM r_txn_deleted;
+INSERT INTO r_txn_partials VALUES (1, 0, $big);
+UPDATE r_txn_partials SET n = 1;
+UPDATE r_txn_partials SET n = 2;
+COMMIT;
 EOS
 my $end = $node->safe_psql('postgres', 'SELECT pg_current_wal_lsn()');
 
@@ -86,7 +101,8 @@ sub forward
 sub check
 {
 	my ($what) = @_;
-	for my $t (qw(r_trunc r_partial r_deleted r_keymove))
+	for my $t (
+		qw(r_trunc r_partial r_deleted r_keymove r_txn_deleted r_txn_partials))
 	{
 		my $index = $node->safe_psql('postgres', "SELECT pg2es.index_name('public.$t')");
 		my ($equal, $why) = index_equals_table($node, $es, "public.$t", $index);

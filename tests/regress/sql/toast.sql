@@ -43,5 +43,35 @@ SELECT regexp_replace(data, '"v":[0-9]+,', '"v":V,') AS guarded_update
 FROM pg_logical_slot_get_changes('toast', NULL, NULL)
 WHERE data LIKE '{"update"%';
 
+-- A guarded partial update that applies raises the document's internal
+-- version by one, so the later items of that _id in the same transaction
+-- carry V+1, V+2... (V: the commit LSN), and a later partial update is
+-- guarded by it; other documents and the next transaction keep V.  Shown
+-- as offsets from the smallest version of each transaction.
+BEGIN;
+INSERT INTO toast_default VALUES (10, repeat('g', 3000), 'a');
+INSERT INTO toast_default VALUES (11, repeat('h', 3000), 'a');
+UPDATE toast_default SET small = 'b' WHERE id = 10;
+UPDATE toast_default SET small = 'c' WHERE id = 10;
+UPDATE toast_default SET small = 'b', big = 'short' WHERE id = 11;
+UPDATE toast_default SET small = 'd', big = 'short' WHERE id = 10;
+DELETE FROM toast_default WHERE id = 10;
+COMMIT;
+BEGIN;
+UPDATE toast_default SET big = repeat('i', 3000) WHERE id = 11;
+UPDATE toast_default SET small = 'c' WHERE id = 11;
+DELETE FROM toast_default WHERE id = 11;
+COMMIT;
+WITH items AS (
+  SELECT row_number() OVER () AS n, xid::text AS xid,
+         substring(data from '^\{"([a-z]+)"') AS action,
+         substring(data from '"_id":"([^"]*)"') AS id,
+         coalesce(substring(data from '"version":([0-9]+)'),
+                  substring(data from '"v":([0-9]+)'))::numeric AS version
+  FROM pg_logical_slot_get_changes('toast', NULL, NULL))
+SELECT action, id,
+       'V+' || (version - min(version) OVER (PARTITION BY xid)) AS version
+FROM items ORDER BY n;
+
 SELECT pg_drop_replication_slot('toast');
 DROP TABLE toast_default, toast_full, toast_key;
