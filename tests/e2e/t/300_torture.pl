@@ -339,9 +339,25 @@ sub cause_fault
 		usleep(int(rand(1_500_000)));
 		$fwd->start;
 	}
-	elsif ($kind eq 'pg_fast' || $kind eq 'pg_immediate')
+	elsif ($kind eq 'pg_fast')
 	{
-		$node->stop($kind eq 'pg_fast' ? 'fast' : 'immediate');
+		# A fast shutdown waits for the walsender to see everything it sent
+		# confirmed as received.  A forwarder that has stopped reading (its
+		# memory bound reached, or an index creation waiting on a faulted
+		# Elasticsearch) can hold it past pg_ctl's wait: then the harness
+		# escalates to an immediate stop, as an operator would, and counts
+		# it.  Nothing may be lost either way.
+		if (!$node->stop('fast', fail_ok => 1))
+		{
+			$faults{pg_fast_escalated}++;
+			$node->stop('immediate', fail_ok => 1);
+		}
+		usleep(int(rand(1_000_000)));
+		$node->start;
+	}
+	elsif ($kind eq 'pg_immediate')
+	{
+		$node->stop('immediate');
 		usleep(int(rand(1_000_000)));
 		$node->start;
 	}
