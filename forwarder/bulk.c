@@ -31,6 +31,7 @@ batch_free(Batch *b)
 {
 	buf_free(&b->body);
 	free(b->items);
+	free(b->index);
 	free(b);
 }
 
@@ -221,6 +222,31 @@ bulk_append_truncate(BulkQueue *q, const Frame *frame, uint64_t txn_seq)
 	b->items[0].txn_seq = txn_seq;
 	b->nitems = b->cap = 1;
 	b->truncate_version = frame->truncate_version;
+	bulk_seal(q);
+	push_sealed(q, b);
+	q->bytes += b->body.len;
+	return true;
+}
+
+/*
+ * bulk_append_create_index: queue the creation of index[0..index_len) with
+ * the request body body[0..body_len) (both copied), after sealing what came
+ * before it. Returns false, queue unchanged, when out of memory.
+ */
+bool
+bulk_append_create_index(BulkQueue *q, const char *index, size_t index_len,
+						 const char *body, size_t body_len)
+{
+	Batch	   *b = batch_new(BATCH_CREATE_INDEX);
+
+	if (b == NULL)
+		return false;
+	if ((b->index = strndup(index, index_len)) == NULL ||
+		!buf_append(&b->body, body, body_len))
+	{
+		batch_free(b);
+		return false;
+	}
 	bulk_seal(q);
 	push_sealed(q, b);
 	q->bytes += b->body.len;

@@ -11,6 +11,8 @@
  *
  * A TRUNCATE becomes a batch of its own: everything before it is stored by
  * the time it reaches the head, and nothing after it is sent until it is done.
+ * So does the creation of an index with its mapping, which must come before
+ * the first item written to that index.
  */
 #ifndef PG2ES_BULK_H
 #define PG2ES_BULK_H
@@ -22,7 +24,8 @@
 typedef enum BatchKind
 {
 	BATCH_BULK,					/* a _bulk request body */
-	BATCH_TRUNCATE				/* index names, one per line */
+	BATCH_TRUNCATE,				/* index names, one per line */
+	BATCH_CREATE_INDEX			/* the body of PUT /index; no items */
 } BatchKind;
 
 /* One item of a batch: a byte range of the body and its transaction. */
@@ -45,6 +48,7 @@ typedef struct Batch
 	int64_t		opened_us;		/* when the first item came (linger) */
 	uint32_t	attempts;		/* failed sends so far (backoff) */
 	Lsn			truncate_version;	/* TRUNCATE: its version, 0 = none */
+	char	   *index;			/* CREATE_INDEX: the index name, owned */
 } Batch;
 
 typedef struct BulkQueue
@@ -67,6 +71,9 @@ extern PG2ES_MUSTCHECK bool bulk_append_item(BulkQueue *q, const char *data, siz
 											 int64_t now_us);
 extern PG2ES_MUSTCHECK bool bulk_append_truncate(BulkQueue *q, const Frame *frame,
 												 uint64_t txn_seq);
+extern PG2ES_MUSTCHECK bool bulk_append_create_index(BulkQueue *q, const char *index,
+													 size_t index_len, const char *body,
+													 size_t body_len);
 extern void bulk_seal(BulkQueue *q);
 extern int64_t bulk_seal_due(BulkQueue *q, int64_t now_us);
 extern Batch *bulk_head(const BulkQueue *q);

@@ -34,6 +34,7 @@ enum
 	OPT_BULK_MAX_ITEMS,
 	OPT_BULK_LINGER_MS,
 	OPT_MAX_MEMORY,
+	OPT_PAUSE_AFTER,
 	OPT_ON_ITEM_ERROR,
 	OPT_DEAD_LETTER_FILE,
 	OPT_SNAPSHOT,
@@ -64,6 +65,7 @@ static const struct option long_options[] = {
 	{"bulk-max-items", required_argument, NULL, OPT_BULK_MAX_ITEMS},
 	{"bulk-linger-ms", required_argument, NULL, OPT_BULK_LINGER_MS},
 	{"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+	{"pause-after", required_argument, NULL, OPT_PAUSE_AFTER},
 	{"on-item-error", required_argument, NULL, OPT_ON_ITEM_ERROR},
 	{"dead-letter-file", required_argument, NULL, OPT_DEAD_LETTER_FILE},
 	{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
@@ -121,6 +123,9 @@ usage(void)
 		   "                             (default: 100)\n"
 		   "      --max-memory=SIZE      stop reading from PostgreSQL while this much is\n"
 		   "                             buffered (default: 32MB)\n"
+		   "      --pause-after=SECS     when Elasticsearch has taken nothing for SECS while\n"
+		   "                             changes wait, close the replication connection\n"
+		   "                             until it has taken them (default: 15)\n"
 		   "\nItem errors:\n"
 		   "      --on-item-error=dead-letter|stop  what to do with an item Elasticsearch\n"
 		   "                             refuses for good (default: dead-letter)\n"
@@ -409,6 +414,7 @@ apply_option(Config *cfg, int c, const char *name, const char *arg)
 		case OPT_BULK_MAX_ITEMS: cfg->bulk_max_items = (size_t) parse_int(name, arg, 1, 1000000); break;
 		case OPT_BULK_LINGER_MS: cfg->bulk_linger_ms = (int) parse_int(name, arg, 0, 60000); break;
 		case OPT_MAX_MEMORY: cfg->max_memory = parse_size(name, arg, 1024 * 1024); break;
+		case OPT_PAUSE_AFTER: cfg->pause_after_ms = (int) parse_int(name, arg, 1, 86400) * 1000; break;
 		case OPT_ON_ITEM_ERROR:
 			cfg->on_item_error = parse_choice(name, arg, "dead-letter", "stop") == 0
 				? ON_ITEM_ERROR_DEAD_LETTER : ON_ITEM_ERROR_STOP;
@@ -504,6 +510,7 @@ set_defaults(Config *cfg)
 	cfg->bulk_max_items = 5000;
 	cfg->bulk_linger_ms = 100;
 	cfg->max_memory = 32 * 1024 * 1024;
+	cfg->pause_after_ms = 15 * 1000;
 	cfg->on_item_error = ON_ITEM_ERROR_DEAD_LETTER;
 	cfg->dead_letter_file = xstrdup("pg2es-dead-letter.ndjson");
 	cfg->load_jobs = 2;

@@ -56,6 +56,7 @@ typedef struct Config
 	size_t		bulk_max_items;
 	int			bulk_linger_ms;
 	size_t		max_memory;
+	int			pause_after_ms; /* release PostgreSQL after this long stalled */
 
 	/* errors */
 	OnItemError on_item_error;

@@ -78,6 +78,24 @@ redact_url(const char *url)
 }
 
 /*
+ * es_options_from_config: the nodes, credentials and timeout of cfg
+ * (borrowed: it must outlive the client), gzip off; the streaming pipeline
+ * turns on --es-gzip for its _bulk bodies itself.
+ */
+void
+es_options_from_config(EsOptions *opt, const Config *cfg)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->urls = cfg->es_urls;
+	opt->nurls = cfg->nes_urls;
+	opt->user = cfg->es_user;
+	opt->password = cfg->es_password;
+	opt->api_key = cfg->es_api_key;
+	opt->cacert = cfg->es_cacert;
+	opt->timeout_ms = cfg->es_timeout_ms;
+}
+
+/*
  * es_init: set up curl for the given nodes and credentials (opt's strings
  * are borrowed and must outlive the Es). Returns false (logged) when curl
  * cannot be set up.
@@ -230,20 +248,23 @@ pick_node(Es *es, int64_t now)
  * curl refuses an option (the message is logged).
  */
 static bool
-set_options(Es *es, const char *body, size_t len, bool ndjson)
+set_options(Es *es, const char *method, const char *body, size_t len, bool ndjson)
 {
 	CURLcode	rc = CURLE_OK;
+	bool		custom = strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0;
 
 #define SETOPT(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(es->easy, opt, val); } while (0)
 	SETOPT(CURLOPT_URL, es->url);
-	if (body == NULL)
+	if (body == NULL && !custom)
 		SETOPT(CURLOPT_HTTPGET, 1L);
 	else
 	{
 		SETOPT(CURLOPT_POST, 1L);
-		SETOPT(CURLOPT_POSTFIELDS, body);
-		SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) len);
+		SETOPT(CURLOPT_POSTFIELDS, body ? body : "");
+		SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) (body ? len : 0));
 	}
+	/* the handle keeps options between requests: set or clear it each time */
+	SETOPT(CURLOPT_CUSTOMREQUEST, custom ? method : NULL);
 	SETOPT(CURLOPT_HTTPHEADER, ndjson ? es->headers : es->json_headers);
 	SETOPT(CURLOPT_WRITEFUNCTION, on_body);
 	SETOPT(CURLOPT_WRITEDATA, es);
@@ -272,14 +293,16 @@ set_options(Es *es, const char *body, size_t len, bool ndjson)
 }
 
 /*
- * es_request: start a request for path (with its query string) on the next
- * node: GET when body is NULL, else POST of body[0..len); ndjson picks the
- * _bulk content type (and gzip when enabled), else application/json. body
- * is borrowed and must stay unchanged until the result is taken. Returns false (logged) when the request could
- * not be started; no request is then in flight.
+ * es_request: start a method request for path (with its query string) on
+ * the next node, with body[0..len) (NULL = none; GET never has one); ndjson
+ * picks the _bulk content type (and gzip when enabled), else
+ * application/json. body is borrowed and must stay unchanged until the
+ * result is taken. Returns false (logged) when the request could not be
+ * started; no request is then in flight.
  */
 bool
-es_request(Es *es, const char *path, const char *body, size_t len, bool ndjson)
+es_request(Es *es, const char *method, const char *path, const char *body, size_t len,
+		   bool ndjson)
 {
 	const char *base;
 	size_t		blen;
@@ -308,7 +331,7 @@ es_request(Es *es, const char *path, const char *body, size_t len, bool ndjson)
 	buf_reset(&es->response);
 	es->result.error[0] = '\0';
 	es->product_seen = false;
-	if (!set_options(es, body, len, ndjson))
+	if (!set_options(es, method, body, len, ndjson))
 		return false;
 	if ((mc = curl_multi_add_handle(es->multi, es->easy)) != CURLM_OK)
 	{

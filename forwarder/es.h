@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "cfg.h"
 #include "common.h"
 
 typedef struct EsOptions
@@ -59,10 +60,11 @@ typedef struct Es
 	int64_t		started_us;
 } Es;
 
+extern void es_options_from_config(EsOptions *opt, const Config *cfg);
 extern PG2ES_MUSTCHECK bool es_init(Es *es, const EsOptions *opt);
 extern void es_free(Es *es);
-extern PG2ES_MUSTCHECK bool es_request(Es *es, const char *path, const char *body,
-									   size_t len, bool ndjson);
+extern PG2ES_MUSTCHECK bool es_request(Es *es, const char *method, const char *path,
+									   const char *body, size_t len, bool ndjson);
 extern PG2ES_MUSTCHECK bool es_drive(Es *es);
 extern PG2ES_MUSTCHECK bool es_wait(Es *es, struct curl_waitfd *extra, unsigned int nextra,
 									int timeout_ms);

@@ -24,15 +24,7 @@ escall_init(EsCall *call, const Config *cfg, volatile sig_atomic_t *stop)
 {
 	EsOptions	opt;
 
-	memset(&opt, 0, sizeof(opt));
-	opt.urls = cfg->es_urls;
-	opt.nurls = cfg->nes_urls;
-	opt.user = cfg->es_user;
-	opt.password = cfg->es_password;
-	opt.api_key = cfg->es_api_key;
-	opt.cacert = cfg->es_cacert;
-	opt.gzip = false;
-	opt.timeout_ms = cfg->es_timeout_ms;
+	es_options_from_config(&opt, cfg);
 	call->stop = stop;
 	call->max_attempts = 0;
 	return es_init(&call->es, &opt);
@@ -48,19 +40,13 @@ escall_free(EsCall *call)
 }
 
 /*
- * send_once: one request, waited for. GET and POST are es_request's own
- * (by body); any other method overrides curl's request line. The override
- * is set on every call, as the easy handle keeps options between requests.
+ * send_once: one request, waited for.
  */
 static bool
 send_once(EsCall *call, const char *method, const char *path, const char *body,
 		  size_t len, EsResult *r)
 {
-	bool		custom = strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0;
-
-	if (curl_easy_setopt(call->es.easy, CURLOPT_CUSTOMREQUEST, custom ? method : NULL) != CURLE_OK)
-		return false;
-	if (!es_request(&call->es, path, body == NULL && custom ? "" : body, len, false))
+	if (!es_request(&call->es, method, path, body, len, false))
 		return false;
 	while (!es_take_result(&call->es, r))
 		if (!es_wait(&call->es, NULL, 0, 200) || !es_drive(&call->es))

@@ -153,6 +153,7 @@ format_metrics(Buf *out, const Metrics *m)
 					"# TYPE pg2es_retries_total counter\npg2es_retries_total %llu\n"
 					"# TYPE pg2es_dead_lettered_total counter\npg2es_dead_lettered_total %llu\n"
 					"# TYPE pg2es_truncates_total counter\npg2es_truncates_total %llu\n"
+					"# TYPE pg2es_pauses_total counter\npg2es_pauses_total %llu\n"
 					"# TYPE pg2es_confirmed_lsn gauge\npg2es_confirmed_lsn %llu\n"
 					"# TYPE pg2es_lag_bytes gauge\npg2es_lag_bytes %llu\n"
 					"# TYPE pg2es_lag_seconds gauge\npg2es_lag_seconds %.3f\n"
@@ -165,6 +166,7 @@ format_metrics(Buf *out, const Metrics *m)
 					(unsigned long long) m->retries,
 					(unsigned long long) m->dead_lettered,
 					(unsigned long long) m->truncates,
+					(unsigned long long) m->pauses,
 					(unsigned long long) m->confirmed_lsn,
 					(unsigned long long) (m->server_wal_end > m->confirmed_lsn
 										  ? m->server_wal_end - m->confirmed_lsn : 0),

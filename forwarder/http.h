@@ -23,6 +23,7 @@ typedef struct Metrics
 	uint64_t	retries;			/* requests or items sent again */
 	uint64_t	dead_lettered;
 	uint64_t	truncates;
+	uint64_t	pauses;				/* replication connection let go (stall) */
 	uint64_t	error_count[METRICS_MAX_ERROR_TYPES + 1];	/* last = other */
 	char		error_type[METRICS_MAX_ERROR_TYPES][64];
 	Lsn			confirmed_lsn;

@@ -43,6 +43,7 @@ typedef enum StreamEnd
 	STREAM_CONTINUE,			/* not ended */
 	STREAM_DONE,				/* shutdown or --endpos: exit 0 */
 	STREAM_LOST,				/* PostgreSQL went away: reconnect */
+	STREAM_PAUSED,				/* Elasticsearch stalled: let PostgreSQL go */
 	STREAM_FATAL				/* exit 1 */
 } StreamEnd;
 
@@ -138,8 +139,15 @@ read_messages(Stream *s, int64_t now)
 			s->reply_now |= msg.reply_requested;
 			continue;
 		}
-		if (sync_add_message(s->sync, msg.data, msg.len, now) != SYNC_OK)
-			return STREAM_FATAL;
+		switch (sync_add_message(s->sync, msg.data, msg.len, now))
+		{
+			case SYNC_OK:
+				break;
+			case SYNC_RECONNECT:
+				return STREAM_LOST;
+			case SYNC_FATAL:
+				return STREAM_FATAL;
+		}
 		s->got_data = true;
 	}
 	return STREAM_CONTINUE;
@@ -232,6 +240,8 @@ stream(Stream *s)
 			repl_finish(s->repl, s->received, s->sync->ack.confirmed);
 			return STREAM_DONE;
 		}
+		if (!s->draining && sync_stalled(s->sync, now))
+			return STREAM_PAUSED;
 		if (!send_feedback_if_due(s, now) ||
 			(s->repl->flush_pending && repl_flush(s->repl) != REPL_OK))
 			return STREAM_LOST;
@@ -269,6 +279,30 @@ sleep_interruptibly(Sync *sync, Http *http, const Metrics *metrics, int64_t us)
 }
 
 /*
+ * wait_out_stall: with the replication connection closed, go on sending
+ * what is buffered until Elasticsearch has taken all of it, or a stop
+ * signal comes (what is left is then decoded again at the next start).
+ */
+static bool
+wait_out_stall(Sync *sync, Http *http, Metrics *metrics)
+{
+	while (!stop_requested && !sync_idle(sync))
+	{
+		int64_t		now = pg2es_now_us();
+		int64_t		wait_ms = (sync_deadline(sync, now) - now) / 1000 + 1;
+		struct curl_waitfd fd = {http->listen_fd, POLLIN, 0};
+
+		if (sync_run(sync, now) != SYNC_OK ||
+			!es_wait(&sync->es, &fd, http->listen_fd >= 0 ? 1 : 0,
+					 wait_ms > 200 || wait_ms < 0 ? 200 : (int) wait_ms))
+			return false;
+		if (fd.revents)
+			http_serve(http, metrics);
+	}
+	return true;
+}
+
+/*
  * run_sync: connect, stream, and reconnect with backoff when PostgreSQL goes
  * away, until stopped. Returns the exit status.
  */
@@ -285,7 +319,7 @@ run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
 	while (!stop_requested)
 	{
 		Stream		s = {cfg, &repl, sync, http, metrics, 0, 0, 0, false, false, false, 0};
-		ReplStatus	rs = repl_connect(&repl);
+		ReplStatus	rs = repl_connect(&repl, sync->ack.confirmed);
 
 		if (rs == REPL_FATAL)
 			return 1;
@@ -296,6 +330,7 @@ run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
 			log_state(&pg_state, 1, LOG_LEVEL_INFO, "streaming slot \"%s\"", cfg->slot);
 			metrics->pg_connected = true;
 			backoff = RECONNECT_MIN_US;
+			sync_reset(sync);
 			end = stream(&s);
 			metrics->pg_connected = false;
 			repl_close(&repl);
@@ -303,7 +338,16 @@ run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
 				return 0;
 			if (end == STREAM_FATAL)
 				return 1;
-			sync_reset(sync);
+			if (end == STREAM_PAUSED)
+			{
+				metrics->pauses++;
+				log_state(&pg_state, 3, LOG_LEVEL_WARNING,
+						  "Elasticsearch has taken nothing for %d s: replication connection closed until it takes what is buffered (PostgreSQL keeps the WAL)",
+						  cfg->pause_after_ms / 1000);
+				if (!wait_out_stall(sync, http, metrics))
+					return 1;
+				continue;
+			}
 		}
 		log_state(&pg_state, 2, LOG_LEVEL_WARNING,
 				  "PostgreSQL connection lost or refused; reconnecting with backoff");
@@ -347,7 +391,7 @@ main(int argc, char **argv)
 		log_error("could not initialize libcurl");
 		return 1;
 	}
-	mapping_cache_init(&mappings, &cfg, &stop_requested);
+	mapping_cache_init(&mappings, &cfg);
 	if (sync_init(&sync, &cfg, &metrics))
 	{
 		sync.mappings = &mappings;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "log.h"
 
 /*
@@ -42,9 +44,40 @@ table_mapping(PGconn *conn, const char *optlit, const CatalogTable *t, bool pret
 }
 
 /*
- * create_index: PUT /INDEX with the table's mapping. An index that exists
- * already is left as it is (resource_already_exists_exception). Returns
- * false (logged) when Elasticsearch refuses otherwise or cannot be reached.
+ * error_type: whether body[0..len) is an Elasticsearch error of the given
+ * type ({"error":{"type":...}}).
+ */
+static bool
+error_type_is(const char *body, size_t len, const char *type)
+{
+	json_t	   *doc = body ? json_loadb(body, len, 0, NULL) : NULL;
+	const char *found = json_string_value(json_object_get(json_object_get(doc, "error"),
+														  "type"));
+	bool		is = found && strcmp(found, type) == 0;
+
+	json_decref(doc);
+	return is;
+}
+
+/*
+ * mapping_create_outcome: what Elasticsearch's answer (status, body) to
+ * PUT /index means. An index that exists already is left as it is.
+ */
+MappingOutcome
+mapping_create_outcome(long status, const char *body, size_t len)
+{
+	if (status == 200)
+		return MAPPING_CREATED;
+	if (status == 400 && error_type_is(body, len, "resource_already_exists_exception"))
+		return MAPPING_EXISTED;
+	if (status == 0 || status == 429 || status >= 500 || status == 401 || status == 403)
+		return MAPPING_RETRY;
+	return MAPPING_REFUSED;
+}
+
+/*
+ * create_index: PUT /INDEX with the table's mapping, waited for. Returns
+ * false (logged) when Elasticsearch refuses or cannot be reached.
  */
 static bool
 create_index(PGconn *conn, const char *optlit, EsCall *call, const CatalogTable *t)
@@ -54,14 +87,15 @@ create_index(PGconn *conn, const char *optlit, EsCall *call, const CatalogTable 
 	Buf			body;
 	const Buf  *resp = NULL;
 	long		status = 0;
+	MappingOutcome outcome;
 
 	buf_init(&body);
 	if (mapping && path && buf_printf(&body, "{\"mappings\":%s}", mapping))
 		status = escall(call, "PUT", path, body.data, body.len, &resp);
-	if (status == 200)
+	outcome = mapping_create_outcome(status, resp ? resp->data : NULL, resp ? resp->len : 0);
+	if (outcome == MAPPING_CREATED)
 		log_info("created index \"%s\" with the mapping of table %s", t->index, t->name);
-	else if (status == 400 && resp && resp->data &&
-			 strstr(resp->data, "resource_already_exists_exception"))
+	else if (outcome == MAPPING_EXISTED)
 		log_debug("index \"%s\" exists; its mapping is left as it is", t->index);
 	else if (status != 0)
 		log_error("Elasticsearch refused to create index \"%s\" (HTTP %ld): %.*s", t->index,
@@ -69,8 +103,7 @@ create_index(PGconn *conn, const char *optlit, EsCall *call, const CatalogTable 
 	buf_free(&body);
 	free(path);
 	free(mapping);
-	return status == 200 || (status == 400 && resp && resp->data &&
-							 strstr(resp->data, "resource_already_exists_exception"));
+	return outcome == MAPPING_CREATED || outcome == MAPPING_EXISTED;
 }
 
 /*
@@ -137,14 +170,13 @@ mapping_print(const Config *cfg)
 
 /*
  * mapping_cache_init: an empty cache; nothing is opened until needed.
- * cfg and stop are borrowed.
+ * cfg is borrowed.
  */
 void
-mapping_cache_init(MappingCache *mc, const Config *cfg, volatile sig_atomic_t *stop)
+mapping_cache_init(MappingCache *mc, const Config *cfg)
 {
 	memset(mc, 0, sizeof(*mc));
 	mc->cfg = cfg;
-	mc->stop = stop;
 	mc->disabled = cfg->mappings_dynamic;
 }
 
@@ -156,8 +188,6 @@ mapping_cache_free(MappingCache *mc)
 {
 	size_t		i;
 
-	if (mc->call_ready)
-		escall_free(&mc->call);
 	for (i = 0; i < mc->nknown; i++)
 		free(mc->known[i]);
 	free(mc->known);
@@ -167,7 +197,7 @@ mapping_cache_free(MappingCache *mc)
 }
 
 /*
- * cache_open: the connection, options and HTTP client, at first need.
+ * cache_open: the connection and the plugin options, at first need.
  * Without the extension the cache turns itself off (said once).
  */
 static bool
@@ -175,7 +205,7 @@ cache_open(MappingCache *mc)
 {
 	PGresult   *res;
 
-	if (mc->conn && mc->optlit && mc->call_ready)
+	if (mc->conn && mc->optlit)
 		return true;
 	if (mc->conn == NULL && (mc->conn = catalog_connect(mc->cfg)) == NULL)
 		return false;
@@ -188,19 +218,15 @@ cache_open(MappingCache *mc)
 	PQclear(res);
 	if (mc->optlit == NULL)
 		mc->optlit = catalog_options_literal(mc->conn, mc->cfg);
-	if (!mc->call_ready && escall_init(&mc->call, mc->cfg, mc->stop))
-	{
-		mc->call.max_attempts = 1;	/* never hold up the stream loop */
-		mc->call_ready = true;
-	}
-	return !mc->disabled && mc->optlit && mc->call_ready;
+	return !mc->disabled && mc->optlit;
 }
 
 /*
- * remember: add index to the known list.
+ * mapping_note_created: index exists now (created, found, or refused for
+ * good): it is not asked for again in this run.
  */
-static void
-remember(MappingCache *mc, const char *index)
+void
+mapping_note_created(MappingCache *mc, const char *index)
 {
 	char	  **grown = realloc(mc->known, (mc->nknown + 1) * sizeof(char *));
 
@@ -212,36 +238,57 @@ remember(MappingCache *mc, const char *index)
 }
 
 /*
- * mapping_note_relation: a RELATION frame said relation relid writes to
- * index[0..len): create that index with the relation's mapping if it does
- * not exist yet, before the changes that follow are sent (the frame comes
- * first, and this blocks for one request). Failures are logged and leave
- * the index to dynamic mapping; they never stop the stream.
+ * known: whether index[0..len) was dealt with in this run.
  */
-void
-mapping_note_relation(MappingCache *mc, uint64_t relid, const char *index, size_t len)
+static bool
+known(const MappingCache *mc, const char *index, size_t len)
+{
+	size_t		i;
+
+	for (i = 0; i < mc->nknown; i++)
+		if (strlen(mc->known[i]) == len && memcmp(mc->known[i], index, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * mapping_for_relation: a RELATION frame said relation relid writes to
+ * index[0..len). When that index may not exist yet, put the body of the
+ * request creating it with the relation's mapping into body. A relation
+ * that vanished meanwhile, or a failed query, leaves the index to dynamic
+ * mapping (logged); a lost connection to PostgreSQL gives
+ * MAPPING_ASK_AGAIN: the stream starts again, and the frame comes again.
+ */
+MappingNeed
+mapping_for_relation(MappingCache *mc, uint64_t relid, const char *index, size_t len,
+					 Buf *body)
 {
 	CatalogTable t;
-	size_t		i;
 	char		name[64];
+	char	   *mapping;
+	bool		lost;
 
-	if (mc == NULL || mc->disabled)
-		return;
+	if (mc == NULL || mc->disabled || known(mc, index, len))
+		return MAPPING_NOTHING;
+	if (!cache_open(mc))
+		return mc->disabled ? MAPPING_NOTHING : MAPPING_ASK_AGAIN;
 	memset(&t, 0, sizeof(t));
-	if ((t.index = strndup(index, len)) == NULL)
-		return;
-	for (i = 0; i < mc->nknown; i++)
-		if (strcmp(mc->known[i], t.index) == 0)
-			break;
-	if (i == mc->nknown && cache_open(mc))
+	snprintf(name, sizeof(name), "with oid %llu", (unsigned long long) relid);
+	t.relid = (unsigned int) relid;
+	t.name = name;
+	mapping = table_mapping(mc->conn, mc->optlit, &t, false);
+	if (mapping && buf_printf(body, "{\"mappings\":%s}", mapping))
 	{
-		snprintf(name, sizeof(name), "with oid %llu", (unsigned long long) relid);
-		t.relid = (unsigned int) relid;
-		t.name = name;
-		if (create_index(mc->conn, mc->optlit, &mc->call, &t))
-			remember(mc, t.index);
-		else
-			log_warning("index \"%s\" may get a dynamic mapping", t.index);
+		free(mapping);
+		return MAPPING_CREATE;
 	}
-	free(t.index);
+	free(mapping);
+	if ((lost = PQstatus(mc->conn) == CONNECTION_BAD))
+	{
+		PQfinish(mc->conn);
+		mc->conn = NULL;
+	}
+	else
+		log_warning("index \"%.*s\" may get a dynamic mapping", (int) len, index);
+	return lost ? MAPPING_ASK_AGAIN : MAPPING_NOTHING;
 }

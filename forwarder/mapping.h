@@ -21,26 +21,44 @@
 /*
  * Index creation for relations that first show up in the stream (RELATION
  * frames name the index of the changes that follow), e.g. tables created
- * after the sync started. Each index is looked at once per run.
+ * after the sync started. The cache derives the request body; the stream's
+ * own pipeline sends it (sync.c), so the stream never waits on it. Each
+ * index is created once per run.
  */
 typedef struct MappingCache
 {
 	const Config *cfg;
-	volatile sig_atomic_t *stop;
 	PGconn	   *conn;			/* opened at the first need */
-	EsCall		call;
-	bool		call_ready;
 	char	   *optlit;			/* owned */
 	char	  **known;			/* owned: indexes created or found existing */
 	size_t		nknown;
 	bool		disabled;		/* --mappings=dynamic, or no extension */
 } MappingCache;
 
-extern void mapping_cache_init(MappingCache *mc, const Config *cfg,
-							   volatile sig_atomic_t *stop);
+/* What a relation's index needs. */
+typedef enum MappingNeed
+{
+	MAPPING_NOTHING,			/* known already, or mappings are off */
+	MAPPING_CREATE,				/* send PUT /index with the body given */
+	MAPPING_ASK_AGAIN			/* PostgreSQL could not be asked (logged) */
+} MappingNeed;
+
+/* What Elasticsearch's answer to PUT /index means. */
+typedef enum MappingOutcome
+{
+	MAPPING_CREATED,
+	MAPPING_EXISTED,			/* left as it is */
+	MAPPING_REFUSED,			/* for good: the index gets a dynamic mapping */
+	MAPPING_RETRY				/* no answer, 429, 5xx, 401/403: send again */
+} MappingOutcome;
+
+extern void mapping_cache_init(MappingCache *mc, const Config *cfg);
 extern void mapping_cache_free(MappingCache *mc);
-extern void mapping_note_relation(MappingCache *mc, uint64_t relid, const char *index,
-								  size_t len);
+extern PG2ES_MUSTCHECK MappingNeed mapping_for_relation(MappingCache *mc, uint64_t relid,
+														const char *index, size_t len,
+														Buf *body);
+extern void mapping_note_created(MappingCache *mc, const char *index);
+extern MappingOutcome mapping_create_outcome(long status, const char *body, size_t len);
 extern PG2ES_MUSTCHECK bool mapping_ensure_indexes(PGconn *conn, const Config *cfg,
 												   EsCall *call, const CatalogTables *tables);
 extern int	mapping_print(const Config *cfg);

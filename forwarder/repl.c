@@ -206,17 +206,18 @@ open_connection(Repl *repl)
 }
 
 /*
- * build_start_command: START_REPLICATION for our slot with the -o options
- * and framing=msgpack, into cmd. Returns false when out of memory.
+ * build_start_command: START_REPLICATION for our slot from start with the
+ * -o options and framing=msgpack, into cmd. Returns false when out of
+ * memory.
  */
 static bool
-build_start_command(Repl *repl, Buf *cmd)
+build_start_command(Repl *repl, Lsn start, Buf *cmd)
 {
 	size_t		i;
 
 	if (!buf_append_str(cmd, "START_REPLICATION SLOT ") ||
 		!append_quoted(cmd, repl->opt.slot, '"') ||
-		!buf_append_str(cmd, " LOGICAL 0/0 (\"framing\" 'msgpack'"))
+		!buf_printf(cmd, " LOGICAL " LSN_FORMAT " (\"framing\" 'msgpack'", LSN_ARGS(start)))
 		return false;
 	for (i = 0; i < repl->opt.nopts; i++)
 	{
@@ -232,12 +233,15 @@ build_start_command(Repl *repl, Buf *cmd)
 
 /*
  * repl_connect: connect, check the connection, create the slot if asked
- * and it is missing, and start streaming from the slot's confirmed
- * position (0/0 means "where the slot is"). On failure the connection is
- * closed and the status says whether retrying can help.
+ * and it is missing, and start streaming from start, what the caller has
+ * confirmed: the server starts from its slot's confirmed position when
+ * that is further (0/0 means "where the slot is"), and skips transactions
+ * that committed before start otherwise (confirmed while disconnected).
+ * On failure the connection is closed and the status says whether
+ * retrying can help.
  */
 ReplStatus
-repl_connect(Repl *repl)
+repl_connect(Repl *repl, Lsn start)
 {
 	ReplStatus	status;
 	Buf			cmd;
@@ -262,7 +266,7 @@ repl_connect(Repl *repl)
 	}
 	buf_reset(&cmd);
 	if (status == REPL_OK)
-		status = build_start_command(repl, &cmd)
+		status = build_start_command(repl, start, &cmd)
 			? run_command(repl, cmd.data, PGRES_COPY_BOTH, "START_REPLICATION")
 			: REPL_RETRY;
 	buf_free(&cmd);

@@ -74,14 +74,8 @@ sync_init(Sync *sync, const Config *cfg, Metrics *metrics)
 	bulk_queue_init(&sync->queue, cfg->bulk_max_bytes, cfg->bulk_max_items,
 					(int64_t) cfg->bulk_linger_ms * 1000);
 	ack_init(&sync->ack, 0);
-	opt.urls = cfg->es_urls;
-	opt.nurls = cfg->nes_urls;
-	opt.user = cfg->es_user;
-	opt.password = cfg->es_password;
-	opt.api_key = cfg->es_api_key;
-	opt.cacert = cfg->es_cacert;
+	es_options_from_config(&opt, cfg);
 	opt.gzip = cfg->es_gzip;
-	opt.timeout_ms = cfg->es_timeout_ms;
 	srand((unsigned int) wall_us());
 
 	/*
@@ -120,7 +114,7 @@ sync_free(Sync *sync)
 
 /*
  * sync_reset: forget everything not yet acknowledged, for a new replication
- * connection: the slot will send it again from its confirmed position.
+ * connection: the slot will send it again from the confirmed position.
  */
 void
 sync_reset(Sync *sync)
@@ -134,6 +128,7 @@ sync_reset(Sync *sync)
 	bulk_queue_free(&sync->queue);
 	ack_free(&sync->ack);
 	ack_init(&sync->ack, confirmed);
+	sync->progress_us = pg2es_now_us();
 }
 
 /*
@@ -159,6 +154,41 @@ item_action(const Frame *frame, size_t i)
 		(frame->flags & FRAME_FLAG_MISSING_IS_LOSS))
 		return ITEM_UPDATE_MUST_EXIST;
 	return frame->items[i].action;
+}
+
+/*
+ * queue_index_creation: a RELATION frame: when its index may not exist
+ * yet, queue its creation with the table's mapping ahead of the changes
+ * that follow.
+ */
+static SyncStatus
+queue_index_creation(Sync *sync, const Frame *frame)
+{
+	Buf			body;
+	SyncStatus	status = SYNC_OK;
+
+	log_debug("relation %llu uses index \"%.*s\"", (unsigned long long) frame->relid,
+			  (int) frame->relation_index_len, frame->relation_index);
+	buf_init(&body);
+	switch (mapping_for_relation(sync->mappings, frame->relid, frame->relation_index,
+								 frame->relation_index_len, &body))
+	{
+		case MAPPING_NOTHING:
+			break;
+		case MAPPING_CREATE:
+			if (!bulk_append_create_index(&sync->queue, frame->relation_index,
+										  frame->relation_index_len, body.data, body.len))
+			{
+				log_error("out of memory while buffering changes");
+				status = SYNC_FATAL;
+			}
+			break;
+		case MAPPING_ASK_AGAIN:
+			status = SYNC_RECONNECT;
+			break;
+	}
+	buf_free(&body);
+	return status;
 }
 
 /*
@@ -190,11 +220,7 @@ add_frame(Sync *sync, const Frame *frame, int64_t now_us)
 			note_confirmed(sync);
 			break;
 		case FRAME_RELATION:
-			log_debug("relation %llu uses index \"%.*s\"", (unsigned long long) frame->relid,
-					  (int) frame->relation_index_len, frame->relation_index);
-			mapping_note_relation(sync->mappings, frame->relid, frame->relation_index,
-								  frame->relation_index_len);
-			break;
+			return queue_index_creation(sync, frame);
 	}
 	return SYNC_OK;
 oom:
@@ -331,6 +357,8 @@ settle_items(Sync *sync, const bool *retry, size_t nretry, int64_t now_us)
 
 	if (!dlq_sync(&sync->dlq))
 		return SYNC_FATAL;
+	if (nretry < head->nitems || head->nitems == 0)
+		sync->progress_us = now_us;
 	for (i = 0; i < head->nitems; i++)
 		if (!retry || !retry[i])
 			ack_item_done(&sync->ack, head->items[i].txn_seq);
@@ -450,6 +478,7 @@ handle_bulk(Sync *sync, const EsResult *r, int64_t now_us)
 			{
 				log_info("Elasticsearch refused a request of %zu items with HTTP %ld; splitting it to find the item at fault",
 						 head->nitems, r->status);
+				sync->progress_us = now_us;
 				if (bulk_split_head(&sync->queue))
 					return SYNC_OK;
 				log_error("out of memory while splitting a request");
@@ -515,9 +544,11 @@ handle_truncate(Sync *sync, const EsResult *r, int64_t now_us)
 			return SYNC_OK;
 		case TRUNCATE_NEXT_STEP:
 			head->attempts = 0;
+			sync->progress_us = now_us;
 			return SYNC_OK;
 		case TRUNCATE_INDEX_DONE:
 			head->attempts = 0;
+			sync->progress_us = now_us;
 			truncate_job_next_index(job);
 			if (truncate_index(head, job->index, &name, &len))
 				return SYNC_OK;
@@ -576,7 +607,56 @@ start_truncate_step(Sync *sync, const Batch *head)
 	ok = truncate_job_request(&sync->truncate, escaped, path, sizeof(path), &body,
 							  &body_len, &ndjson);
 	curl_free(escaped);
-	return ok && es_request(&sync->es, path, body, body_len, ndjson);
+	return ok && es_request(&sync->es, "POST", path, body, body_len, ndjson);
+}
+
+/*
+ * start_create_index: send PUT /index with the head's mapping.
+ */
+static bool
+start_create_index(Sync *sync, const Batch *head)
+{
+	char	   *escaped = es_escape(&sync->es, head->index, strlen(head->index));
+	char		path[1024];
+	bool		ok;
+
+	if (escaped == NULL)
+		return false;
+	ok = (size_t) snprintf(path, sizeof(path), "/%s", escaped) < sizeof(path) &&
+		es_request(&sync->es, "PUT", path, head->body.data, head->body.len, false);
+	curl_free(escaped);
+	return ok;
+}
+
+/*
+ * handle_create_index: act on the answer to PUT /index. Only a missing
+ * answer (or 429, 5xx, 401/403) is tried again: a refused mapping leaves
+ * the index to dynamic mapping rather than hold up the stream.
+ */
+static SyncStatus
+handle_create_index(Sync *sync, const EsResult *r, int64_t now_us)
+{
+	Batch	   *head = bulk_head(&sync->queue);
+
+	switch (mapping_create_outcome(r->status, r->body->data, r->body->len))
+	{
+		case MAPPING_RETRY:
+			retry_head_later(sync, head, 0, now_us);
+			return SYNC_OK;
+		case MAPPING_CREATED:
+			log_info("created index \"%s\" with the mapping of its table", head->index);
+			break;
+		case MAPPING_EXISTED:
+			log_debug("index \"%s\" exists; its mapping is left as it is", head->index);
+			break;
+		case MAPPING_REFUSED:
+			log_error("Elasticsearch refused to create index \"%s\" (HTTP %ld): %.*s; it gets a dynamic mapping",
+					  head->index, r->status, (int) r->body->len,
+					  r->body->data ? r->body->data : "");
+			break;
+	}
+	mapping_note_created(sync->mappings, head->index);
+	return settle_items(sync, NULL, 0, now_us);
 }
 
 /*
@@ -591,12 +671,14 @@ start_next(Sync *sync, int64_t now_us)
 	if (now_us < sync->retry_at || (sync->probed && head == NULL))
 		return;
 	if (!sync->probed)
-		ok = es_request(&sync->es, "/", NULL, 0, false);
+		ok = es_request(&sync->es, "GET", "/", NULL, 0, false);
 	else if (head->kind == BATCH_TRUNCATE)
 		ok = start_truncate_step(sync, head);
+	else if (head->kind == BATCH_CREATE_INDEX)
+		ok = start_create_index(sync, head);
 	else
 	{
-		ok = es_request(&sync->es, "/_bulk?filter_path=" BULKRESP_FILTER_PATH,
+		ok = es_request(&sync->es, "POST", "/_bulk?filter_path=" BULKRESP_FILTER_PATH,
 						head->body.data, head->body.len, true);
 		if (ok)
 		{
@@ -634,6 +716,8 @@ handle_result(Sync *sync, const EsResult *r, int64_t now_us)
 	}
 	if (head->kind == BATCH_TRUNCATE)
 		return handle_truncate(sync, r, now_us);
+	if (head->kind == BATCH_CREATE_INDEX)
+		return handle_create_index(sync, r, now_us);
 	return handle_bulk(sync, r, now_us);
 }
 
@@ -647,6 +731,8 @@ sync_run(Sync *sync, int64_t now_us)
 	EsResult	r;
 
 	(void) bulk_seal_due(&sync->queue, now_us);
+	if (bulk_empty(&sync->queue))
+		sync->progress_us = now_us;
 	if (!es_drive(&sync->es))
 		return SYNC_FATAL;
 	if (es_take_result(&sync->es, &r))
@@ -686,6 +772,23 @@ bool
 sync_idle(const Sync *sync)
 {
 	return bulk_empty(&sync->queue) && !sync->in_flight;
+}
+
+/*
+ * sync_stalled: changes wait, Elasticsearch has taken nothing for
+ * --pause-after, and what was last sent failed: holding the replication
+ * connection any longer would only hold up PostgreSQL (a fast shutdown
+ * waits for its walsender, which waits for everything it sent to be
+ * confirmed). A request that is merely slow does not count: letting go
+ * would only have the slot send its transaction again.
+ */
+bool
+sync_stalled(const Sync *sync, int64_t now_us)
+{
+	const Batch *head = bulk_head(&sync->queue);
+	bool		failing = sync->probed ? head && head->attempts > 0 : sync->probe_attempts > 0;
+
+	return failing && now_us - sync->progress_us >= (int64_t) sync->cfg->pause_after_ms * 1000;
 }
 
 /*

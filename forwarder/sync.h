@@ -21,6 +21,7 @@
 typedef enum SyncStatus
 {
 	SYNC_OK,
+	SYNC_RECONNECT,				/* start the stream again (logged) */
 	SYNC_FATAL					/* stop: the reason is logged */
 } SyncStatus;
 
@@ -36,12 +37,14 @@ typedef struct Sync
 	bool		in_flight;		/* the queue head (or the probe) is being sent */
 	uint32_t	probe_attempts;
 	int64_t		retry_at;		/* do not send before this (backoff) */
+	int64_t		progress_us;	/* Elasticsearch last took something, or
+								 * the queue was last empty */
 	LogState	es_state;
 	char	   *path;			/* URL path of the request in flight, owned */
 	TruncateJob truncate;		/* progress of the head TRUNCATE */
 	const Batch *truncating;	/* the TRUNCATE batch truncate is for, or NULL */
-	struct MappingCache *mappings;	/* creates indexes on RELATION frames
-									 * (mapping.c); NULL = off; borrowed */
+	struct MappingCache *mappings;	/* derives the mappings of indexes new
+									 * in the stream; NULL = off; borrowed */
 } Sync;
 
 extern PG2ES_MUSTCHECK bool sync_init(Sync *sync, const Config *cfg, Metrics *metrics);
@@ -54,6 +57,7 @@ extern PG2ES_MUSTCHECK SyncStatus sync_add_frame(Sync *sync, const Frame *frame,
 extern PG2ES_MUSTCHECK SyncStatus sync_run(Sync *sync, int64_t now_us);
 extern int64_t sync_deadline(Sync *sync, int64_t now_us);
 extern bool sync_idle(const Sync *sync);
+extern bool sync_stalled(const Sync *sync, int64_t now_us);
 extern void sync_flush_now(Sync *sync);
 
 #endif							/* PG2ES_SYNC_H */

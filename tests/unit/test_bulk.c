@@ -85,6 +85,18 @@ main(void)
 		   q.filling->body.data == body && memcmp(body, item, ITEM_LEN) == 0,
 		   "the next batch fills the spare");
 	}
+
+	/* an index creation waits for what came before and holds up what follows */
+	ok(bulk_append_create_index(&q, "idx-x", 3, "{\"mappings\":{}}", 15) && q.filling == NULL &&
+	   count_sealed(&q) == 2, "an index creation seals the filling batch and queues behind it");
+	h = bulk_head(&q)->next;
+	ok(h->kind == BATCH_CREATE_INDEX && strcmp(h->index, "idx") == 0 && h->nitems == 0 &&
+	   h->body.len == 15 && q.bytes == ITEM_LEN + 15, "its index name, body and no items");
+	ok(bulk_append_item(&q, item, ITEM_LEN, ITEM_INDEX, 3, 0) && count_sealed(&q) == 2 &&
+	   q.filling != NULL, "items after it fill a new batch");
+	bulk_pop_head(&q);
+	bulk_pop_head(&q);
+	ok(bulk_head(&q) == NULL && q.bytes == ITEM_LEN, "popping it frees its bytes");
 	bulk_queue_free(&q);
 	ok(bulk_empty(&q) && q.bytes == 0 && q.spare.data == NULL, "free empties the queue and drops the spare");
 	return done_testing();

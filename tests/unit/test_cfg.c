@@ -64,8 +64,8 @@ main(void)
 	   cfg.opt_values[3] == NULL, "plugin options from the environment then -o; bare option");
 	ok(cfg.es_api_key && strcmp(cfg.es_api_key, "c2VjcmV0") == 0 && getenv("PG2ES_ES_API_KEY") == NULL,
 	   "API key from the environment, removed from it once read");
-	ok(cfg.endpos == 0x10 && cfg.max_memory == 32 * 1024 * 1024 && cfg.bulk_linger_ms == 100,
-	   "endpos and defaults");
+	ok(cfg.endpos == 0x10 && cfg.max_memory == 32 * 1024 * 1024 && cfg.bulk_linger_ms == 100 &&
+	   cfg.pause_after_ms == 15000, "endpos and defaults");
 	cfg_free(&cfg);
 	unsetenv("PG2ES_SLOT");
 	unsetenv("PG2ES_BULK_MAX_ITEMS");
@@ -94,6 +94,8 @@ main(void)
 	   "out-of-range integer");
 	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "http://x", "--max-memory", "12xB")) == 1,
 	   "bad size suffix");
+	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "http://x", "--pause-after", "0")) == 1,
+	   "--pause-after below one second");
 	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "http://x", "--es-user", "u")) == 1,
 	   "user without password");
 	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "http://x", "--bulk-max-bytes", "200MB")) == 1,
