@@ -206,16 +206,8 @@ encode_composite(StringInfo out, Datum value, const ValueEncoder *enc)
 	appendStringInfoCharMacro(out, '{');
 	for (i = 0; i < desc->natts; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		const char *name = NameStr(att->attname);
-
-		if (att->attisdropped)
+		if (!composite_append_field_key(out, TupleDescAttr(desc, i), &first))
 			continue;
-		if (!first)
-			appendStringInfoCharMacro(out, ',');
-		first = false;
-		json_append_string(out, name, strlen(name));
-		appendStringInfoCharMacro(out, ':');
 		if (nulls[i])
 			appendBinaryStringInfo(out, "null", 4);
 		else

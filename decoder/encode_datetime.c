@@ -154,6 +154,26 @@ split_timestamp(Timestamp ts, int32 *days, int64 *time)
 }
 
 /*
+ * Appends the JSON form of timestamp ts, then zone (or nothing when NULL):
+ * null when it is infinite or outside years 1 to 9999.
+ */
+static void
+append_timestamp_json(StringInfo out, Timestamp ts, const char *zone)
+{
+	int32		days;
+	int64		time;
+
+	if (TIMESTAMP_NOT_FINITE(ts))
+	{
+		appendBinaryStringInfo(out, "null", 4);
+		return;
+	}
+	split_timestamp(ts, &days, &time);
+	if (!append_iso_datetime(out, days, time, zone, false))
+		appendBinaryStringInfo(out, "null", 4);
+}
+
+/*
  * date, timestamp, timestamptz and time: EncodeFuncs (contract in encode.h)
  * writing the forms listed at the top of encode.c.
  */
@@ -169,36 +189,14 @@ encode_date(StringInfo out, Datum value, const ValueEncoder *enc)
 void
 encode_timestamp(StringInfo out, Datum value, const ValueEncoder *enc)
 {
-	Timestamp	ts = DatumGetTimestamp(value);
-	int32		days;
-	int64		time;
-
-	if (TIMESTAMP_NOT_FINITE(ts))
-	{
-		appendBinaryStringInfo(out, "null", 4);
-		return;
-	}
-	split_timestamp(ts, &days, &time);
-	if (!append_iso_datetime(out, days, time, NULL, false))
-		appendBinaryStringInfo(out, "null", 4);
+	append_timestamp_json(out, DatumGetTimestamp(value), NULL);
 }
 
 /* timestamptz is stored in UTC: the same digits as timestamp, then Z */
 void
 encode_timestamptz(StringInfo out, Datum value, const ValueEncoder *enc)
 {
-	TimestampTz ts = DatumGetTimestampTz(value);
-	int32		days;
-	int64		time;
-
-	if (TIMESTAMP_NOT_FINITE(ts))
-	{
-		appendBinaryStringInfo(out, "null", 4);
-		return;
-	}
-	split_timestamp(ts, &days, &time);
-	if (!append_iso_datetime(out, days, time, "Z", false))
-		appendBinaryStringInfo(out, "null", 4);
+	append_timestamp_json(out, DatumGetTimestampTz(value), "Z");
 }
 
 void

@@ -12,6 +12,8 @@
 #ifndef PG2ES_ENCODE_INTERNAL_H
 #define PG2ES_ENCODE_INTERNAL_H
 
+#include "catalog/pg_attribute.h"
+
 #include "encode.h"
 
 /* encode_datetime.c */
@@ -34,6 +36,29 @@ extern void encode_multirange(StringInfo out, Datum value,
 							  const ValueEncoder *enc);
 extern void encode_composite(StringInfo out, Datum value,
 							 const ValueEncoder *enc);
+
+/*
+ * Appends the JSON key of composite field att, "name":, after a comma
+ * unless *first (which it then clears).  Returns false, writing nothing,
+ * for a dropped attribute: it has no field.  Composite values and their
+ * mappings both go through here, so that the mapping has a property for
+ * each field the values have, under the same name.  Inline: it runs for
+ * every field of every composite value.
+ */
+static inline bool
+composite_append_field_key(StringInfo out, Form_pg_attribute att, bool *first)
+{
+	const char *name = NameStr(att->attname);
+
+	if (att->attisdropped)
+		return false;
+	if (!*first)
+		appendStringInfoCharMacro(out, ',');
+	*first = false;
+	json_append_string(out, name, strlen(name));
+	appendStringInfoCharMacro(out, ':');
+	return true;
+}
 
 /* encode_json.c */
 extern void encode_json(StringInfo out, Datum value, const ValueEncoder *enc);

@@ -184,15 +184,9 @@ append_composite_mapping(StringInfo out, const ValueEncoder *enc,
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		const char *name = NameStr(att->attname);
 
-		if (att->attisdropped)
+		if (!composite_append_field_key(out, att, &first))
 			continue;
-		if (!first)
-			appendStringInfoChar(out, ',');
-		first = false;
-		json_append_string(out, name, strlen(name));
-		appendStringInfoChar(out, ':');
 		encoder_append_es_mapping(out, &enc->fields[i], att->atttypmod,
 								  jsonb_flattened);
 	}

@@ -41,6 +41,20 @@ append_to_stringinfo(void *data, const char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Starts a frame in out: pk is set up to append there, and the frame's
+ * array header (nfields elements, the kind included) and kind are packed.
+ */
+static void
+begin_frame(msgpack_packer *pk, StringInfo out, enum FrameKind kind,
+			int nfields)
+{
+	msgpack_packer_init(pk, out, append_to_stringinfo);
+	msgpack_pack_array(pk, nfields);
+	msgpack_pack_uint8(pk, kind);
+}
+
+/* Packs s as a msgpack string. */
 static void
 pack_string(msgpack_packer *pk, const char *s)
 {
@@ -56,9 +70,7 @@ framing_relation(StringInfo out, Oid relid, const char *index)
 {
 	msgpack_packer pk;
 
-	msgpack_packer_init(&pk, out, append_to_stringinfo);
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_uint8(&pk, FRAME_RELATION);
+	begin_frame(&pk, out, FRAME_RELATION, 3);
 	msgpack_pack_uint32(&pk, relid);
 	pack_string(&pk, index);
 }
@@ -70,9 +82,7 @@ framing_change(StringInfo out, int flags, int nitems, const char *ndjson,
 {
 	msgpack_packer pk;
 
-	msgpack_packer_init(&pk, out, append_to_stringinfo);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint8(&pk, FRAME_CHANGE);
+	begin_frame(&pk, out, FRAME_CHANGE, 4);
 	msgpack_pack_uint32(&pk, flags);
 	msgpack_pack_uint32(&pk, nitems);
 	msgpack_pack_uint32(&pk, len);
@@ -89,9 +99,7 @@ framing_truncate(StringInfo out, List *indexes, XLogRecPtr version)
 	msgpack_packer pk;
 	ListCell   *lc;
 
-	msgpack_packer_init(&pk, out, append_to_stringinfo);
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_uint8(&pk, FRAME_TRUNCATE);
+	begin_frame(&pk, out, FRAME_TRUNCATE, 3);
 	msgpack_pack_array(&pk, list_length(indexes));
 	foreach(lc, indexes)
 		pack_string(&pk, lfirst(lc));
@@ -105,9 +113,7 @@ framing_commit(StringInfo out, TransactionId xid, XLogRecPtr commit_lsn,
 {
 	msgpack_packer pk;
 
-	msgpack_packer_init(&pk, out, append_to_stringinfo);
-	msgpack_pack_array(&pk, 5);
-	msgpack_pack_uint8(&pk, FRAME_COMMIT);
+	begin_frame(&pk, out, FRAME_COMMIT, 5);
 	msgpack_pack_uint32(&pk, xid);
 	msgpack_pack_uint64(&pk, commit_lsn);
 	msgpack_pack_uint64(&pk, end_lsn);

@@ -116,6 +116,21 @@ scan_next_item(ListScanner *sc)
 	return true;
 }
 
+/*
+ * Reads the rest of the current item, up to the next comma or the end, as
+ * written.  Returns where it starts; *len is its length.
+ */
+static const char *
+scan_rest_of_item(ListScanner *sc, size_t *len)
+{
+	const char *start = sc->p;
+
+	while (*sc->p != '\0' && *sc->p != ',')
+		sc->p++;
+	*len = sc->p - start;
+	return start;
+}
+
 /* Reads "schema.table" at the scanner position. */
 static void
 scan_table(ListScanner *sc, TablePattern *tp)
@@ -205,14 +220,13 @@ parse_index_names(Pg2esOptions *opts, const char *option, const char *value)
 	{
 		IndexOverride *io = palloc(sizeof(IndexOverride));
 		const char *start;
+		size_t		len;
 		const char *why;
 
 		scan_table(&sc, &io->table);
 		scan_expect(&sc, ':', "Each item must be written as schema.table:index.");
-		start = sc.p;
-		while (*sc.p != '\0' && *sc.p != ',')
-			sc.p++;
-		io->index = pnstrdup(start, sc.p - start);
+		start = scan_rest_of_item(&sc, &len);
+		io->index = pnstrdup(start, len);
 		why = naming_index_problem(io->index, false);
 		if (why)
 			invalid_value(option, value, why);
@@ -255,12 +269,9 @@ parse_add_fields(Pg2esOptions *opts, const char *option, const char *value)
 	scan_begin(&sc, option, value);
 	do
 	{
-		const char *start = sc.p;
 		size_t		len;
+		const char *start = scan_rest_of_item(&sc, &len);
 
-		while (*sc.p != '\0' && *sc.p != ',')
-			sc.p++;
-		len = sc.p - start;
 		if (len == 5 && strncmp(start, "table", len) == 0)
 			opts->add_fields |= ADD_FIELD_TABLE;
 		else if (len == 3 && strncmp(start, "lsn", len) == 0)
@@ -414,15 +425,20 @@ table_matches(const TablePattern *tp, const char *schema, const char *table)
 	return name_matches(&tp->schema, schema) && name_matches(&tp->table, table);
 }
 
-static bool
-any_table_matches(List *patterns, const char *schema, const char *table)
+/*
+ * The first element of list whose table pattern matches schema.table, or
+ * NULL.  The elements are TablePatterns or structs that begin with one (the
+ * per-table overrides: see options.h).
+ */
+static void *
+first_table_match(List *list, const char *schema, const char *table)
 {
 	ListCell   *lc;
 
-	foreach(lc, patterns)
+	foreach(lc, list)
 		if (table_matches(lfirst(lc), schema, table))
-			return true;
-	return false;
+			return lfirst(lc);
+	return NULL;
 }
 
 /*
@@ -436,9 +452,9 @@ options_table_covered(const Pg2esOptions *opts, const char *schema,
 	if (strcmp(schema, "pg2es") == 0)
 		return false;
 	if (opts->include_tables != NIL &&
-		!any_table_matches(opts->include_tables, schema, table))
+		first_table_match(opts->include_tables, schema, table) == NULL)
 		return false;
-	return !any_table_matches(opts->exclude_tables, schema, table);
+	return first_table_match(opts->exclude_tables, schema, table) == NULL;
 }
 
 /* Whether exclude-columns leaves schema.table.column out of documents. */
@@ -464,16 +480,9 @@ const char *
 options_index_override(const Pg2esOptions *opts, const char *schema,
 					   const char *table)
 {
-	ListCell   *lc;
+	IndexOverride *io = first_table_match(opts->index_names, schema, table);
 
-	foreach(lc, opts->index_names)
-	{
-		IndexOverride *io = lfirst(lc);
-
-		if (table_matches(&io->table, schema, table))
-			return io->index;
-	}
-	return NULL;
+	return io != NULL ? io->index : NULL;
 }
 
 /* The id-columns names (List of char *) for schema.table, or NIL. */
@@ -481,14 +490,7 @@ List *
 options_id_columns(const Pg2esOptions *opts, const char *schema,
 				   const char *table)
 {
-	ListCell   *lc;
+	IdColumnsOverride *ic = first_table_match(opts->id_columns, schema, table);
 
-	foreach(lc, opts->id_columns)
-	{
-		IdColumnsOverride *ic = lfirst(lc);
-
-		if (table_matches(&ic->table, schema, table))
-			return ic->columns;
-	}
-	return NIL;
+	return ic != NULL ? ic->columns : NIL;
 }

@@ -39,7 +39,11 @@ typedef struct ColumnPattern
 	NamePattern column;
 } ColumnPattern;
 
-/* index-names: tables matching the pattern go to index. */
+/*
+ * index-names: tables matching the pattern go to index.  This and
+ * IdColumnsOverride begin with their TablePattern, so that a list of them
+ * is searched like a list of patterns (options.c, first_table_match).
+ */
 typedef struct IndexOverride
 {
 	TablePattern table;

@@ -153,56 +153,74 @@ note_skipped_change(LogicalDecodingContext *ctx, DecodeState *state)
 }
 
 /*
- * A row change.  Plain mode writes straight into ctx->out: a prepared
- * write that is not followed by OutputPluginWrite (a skipped row) is
- * simply discarded by the next one.
+ * Ends a change callback: a change that produced output marks the
+ * transaction written, any other counts towards a progress report; then
+ * back to oldcxt, freeing what the change allocated in the per-change
+ * context.
  */
+static void
+end_change(LogicalDecodingContext *ctx, DecodeState *state,
+		   MemoryContext oldcxt, bool written)
+{
+	if (written)
+		state->txn_written = true;
+	else
+		note_skipped_change(ctx, state);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
+}
+
+/*
+ * Writes a row change; returns whether it produced output.  Plain mode
+ * writes straight into ctx->out: a prepared write that is not followed by
+ * OutputPluginWrite (a skipped row) is simply discarded by the next one.
+ */
+static bool
+write_row_change(LogicalDecodingContext *ctx, DecodeState *state,
+				 Relation rel, ReorderBufferChange *change)
+{
+	RelEntry   *entry = relcache_entry_for(state->cache, rel);
+	ItemResult	result;
+
+	if (!entry->covered)
+		return false;
+	if (!state->opts.framed)
+	{
+		OutputPluginPrepareWrite(ctx, true);
+		if (!write_change_items(state, ctx->out, entry, change, &result))
+			return false;
+		/* The message does not end with a newline. */
+		ctx->out->data[--ctx->out->len] = '\0';
+		OutputPluginWrite(ctx, true);
+		return true;
+	}
+	resetStringInfo(&state->change);
+	if (!write_change_items(state, &state->change, entry, change, &result))
+		return false;
+	if (!entry->announced)
+	{
+		framing_relation(&state->frames, entry->relid, entry->index_name);
+		entry->announced = true;
+	}
+	framing_change(&state->frames,
+				   (result.unversioned ? FRAME_FLAG_UNVERSIONED : 0) |
+				   (result.missing_is_loss ? FRAME_FLAG_MISSING_IS_LOSS : 0),
+				   result.nitems, state->change.data, state->change.len);
+	if (state->frames.len >= FRAME_MESSAGE_TARGET)
+		flush_frames(ctx, state);
+	return true;
+}
+
+/* A row change: see write_row_change(), in the per-change context. */
 static void
 pg2es_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 					Relation rel, ReorderBufferChange *change)
 {
 	DecodeState *state = ctx->output_plugin_private;
 	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
-	RelEntry   *entry = relcache_entry_for(state->cache, rel);
-	ItemResult	result;
+	bool		written = write_row_change(ctx, state, rel, change);
 
-	if (!entry->covered)
-		goto skipped;
-
-	if (!state->opts.framed)
-	{
-		OutputPluginPrepareWrite(ctx, true);
-		if (!write_change_items(state, ctx->out, entry, change, &result))
-			goto skipped;
-		/* The message does not end with a newline. */
-		ctx->out->data[--ctx->out->len] = '\0';
-		OutputPluginWrite(ctx, true);
-	}
-	else
-	{
-		resetStringInfo(&state->change);
-		if (!write_change_items(state, &state->change, entry, change, &result))
-			goto skipped;
-		if (!entry->announced)
-		{
-			framing_relation(&state->frames, entry->relid, entry->index_name);
-			entry->announced = true;
-		}
-		framing_change(&state->frames,
-					   (result.unversioned ? FRAME_FLAG_UNVERSIONED : 0) |
-					   (result.missing_is_loss ? FRAME_FLAG_MISSING_IS_LOSS : 0),
-					   result.nitems, state->change.data, state->change.len);
-		if (state->frames.len >= FRAME_MESSAGE_TARGET)
-			flush_frames(ctx, state);
-	}
-	state->txn_written = true;
-	goto cleanup;
-
-skipped:
-	note_skipped_change(ctx, state);
-cleanup:
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextReset(state->change_cxt);
+	end_change(ctx, state, oldcxt, written);
 }
 
 /*
@@ -244,26 +262,24 @@ append_unique_name(List *names, char *name)
 }
 
 /*
- * TRUNCATE: framed mode writes a TRUNCATE frame naming the indexes to
- * clear and the version of the transaction (0 with versioning off), so
- * that the forwarder deletes only documents not newer than the TRUNCATE
- * and a replay spares rows inserted after it; plain mode writes nothing
- * (a _bulk body has no way to say it).
+ * Writes a TRUNCATE; returns whether it produced output.  Framed mode
+ * writes a TRUNCATE frame naming the indexes to clear and the version of
+ * the transaction (0 with versioning off), so that the forwarder deletes
+ * only documents not newer than the TRUNCATE and a replay spares rows
+ * inserted after it; plain mode writes nothing (a _bulk body has no way to
+ * say it).
  * Partitioned tables hold no rows (their partitions come in the list too),
  * and a partition truncated alone does not clear its root's shared index.
  */
-static void
-pg2es_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
-					  int nrelations, Relation relations[],
-					  ReorderBufferChange *change)
+static bool
+write_truncate(DecodeState *state, ReorderBufferTXN *txn, int nrelations,
+			   Relation relations[])
 {
-	DecodeState *state = ctx->output_plugin_private;
-	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
 	List	   *indexes = NIL;
 	int			i;
 
 	if (!state->opts.framed)
-		goto skipped;
+		return false;
 	for (i = 0; i < nrelations; i++)
 	{
 		RelEntry   *entry;
@@ -286,18 +302,23 @@ pg2es_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		indexes = append_unique_name(indexes, entry->index_name);
 	}
 	if (indexes == NIL)
-		goto skipped;
-
+		return false;
 	framing_truncate(&state->frames, indexes,
 					 state->opts.versioning ? txn->final_lsn : 0);
-	state->txn_written = true;
-	goto cleanup;
+	return true;
+}
 
-skipped:
-	note_skipped_change(ctx, state);
-cleanup:
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextReset(state->change_cxt);
+/* TRUNCATE: see write_truncate(), in the per-change context. */
+static void
+pg2es_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+					  int nrelations, Relation relations[],
+					  ReorderBufferChange *change)
+{
+	DecodeState *state = ctx->output_plugin_private;
+	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
+	bool		written = write_truncate(state, txn, nrelations, relations);
+
+	end_change(ctx, state, oldcxt, written);
 }
 
 /*

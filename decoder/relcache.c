@@ -64,9 +64,12 @@ struct RelCache
 static RelCache *live_caches = NULL;
 static bool callbacks_registered = false;
 
-/* Marks every entry of every live cache invalid. */
+/*
+ * Marks invalid, in every live cache, the entries whose encoders use the
+ * type with TYPEOID hash value type_hash, or every entry when all is true.
+ */
 static void
-invalidate_all(void)
+invalidate_entries(bool all, uint32 type_hash)
 {
 	RelCache   *cache;
 
@@ -78,7 +81,8 @@ invalidate_all(void)
 		cache->invalidations++;
 		hash_seq_init(&status, cache->hash);
 		while ((entry = hash_seq_search(&status)) != NULL)
-			entry->valid = false;
+			if (all || list_member_int(entry->type_hashes, (int) type_hash))
+				entry->valid = false;
 	}
 }
 
@@ -105,7 +109,7 @@ relcache_invalidate_cb(Datum arg, Oid relid)
 
 	if (relid == InvalidOid)
 	{
-		invalidate_all();
+		invalidate_entries(true, 0);
 		return;
 	}
 	for (cache = live_caches; cache != NULL; cache = cache->next)
@@ -135,7 +139,7 @@ relcache_invalidate_cb(Datum arg, Oid relid)
 static void
 namespace_invalidate_cb(Datum arg, int cacheid, uint32 hashvalue)
 {
-	invalidate_all();
+	invalidate_entries(true, 0);
 }
 
 /*
@@ -145,20 +149,7 @@ namespace_invalidate_cb(Datum arg, int cacheid, uint32 hashvalue)
 static void
 type_invalidate_cb(Datum arg, int cacheid, uint32 hashvalue)
 {
-	RelCache   *cache;
-
-	for (cache = live_caches; cache != NULL; cache = cache->next)
-	{
-		HASH_SEQ_STATUS status;
-		RelEntry   *entry;
-
-		cache->invalidations++;
-		hash_seq_init(&status, cache->hash);
-		while ((entry = hash_seq_search(&status)) != NULL)
-			if (hashvalue == 0 ||
-				list_member_int(entry->type_hashes, (int) hashvalue))
-				entry->valid = false;
-	}
+	invalidate_entries(hashvalue == 0, hashvalue);
 }
 
 /* Removes a cache from live_caches when its memory context goes away. */
