@@ -116,7 +116,7 @@ append_iso_datetime(StringInfo out, int32 days, int64 time,
 		*p++ = '"';
 	if (year < 0)
 		*p++ = '-';
-	p = put_digits(p, Abs(year), digit_count(Abs(year), 4));
+	p = put_digits(p, abs(year), digit_count(abs(year), 4));
 	*p++ = '-';
 	p = put_digits(p, month, 2);
 	*p++ = '-';
@@ -220,7 +220,7 @@ encode_timetz(StringInfo out, Datum value, const ValueEncoder *enc)
 {
 	TimeTzADT  *t = DatumGetTimeTzADTP(value);
 	int			east = -t->zone;
-	int			offset = Abs(east);
+	int			offset = abs(east);
 	char		buf[ISO_DATETIME_MAXLEN];
 	char	   *p = buf;
 

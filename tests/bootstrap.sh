@@ -41,6 +41,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The decoder is also compiled against PostgreSQL 13's and 17's headers
+# (tests/compat); they are downloaded and unpacked, not installed.
+if [ "$(id -u)" -eq 0 ]; then
+	bash "$(dirname "$0")/compat/fetch_headers.sh"
+fi
+
 if [ "$(id -u)" -eq 0 ] && ! id "$TEST_USER" >/dev/null 2>&1; then
 	useradd --system --create-home --home-dir "/var/lib/$TEST_USER" \
 		--shell /bin/bash "$TEST_USER"

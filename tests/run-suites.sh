@@ -53,6 +53,7 @@ run_suite sanitize make -s -C forwarder sanitize-check
 run_suite emulator /usr/bin/python3 -m unittest discover -s tests/emulator
 run_suite regress make -s -C decoder installcheck
 run_suite valgrind make -s -C decoder valgrind-check
+run_suite compat bash tests/compat/check_majors.sh
 run_suite e2e prove_dir tests/e2e/t
 run_suite fuzz make -s -C forwarder fuzz
 run_suite decoder-fuzz prove --timer tests/fuzz/decoder_fuzz.pl
