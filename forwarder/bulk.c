@@ -99,6 +99,18 @@ push_sealed(BulkQueue *q, Batch *b)
 }
 
 /*
+ * push_alone: queue b as a batch of its own, after sealing what came
+ * before it.
+ */
+static void
+push_alone(BulkQueue *q, Batch *b)
+{
+	bulk_seal(q);
+	push_sealed(q, b);
+	q->bytes += b->body.len;
+}
+
+/*
  * bulk_queue_init: an empty queue with the given sealing limits.
  */
 void
@@ -222,9 +234,7 @@ bulk_append_truncate(BulkQueue *q, const Frame *frame, uint64_t txn_seq)
 	b->items[0].txn_seq = txn_seq;
 	b->nitems = b->cap = 1;
 	b->truncate_version = frame->truncate_version;
-	bulk_seal(q);
-	push_sealed(q, b);
-	q->bytes += b->body.len;
+	push_alone(q, b);
 	return true;
 }
 
@@ -247,9 +257,7 @@ bulk_append_create_index(BulkQueue *q, const char *index, size_t index_len,
 		batch_free(b);
 		return false;
 	}
-	bulk_seal(q);
-	push_sealed(q, b);
-	q->bytes += b->body.len;
+	push_alone(q, b);
 	return true;
 }
 
@@ -409,4 +417,60 @@ bulk_item_actions(const Batch *batch, ItemAction *out)
 
 	for (i = 0; i < batch->nitems; i++)
 		out[i] = batch->items[i].action;
+}
+
+/*
+ * bulk_append_move: queue the two items of a CHANGE frame flagged
+ * FRAME_FLAG_MISSING_IS_LOSS (a delete of the old _id, a partial update of
+ * the new one; transactions txn_seqs) as a MOVE batch of their own, after
+ * sealing what came before it. Returns false, queue unchanged, when out of
+ * memory.
+ */
+bool
+bulk_append_move(BulkQueue *q, const Frame *frame, const uint64_t txn_seqs[2])
+{
+	Batch	   *b = batch_new(BATCH_MOVE);
+
+	if (b == NULL)
+		return false;
+	if (!batch_add(b, frame->items[0].data, frame->items[0].len, ITEM_DELETE, txn_seqs[0]) ||
+		!batch_add(b, frame->items[1].data, frame->items[1].len, ITEM_UPDATE_MUST_EXIST,
+				   txn_seqs[1]))
+	{
+		batch_free(b);
+		return false;
+	}
+	push_alone(q, b);
+	return true;
+}
+
+/*
+ * bulk_resolve_move: make the head MOVE batch a _bulk batch: the index item
+ * index_item[0..len) of the rebuilt document, then the delete of the old
+ * one (each keeping the transaction of the item it replaces); or, when
+ * index_item is NULL, the two items as the plugin wrote them. Returns
+ * false, queue unchanged, when out of memory.
+ */
+bool
+bulk_resolve_move(BulkQueue *q, const char *index_item, size_t len)
+{
+	Batch	   *head = q->head;
+	const BulkItem *del = &head->items[0];
+	Batch	   *b;
+
+	if (index_item == NULL)
+	{
+		head->kind = BATCH_BULK;
+		return true;
+	}
+	if ((b = batch_new(BATCH_BULK)) == NULL)
+		return false;
+	if (!batch_add(b, index_item, len, ITEM_INDEX, head->items[1].txn_seq) ||
+		!batch_add(b, head->body.data + del->off, del->len, ITEM_DELETE, del->txn_seq))
+	{
+		batch_free(b);
+		return false;
+	}
+	replace_head_with(q, b, b, b->body.len);
+	return true;
 }

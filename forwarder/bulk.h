@@ -12,7 +12,8 @@
  * A TRUNCATE becomes a batch of its own: everything before it is stored by
  * the time it reaches the head, and nothing after it is sent until it is done.
  * So does the creation of an index with its mapping, which must come before
- * the first item written to that index.
+ * the first item written to that index, and a key change whose new document
+ * must be rebuilt from the old one (move.h) before it becomes a plain batch.
  */
 #ifndef PG2ES_BULK_H
 #define PG2ES_BULK_H
@@ -25,7 +26,8 @@ typedef enum BatchKind
 {
 	BATCH_BULK,					/* a _bulk request body */
 	BATCH_TRUNCATE,				/* index names, one per line */
-	BATCH_CREATE_INDEX			/* the body of PUT /index; no items */
+	BATCH_CREATE_INDEX,			/* the body of PUT /index; no items */
+	BATCH_MOVE					/* a delete and a partial update (move.h) */
 } BatchKind;
 
 /* One item of a batch: a byte range of the body and its transaction. */
@@ -74,6 +76,10 @@ extern PG2ES_MUSTCHECK bool bulk_append_truncate(BulkQueue *q, const Frame *fram
 extern PG2ES_MUSTCHECK bool bulk_append_create_index(BulkQueue *q, const char *index,
 													 size_t index_len, const char *body,
 													 size_t body_len);
+extern PG2ES_MUSTCHECK bool bulk_append_move(BulkQueue *q, const Frame *frame,
+											 const uint64_t txn_seqs[2]);
+extern PG2ES_MUSTCHECK bool bulk_resolve_move(BulkQueue *q, const char *index_item,
+											  size_t len);
 extern void bulk_seal(BulkQueue *q);
 extern int64_t bulk_seal_due(BulkQueue *q, int64_t now_us);
 extern Batch *bulk_head(const BulkQueue *q);

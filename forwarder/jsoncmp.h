@@ -1,6 +1,7 @@
 /*
  * jsoncmp.h
- *		Walking and comparing JSON text without converting it, for verify.
+ *		Walking and comparing JSON text without converting it, for verify
+ *		(and for move.c, which splices documents with the walker).
  *
  * Pure: no I/O. Values are compared as JSON values, not bytes: member order,
  * whitespace and string escapes do not matter; numbers are equal when their

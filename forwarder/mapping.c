@@ -14,10 +14,14 @@
 
 /*
  * table_mapping: pg2es.mapping() of table t as JSON text, malloc'd
- * ({"properties":{...}}); pretty = jsonb_pretty. NULL (logged) on failure.
+ * ({"properties":{...}}); pretty = jsonb_pretty. NULL (logged) on failure;
+ * then *lost (when not NULL) says whether the connection, not the query,
+ * failed: no answer at all (no SQLSTATE), a connection exception (08) or
+ * an operator intervention such as a shutdown (57P).
  */
 static char *
-table_mapping(PGconn *conn, const char *optlit, const CatalogTable *t, bool pretty)
+table_mapping(PGconn *conn, const char *optlit, const CatalogTable *t, bool pretty,
+			  bool *lost)
 {
 	char		sql[512 + 64];
 	PGresult   *res;
@@ -37,7 +41,14 @@ table_mapping(PGconn *conn, const char *optlit, const CatalogTable *t, bool pret
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 		mapping = strdup(PQgetvalue(res, 0, 0));
 	else
+	{
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		if (lost)
+			*lost = PQstatus(conn) != CONNECTION_OK || state == NULL ||
+				strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
 		log_error("could not derive the mapping of table %s: %s", t->name, PQerrorMessage(conn));
+	}
 	PQclear(res);
 	buf_free(&query);
 	return mapping;
@@ -82,7 +93,7 @@ mapping_create_outcome(long status, const char *body, size_t len)
 static bool
 create_index(PGconn *conn, const char *optlit, EsCall *call, const CatalogTable *t)
 {
-	char	   *mapping = table_mapping(conn, optlit, t, false);
+	char	   *mapping = table_mapping(conn, optlit, t, false, NULL);
 	char	   *path = escall_index_path(call, t->index, "");
 	Buf			body;
 	const Buf  *resp = NULL;
@@ -154,7 +165,7 @@ mapping_print(const Config *cfg)
 		status = 0;
 		for (i = 0; status == 0 && i < tables.n; i++)
 		{
-			if ((mapping = table_mapping(conn, optlit, &tables.items[i], true)) == NULL)
+			if ((mapping = table_mapping(conn, optlit, &tables.items[i], true, NULL)) == NULL)
 				status = 1;
 			else
 				printf("# table %s\nPUT /%s\n{\"mappings\": %s}\n\n", tables.items[i].name,
@@ -266,7 +277,7 @@ mapping_for_relation(MappingCache *mc, uint64_t relid, const char *index, size_t
 	CatalogTable t;
 	char		name[64];
 	char	   *mapping;
-	bool		lost;
+	bool		lost = false;
 
 	if (mc == NULL || mc->disabled || known(mc, index, len))
 		return MAPPING_NOTHING;
@@ -276,14 +287,14 @@ mapping_for_relation(MappingCache *mc, uint64_t relid, const char *index, size_t
 	snprintf(name, sizeof(name), "with oid %llu", (unsigned long long) relid);
 	t.relid = (unsigned int) relid;
 	t.name = name;
-	mapping = table_mapping(mc->conn, mc->optlit, &t, false);
+	mapping = table_mapping(mc->conn, mc->optlit, &t, false, &lost);
 	if (mapping && buf_printf(body, "{\"mappings\":%s}", mapping))
 	{
 		free(mapping);
 		return MAPPING_CREATE;
 	}
 	free(mapping);
-	if ((lost = PQstatus(mc->conn) == CONNECTION_BAD))
+	if (lost)
 	{
 		PQfinish(mc->conn);
 		mc->conn = NULL;

@@ -110,6 +110,7 @@ sync_free(Sync *sync)
 	ack_free(&sync->ack);
 	dlq_close(&sync->dlq);
 	truncate_job_free(&sync->truncate);
+	move_plan_free(&sync->move);
 }
 
 /*
@@ -125,6 +126,8 @@ sync_reset(Sync *sync)
 	sync->in_flight = false;
 	truncate_job_free(&sync->truncate);
 	sync->truncating = NULL;
+	move_plan_free(&sync->move);
+	sync->moving = NULL;
 	bulk_queue_free(&sync->queue);
 	ack_free(&sync->ack);
 	ack_init(&sync->ack, confirmed);
@@ -192,6 +195,18 @@ queue_index_creation(Sync *sync, const Frame *frame)
 }
 
 /*
+ * is_move: a CHANGE frame whose partial update's document Elasticsearch
+ * cannot have (a key change keeping a TOASTed value): rebuilt from the old
+ * document (move.h).
+ */
+static bool
+is_move(const Frame *frame)
+{
+	return (frame->flags & FRAME_FLAG_MISSING_IS_LOSS) && frame->nitems == 2 &&
+		frame->items[0].action == ITEM_DELETE && frame->items[1].action == ITEM_UPDATE;
+}
+
+/*
  * add_frame: hand one frame to the queue and the bookkeeping.
  */
 static SyncStatus
@@ -203,6 +218,15 @@ add_frame(Sync *sync, const Frame *frame, int64_t now_us)
 	switch (frame->kind)
 	{
 		case FRAME_CHANGE:
+			if (is_move(frame))
+			{
+				uint64_t	seqs[2];
+
+				if (!ack_add_item(&sync->ack, &seqs[0]) || !ack_add_item(&sync->ack, &seqs[1]) ||
+					!bulk_append_move(&sync->queue, frame, seqs))
+					goto oom;
+				break;
+			}
 			for (i = 0; i < frame->nitems; i++)
 				if (!ack_add_item(&sync->ack, &seq) ||
 					!bulk_append_item(&sync->queue, frame->items[i].data, frame->items[i].len,
@@ -611,6 +635,20 @@ start_truncate_step(Sync *sync, const Batch *head)
 }
 
 /*
+ * send_bulk: send the head _bulk batch.
+ */
+static bool
+send_bulk(Sync *sync, const Batch *head)
+{
+	if (!es_request(&sync->es, "POST", "/_bulk?filter_path=" BULKRESP_FILTER_PATH,
+					head->body.data, head->body.len, true))
+		return false;
+	sync->metrics->documents_sent += head->nitems;
+	sync->metrics->bulk_bytes += sync->es.result.bytes_sent;
+	return true;
+}
+
+/*
  * start_create_index: send PUT /index with the head's mapping.
  */
 static bool
@@ -660,6 +698,127 @@ handle_create_index(Sync *sync, const EsResult *r, int64_t now_us)
 }
 
 /*
+ * move_path: the request path of the head MOVE's current step, into path.
+ */
+static bool
+move_path(Sync *sync, char *path, size_t size)
+{
+	const MovePlan *plan = &sync->move;
+	const char *id = plan->step == MOVE_READ_OLD ? plan->old_id : plan->new_id;
+	char	   *eindex = es_escape(&sync->es, plan->index, strlen(plan->index));
+	char	   *eid = es_escape(&sync->es, id, strlen(id));
+	int			n = -1;
+
+	if (eindex && eid && plan->step == MOVE_PROBE_NEW)
+		n = snprintf(path, size, "/%s/_doc/%s?version=%llu&version_type=external_gte", eindex,
+					 eid, (unsigned long long) plan->version);
+	else if (eindex && eid)
+		n = snprintf(path, size, "/%s/_source/%s", eindex, eid);
+	curl_free(eindex);
+	curl_free(eid);
+	return n >= 0 && (size_t) n < size;
+}
+
+/*
+ * start_move: send the head MOVE's current request (move.h), reading its
+ * items first; items that are not what a MOVE should be are sent as they
+ * are.
+ */
+static bool
+start_move(Sync *sync, const Batch *head)
+{
+	char		path[2048];
+
+	if (sync->moving != head)
+	{
+		move_plan_free(&sync->move);
+		if (!move_plan(head->body.data + head->items[0].off, head->items[0].len,
+					   head->body.data + head->items[1].off, head->items[1].len, &sync->move))
+		{
+			log_warning("a key change's items are not as expected; sending them as they are");
+			return bulk_resolve_move(&sync->queue, NULL, 0) && send_bulk(sync, bulk_head(&sync->queue));
+		}
+		sync->moving = head;
+	}
+	return move_path(sync, path, sizeof(path)) &&
+		es_request(&sync->es, sync->move.step == MOVE_PROBE_NEW ? "DELETE" : "GET", path, NULL,
+				   0, false);
+}
+
+/*
+ * end_move: forget the head MOVE's plan once the batch is resolved.
+ */
+static void
+end_move(Sync *sync)
+{
+	move_plan_free(&sync->move);
+	sync->moving = NULL;
+}
+
+/*
+ * resolve_move: the head MOVE batch becomes a _bulk batch: the document
+ * rebuilt from old_source[0..len), or the plugin's items when old_source
+ * is NULL or cannot be used.
+ */
+static SyncStatus
+resolve_move(Sync *sync, const char *old_source, size_t len)
+{
+	Buf			item;
+	bool		rebuilt;
+	bool		ok;
+
+	buf_init(&item);
+	rebuilt = old_source && move_index_item(&sync->move, old_source, len, &item);
+	if (old_source && !rebuilt)
+		log_warning("the old document %s of index \"%s\" is not a JSON object; sending the key change as it is",
+					sync->move.old_id, sync->move.index);
+	else if (rebuilt)
+		log_info("rebuilt document %s of index \"%s\" from document %s (a key change that kept a TOASTed value)",
+				 sync->move.new_id, sync->move.index, sync->move.old_id);
+	ok = bulk_resolve_move(&sync->queue, rebuilt ? item.data : NULL, rebuilt ? item.len : 0);
+	buf_free(&item);
+	end_move(sync);
+	if (!ok)
+		log_error("out of memory while rebuilding a document");
+	return ok ? SYNC_OK : SYNC_FATAL;
+}
+
+/*
+ * handle_move: act on the answer to the head MOVE's current request
+ * (move.h says what each means).
+ */
+static SyncStatus
+handle_move(Sync *sync, const EsResult *r, int64_t now_us)
+{
+	MovePlan   *plan = &sync->move;
+
+	if (r->status == 0 || r->status == 429 || r->status >= 500 || r->status == 401 ||
+		r->status == 403)
+	{
+		retry_head_later(sync, bulk_head(&sync->queue), 0, now_us);
+		return SYNC_OK;
+	}
+	sync->progress_us = now_us;
+	bulk_head(&sync->queue)->attempts = 0;
+	if (plan->step == MOVE_READ_OLD && r->status == 200)
+		return resolve_move(sync, r->body->data ? r->body->data : "", r->body->len);
+	if (plan->step == MOVE_READ_OLD && r->status == 404)
+		plan->step = MOVE_READ_NEW;
+	else if (plan->step == MOVE_READ_NEW && r->status == 404 && plan->versioned)
+		plan->step = MOVE_PROBE_NEW;
+	else if (plan->step == MOVE_PROBE_NEW && r->status == 409)
+	{
+		log_debug("document %s of index \"%s\" was removed by a later change: its key change is moot",
+				  plan->new_id, plan->index);
+		end_move(sync);
+		return settle_items(sync, NULL, 0, now_us);
+	}
+	else
+		return resolve_move(sync, NULL, 0);
+	return SYNC_OK;
+}
+
+/*
  * start_next: send the probe, or the head batch, if it is time.
  */
 static void
@@ -676,16 +835,10 @@ start_next(Sync *sync, int64_t now_us)
 		ok = start_truncate_step(sync, head);
 	else if (head->kind == BATCH_CREATE_INDEX)
 		ok = start_create_index(sync, head);
+	else if (head->kind == BATCH_MOVE)
+		ok = start_move(sync, head);
 	else
-	{
-		ok = es_request(&sync->es, "POST", "/_bulk?filter_path=" BULKRESP_FILTER_PATH,
-						head->body.data, head->body.len, true);
-		if (ok)
-		{
-			sync->metrics->documents_sent += head->nitems;
-			sync->metrics->bulk_bytes += sync->es.result.bytes_sent;
-		}
-	}
+		ok = send_bulk(sync, head);
 	if (ok)
 		sync->in_flight = true;
 	else
@@ -718,6 +871,8 @@ handle_result(Sync *sync, const EsResult *r, int64_t now_us)
 		return handle_truncate(sync, r, now_us);
 	if (head->kind == BATCH_CREATE_INDEX)
 		return handle_create_index(sync, r, now_us);
+	if (head->kind == BATCH_MOVE)
+		return handle_move(sync, r, now_us);
 	return handle_bulk(sync, r, now_us);
 }
 

@@ -16,6 +16,7 @@
 #include "es.h"
 #include "http.h"
 #include "log.h"
+#include "move.h"
 #include "truncate.h"
 
 typedef enum SyncStatus
@@ -43,6 +44,8 @@ typedef struct Sync
 	char	   *path;			/* URL path of the request in flight, owned */
 	TruncateJob truncate;		/* progress of the head TRUNCATE */
 	const Batch *truncating;	/* the TRUNCATE batch truncate is for, or NULL */
+	MovePlan	move;			/* what the head MOVE batch says */
+	const Batch *moving;		/* the MOVE batch move is for, or NULL */
 	struct MappingCache *mappings;	/* derives the mappings of indexes new
 									 * in the stream; NULL = off; borrowed */
 } Sync;

@@ -2851,6 +2851,8 @@ def route_other(store, method, segs, params, body):
         return index_api(store, method, segs[0], segs[1], params, body)
     if n == 3 and segs[1] == "_doc":
         return doc_api(store, method, segs[0], segs[2], params, body)
+    if n == 3 and segs[1] == "_source" and method in ("GET", "HEAD"):
+        return source_api(store, method, segs[0], segs[2], params)
     if n == 1 and not head.startswith("_"):
         return index_admin(store, method, head, body)
     raise PlainError(400, "no handler found for uri [/%s] and method [%s]" %
@@ -2940,6 +2942,19 @@ def doc_api(store, method, name, doc_id, params, body):
     result = store.run_op(op, time.monotonic())
     status = result.pop("status")
     return Response(status, result)
+
+
+def source_api(store, method, name, doc_id, params):
+    """GET|HEAD /{index}/_source/{id}: the document's _source alone, byte
+    for byte as stored (real-time, like GET _doc); a missing document is a
+    404 resource_not_found_exception [shape from memory]."""
+    index = store.get_index(name)
+    doc = index.docs.get(doc_id)
+    show = source_spec(None, params)
+    if doc is None or show is None:
+        raise EsError(404, "resource_not_found_exception",
+                      "Document not found [%s]/[%s]" % (name, doc_id))
+    return Response(200, None if method == "HEAD" else show(doc))
 
 
 def index_admin(store, method, name, body):

@@ -323,6 +323,20 @@ class MalformedBulkTest(EmulatorCase):
         status, _, data = self.es.raw("GET", "/t/_doc/1")
         self.assertIn(b'"_source":{"a":1}}', data)
 
+    def test_source_api_returns_the_stored_bytes(self):
+        self.es.raw("POST", "/_bulk",
+                    '{"index":{"_index":"t","_id":"1"}}\n'
+                    '{"n":1.50, "s":"x"}\n', {"Content-Type": NDJSON})
+        status, _, data = self.es.raw("GET", "/t/_source/1")
+        self.assertEqual((status, data), (200, b'{"n":1.50, "s":"x"}'))
+        status, _, data = self.es.raw("GET", "/t/_source/2")
+        self.assertEqual(status, 404)
+        self.assertEqual(json.loads(data)["error"]["type"],
+                         "resource_not_found_exception")
+        status, _, data = self.es.raw("GET", "/nope/_source/1")
+        self.assertEqual(json.loads(data)["error"]["type"],
+                         "index_not_found_exception")
+
 
 class ContentTypeTest(EmulatorCase):
 

@@ -27,10 +27,14 @@
 #  3. the marker rows are then rewritten without the marker ("healed"), and
 #     after catch-up every index equals its table exactly, also through
 #     `pg2es verify`.
-# A known gap (a key change that leaves a TOASTed value untouched under
-# REPLICA IDENTITY DEFAULT) is kept out of the random mix and checked as a
-# TODO at the end; tests/e2e/t/301_replay.pl holds the minimal replay cases
-# behind the failures this test has found.
+# Key changes that leave a TOASTed value untouched under REPLICA IDENTITY
+# DEFAULT (the WAL holds neither the value nor the old row) are in the mix:
+# the forwarder rebuilds the new document from the old one.  A replay of
+# such a change after the row was removed again may dead-letter its partial
+# update when Elasticsearch no longer holds a trace of the removal; such a
+# dead letter is allowed only for an _id the table no longer has.
+# tests/e2e/t/301_replay.pl holds the minimal replay cases behind the
+# failures this test has found.
 #
 # Reproducible from the seed it prints (PG2ES_SEED=N to replay the same
 # schedule; the interleaving of the writers is up to the machine).  Runs for
@@ -112,7 +116,7 @@ my @fwd_args = (
 	'--bulk-max-items', 20 + int(rand(400)),
 	'--bulk-linger-ms', 20,
 	'--status-interval', 1,
-	'--es-timeout', 10,
+	'--es-timeout', 10, ($ENV{PG2ES_TORTURE_VERBOSE} ? ('-v') : ()),
 	'--dead-letter-file', $dlq);
 diag("forwarder options: @fwd_args");
 $es->fault({ kind => 'reject', match => $marker });
@@ -183,10 +187,12 @@ sub random_statement
 			quote(note_value(0)), $k, $k + $r) if $op < 0.6;
 		return sprintf("UPDATE t_def SET big = %s WHERE id = %d", big_value(), $k)
 		  if $op < 0.7;
-		# A key change rewrites the TOASTed column too: with an unchanged
-		# one it cannot be synced under REPLICA IDENTITY DEFAULT (see the
-		# TODO check at the end).
+		# a key change that rewrites the TOASTed column, or keeps it (the
+		# forwarder then rebuilds the new document from the old one)
 		return sprintf("UPDATE t_def SET id = %d, big = big || '' WHERE id = %d",
+			1 + int(rand(500)), $k)
+		  if $op < 0.78;
+		return sprintf("UPDATE t_def SET id = %d, n = n + 1 WHERE id = %d",
 			1 + int(rand(500)), $k)
 		  if $op < 0.85;
 		return "DELETE FROM t_def WHERE id BETWEEN $k AND " . ($k + $r);
@@ -394,6 +400,12 @@ while (time() < $deadline)
 	cause_fault(pick_fault());
 }
 
+# The fault phase is over: drop the fault uses not served yet (a forwarder
+# backing off for 30 s between attempts serves one per attempt, fewer than
+# the harness adds), keeping the marker's rejection.
+$es->clear_faults;
+$es->fault({ kind => 'reject', match => $marker });
+
 # ---------------------------------------------------------------------------
 # Stop the writers, catch up
 
@@ -529,13 +541,19 @@ for my $msg (split /\n/, $shadow)
 	}
 }
 
-my (%dead, $dead_items, @torn);
+my (%dead, $dead_items, @torn, @moot_moves);
 my $dlq_text = -e $dlq ? slurp_file($dlq) : '';
 my @dlq_lines = split /(?<=\n)/, $dlq_text;
 while (@dlq_lines)
 {
 	my $action = shift @dlq_lines;
 	my $source = shift(@dlq_lines) // '';
+	if ($action =~ /^\{"update":\{"_index":"public\.t_def","_id":"(\d+)"\}\}\n\z/)
+	{
+		# a replayed key change whose row went away later (see the top)
+		push @moot_moves, $1;
+		next;
+	}
 	push @torn, $action unless $action =~ /^\{"index"/ && $source =~ /\n\z/;
 	$dead{"$action$source"}++;
 	$dead_items++;
@@ -543,11 +561,19 @@ while (@dlq_lines)
 my @errors = -e "$dlq.errors" ? split(/\n/, slurp_file("$dlq.errors")) : ();
 my @bad_errors = grep {
 	my $e = eval { decode_json($_) };
-	!$e || $e->{status} != 400 || ($e->{error}{type} // '') ne 'document_parsing_exception'
+	!$e || !(($e->{status} == 400 && ($e->{error}{type} // '') eq 'document_parsing_exception')
+		|| ($e->{status} == 404 && ($e->{error}{type} // '') eq 'document_missing_exception'))
 } @errors;
+my @moved_back = @moot_moves
+  ? split(/\n/, $node->safe_psql('postgres',
+		'SELECT id FROM t_def WHERE id IN (' . join(',', @moot_moves) . ')'))
+  : ();
+is(scalar(@moved_back), 0,
+	'a dead-lettered key change names an _id its table no longer has (nothing lost)')
+  or diag("seed $seed: rows lost by a key change: @moved_back");
 is(scalar(@torn), 0, 'the dead-letter file holds whole index items only')
   or diag("seed $seed: first torn or unexpected item: $torn[0]");
-is(scalar(@errors), $dead_items // 0, 'one error line per dead-lettered item');
+is(scalar(@errors), ($dead_items // 0) + @moot_moves, 'one error line per dead-lettered item');
 is(scalar(@bad_errors), 0, 'every dead-lettered item was refused with 400 document_parsing_exception')
   or diag("seed $seed: $bad_errors[0]");
 my @not_dead    = grep { !$dead{$_} } sort keys %emitted;
@@ -562,16 +588,6 @@ ok(!@not_dead && !@not_emitted,
 # ---------------------------------------------------------------------------
 # 3. Heal the marker rows; then every index equals its table
 
-# Known gap, kept visible: under REPLICA IDENTITY DEFAULT, a key change that
-# leaves a TOASTed value untouched reaches the plugin without that value (the
-# WAL holds neither it nor the old row), so it can only emit a partial update
-# of the new _id, which Elasticsearch does not have.
-$node->safe_psql('postgres', <<'EOS');
-CREATE TABLE t_keymove (id int PRIMARY KEY, n int, big text);
-INSERT INTO t_keymove
-	SELECT 1, 1, string_agg(md5(g::text), '') FROM generate_series(1, 200) g;
-UPDATE t_keymove SET id = 2 WHERE id = 1;
-EOS
 $node->safe_psql('postgres',
 	join('', map { "UPDATE $_ SET note = replace(note, '$marker', 'healed') "
 		  . "WHERE note LIKE '%$marker%';\n" } @marker_tables));
@@ -581,15 +597,6 @@ for my $t (@tables)
 	my ($equal, $why) = index_equals_table($node, $es, "public.$t", $index{$t});
 	ok($equal, "$t: index equals table")
 	  or diag("seed $seed: " . substr($why, 0, 1500));
-}
-
-TODO:
-{
-	local $TODO = 'a key change with an unchanged TOASTed value needs REPLICA IDENTITY FULL';
-	my ($equal, $why) = index_equals_table($node, $es, 'public.t_keymove',
-		$node->safe_psql('postgres', "SELECT pg2es.index_name('public.t_keymove')"));
-	ok($equal, 't_keymove: a moved row with an unchanged TOASTed value is synced')
-	  or diag($why);
 }
 
 is($faults{pg_fast_escalated} // 0, 0,
@@ -613,6 +620,10 @@ diag(sprintf(
 		  . "(%d distinct); bulk requests %d, items %d",
 		$rows_checked, scalar(@tables), scalar(keys %emitted), $dead_items // 0,
 		scalar(keys %dead), $stats->{bulk_requests} // 0, $stats->{items} // 0));
+my @rebuilt = ($fwd->log_contents =~ /rebuilt document/g);
+diag(sprintf("key changes that kept a TOASTed value: %d documents rebuilt from the old one, "
+		  . "%d replayed ones dead-lettered after their row went away",
+		scalar(@rebuilt), scalar(@moot_moves)));
 
 $fwd->stop;
 done_testing();
