@@ -344,8 +344,10 @@ skip_unaddressable(RelEntry *entry, bool has_key)
 
 /*
  * Says once per table and session that a key change met unreadable TOAST:
- * the new _id has no document yet, so its partial update will fail
- * (document_missing); only the full old row image could fill it in.
+ * the new _id has no document yet, so its partial update fails
+ * (document_missing) unless the consumer rebuilds the document from the
+ * old one, as the pg2es forwarder does (forwarder/move.h); only the full
+ * old row image would let the plugin write it whole.
  */
 static void
 warn_partial_key_change(RelEntry *entry)
@@ -357,8 +359,8 @@ warn_partial_key_change(RelEntry *entry)
 			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			errmsg("a key change in table %s keeps TOASTed values the WAL does not hold",
 				   entry->qualified_name),
-			errdetail("The new document gets only the columns present and cannot be created."),
-			errhint("Set REPLICA IDENTITY FULL on the table."));
+			errdetail("The new document gets only the columns present; the pg2es forwarder rebuilds it from the old document, other consumers cannot."),
+			errhint("Set REPLICA IDENTITY FULL on the table to send it whole."));
 }
 
 /*
