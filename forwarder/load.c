@@ -27,13 +27,13 @@
 #include "escall.h"
 #include "log.h"
 #include "mapping.h"
+#include "progress.h"
 #include "repl.h"
 #include "sync.h"
 
 #define LOAD_MAX_JOBS 64
-/* progress: a terminal line twice a second, else a log line every 10 s */
-#define PROGRESS_TTY_US 500000
-#define PROGRESS_LOG_US (10 * 1000000)
+/* bytes one connection may hand over in one turn of the loop */
+#define LOAD_DRAIN_BYTES (1024 * 1024)
 /* a copy connection silent this long is reported, with what it waits for */
 #define STALL_REPORT_US (30 * 1000000)
 
@@ -82,9 +82,9 @@ typedef struct Load
 	size_t		recorded;		/* tables recorded done */
 	size_t	   *order;			/* ack ordinal - 1 -> table index */
 	uint64_t   *rows;			/* per table: items queued */
+	int64_t		now_us;			/* when the rows being read arrived */
 	int64_t		table_started_us;
-	int64_t		next_progress_us;
-	bool		progress_on_tty;
+	Progress	progress;
 	char		err[256];
 } Load;
 
@@ -444,7 +444,7 @@ on_item(void *arg, int fieldno, const char *data, int32_t len)
 	frame.items[0].data = data;
 	frame.items[0].len = (size_t) len;
 	frame.items[0].action = ITEM_INDEX;
-	if (sync_add_frame(&ld->sync, &frame, pg2es_now_us()) != SYNC_OK)
+	if (sync_add_frame(&ld->sync, &frame, ld->now_us) != SYNC_OK)
 		return false;
 	ld->rows[ld->order[ld->committed]]++;
 	return true;
@@ -479,35 +479,42 @@ end_copy(Load *ld, LoadJob *job)
 }
 
 /*
- * drain_job: read what a job's connection has, while memory allows.
+ * start_copying: a job's COPY was sent; once its first result is in,
+ * check that the server started the COPY. Returns false (logged) when it
+ * refused; *started tells whether the rows may be read now.
  */
 static bool
-drain_job(Load *ld, LoadJob *job)
+start_copying(LoadJob *job, bool *started)
+{
+	PGresult   *res;
+
+	*started = false;
+	if (PQisBusy(job->conn))
+		return true;
+	res = PQgetResult(job->conn);
+	if (PQresultStatus(res) != PGRES_COPY_OUT)
+	{
+		log_error("could not copy: %s", PQresultErrorMessage(res));
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	job->state = JOB_COPYING;
+	*started = true;
+	return true;
+}
+
+/*
+ * drain_rows: hand the rows libpq holds complete to the batcher, while
+ * memory allows; *got counts the bytes taken. Returns false (logged) on
+ * an error; the job is idle afterwards if the COPY ended.
+ */
+static bool
+drain_rows(Load *ld, LoadJob *job, size_t *got)
 {
 	char	   *data;
 	int			r;
 
-	if (!PQconsumeInput(job->conn))
-	{
-		log_error("lost a copy connection: %s", PQerrorMessage(job->conn));
-		return false;
-	}
-	if (job->state == JOB_STARTING)
-	{
-		PGresult   *res;
-
-		if (PQisBusy(job->conn))
-			return true;
-		res = PQgetResult(job->conn);
-		if (PQresultStatus(res) != PGRES_COPY_OUT)
-		{
-			log_error("could not copy: %s", PQresultErrorMessage(res));
-			PQclear(res);
-			return false;
-		}
-		PQclear(res);
-		job->state = JOB_COPYING;
-	}
 	while (ld->sync.queue.bytes < ld->cfg->max_memory)
 	{
 		r = PQgetCopyData(job->conn, &data, 1);
@@ -520,7 +527,7 @@ drain_job(Load *ld, LoadJob *job)
 			log_error("copying failed: %s", PQerrorMessage(job->conn));
 			return false;
 		}
-		job->heard_us = pg2es_now_us();
+		*got += (size_t) r;
 		if (!copyin_feed(&job->ci, data, (size_t) r, on_item, ld, ld->err, sizeof(ld->err)))
 		{
 			PQfreemem(data);
@@ -533,25 +540,50 @@ drain_job(Load *ld, LoadJob *job)
 }
 
 /*
- * format_duration: seconds as "1h02m", "3m05s" or "12s" into out.
+ * drain_job: read what a job's connection has, while memory allows, up to
+ * LOAD_DRAIN_BYTES. One read takes what libpq's buffer holds (16 kB at
+ * first, a few dozen rows), so a loop turn per read would spend more on
+ * the turn (a poll, driving curl, the clock) than on the rows: reading
+ * again while the server keeps sending makes the turns few and large,
+ * and the budget keeps the other connections and the requests moving.
  */
-static void
-format_duration(char *out, size_t size, double secs)
+static bool
+drain_job(Load *ld, LoadJob *job)
 {
-	long		s = secs < 0 ? 0 : secs > 1e8 ? 99999999 : (long) secs;
+	size_t		got = 0;
+	size_t		before;
+	bool		started;
 
-	if (s >= 3600)
-		snprintf(out, size, "%ldh%02ldm", s / 3600, s / 60 % 60);
-	else if (s >= 60)
-		snprintf(out, size, "%ldm%02lds", s / 60, s % 60);
-	else
-		snprintf(out, size, "%lds", s);
+	do
+	{
+		if (!PQconsumeInput(job->conn))
+		{
+			log_error("lost a copy connection: %s", PQerrorMessage(job->conn));
+			return false;
+		}
+		if (job->state == JOB_STARTING)
+		{
+			if (!start_copying(job, &started))
+				return false;
+			if (!started)
+				return true;
+		}
+		/* one clock reading per read: the rows arrived together */
+		ld->now_us = pg2es_now_us();
+		before = got;
+		if (!drain_rows(ld, job, &got))
+			return false;
+		if (got > before)
+			job->heard_us = ld->now_us;
+	} while (job->state == JOB_COPYING && got > before && got < LOAD_DRAIN_BYTES &&
+			 ld->sync.queue.bytes < ld->cfg->max_memory);
+	return true;
 }
 
 /*
- * report_progress: rows done / estimated, rate and time left of the table
- * being copied: a line rewritten on a terminal, a log line otherwise, and
- * the figures in /metrics. final ends the table's line.
+ * report_progress: rows done / estimated and rate of the table being
+ * copied: in /metrics at every call, on the terminal or in the log every
+ * progress period (progress.h). final ends the table's line.
  */
 static void
 report_progress(Load *ld, size_t t, double estimate, bool final)
@@ -560,32 +592,13 @@ report_progress(Load *ld, size_t t, double estimate, bool final)
 	uint64_t	done = ld->rows[t];
 	double		secs = (double) (now - ld->table_started_us) / 1e6;
 	double		rate = secs > 0 ? (double) done / secs : 0;
-	char		left[32] = "?";
-	char		total[48] = "?";
 
 	ld->metrics->load_table = ld->tables.items[t].name;
 	ld->metrics->load_rows_done = done;
 	ld->metrics->load_rows_estimated = estimate;
 	ld->metrics->load_rows_per_second = rate;
-	if (!final && now < ld->next_progress_us)
-		return;
-	ld->next_progress_us = now + (ld->progress_on_tty ? PROGRESS_TTY_US : PROGRESS_LOG_US);
-	if (estimate > 0)
-	{
-		snprintf(total, sizeof(total), "~%.0f (%.0f%%)", estimate,
-				 100.0 * (double) done / (estimate > (double) done ? estimate : (double) done));
-		if (rate > 0 && estimate > (double) done)
-			format_duration(left, sizeof(left), (estimate - (double) done) / rate);
-		else
-			snprintf(left, sizeof(left), "0s");
-	}
-	if (ld->progress_on_tty)
-		fprintf(stderr, "\rpg2es: loading %s: %llu / %s rows, %.0f rows/s, %s left\033[K%s",
-				ld->tables.items[t].name, (unsigned long long) done, total, rate,
-				final ? "0s" : left, final ? "\n" : "");
-	else
-		log_info("loading %s: %llu / %s rows, %.0f rows/s, %s left", ld->tables.items[t].name,
-				 (unsigned long long) done, total, rate, final ? "0s" : left);
+	if (progress_due(&ld->progress, now, final))
+		progress_show(&ld->progress, ld->tables.items[t].name, done, estimate, rate, final);
 }
 
 /*
@@ -732,7 +745,7 @@ copy_table(Load *ld, size_t t)
 		return LOAD_FAILED;
 	good = record_table(ld, t, false, nunits, pages);
 	ld->table_started_us = pg2es_now_us();
-	ld->next_progress_us = ld->table_started_us + PROGRESS_TTY_US;
+	progress_restart(&ld->progress, ld->table_started_us);
 	while (good && (next < nunits || any_busy(ld)))
 	{
 		if (*ld->stop)
@@ -745,7 +758,10 @@ copy_table(Load *ld, size_t t)
 	}
 	free_units(units, nunits);
 	if (!good || *ld->stop)
+	{
+		log_end_partial_line();
 		return good ? LOAD_STOPPED : LOAD_FAILED;
+	}
 	report_progress(ld, t, estimate, true);
 	memset(&commit, 0, sizeof(commit));
 	commit.kind = FRAME_COMMIT;
@@ -770,7 +786,7 @@ copy_selected(Load *ld)
 		if (ld->selected[t])
 			ld->order[n++] = t;
 	ld->metrics->load_tables_total = (uint32_t) n;
-	ld->progress_on_tty = isatty(STDERR_FILENO);
+	progress_init(&ld->progress, isatty(STDERR_FILENO));
 	while (status == LOAD_OK && ld->committed < n)
 		status = copy_table(ld, ld->order[ld->committed]);
 	sync_flush_now(&ld->sync);

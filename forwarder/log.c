@@ -15,6 +15,7 @@
 
 static LogFormat log_format = LOG_FORMAT_TEXT;
 static LogLevel log_min_level = LOG_LEVEL_INFO;
+static bool partial_line = false;	/* stderr holds an unfinished line */
 
 static const char *const level_names[] = {"debug", "info", "warning", "error"};
 
@@ -66,6 +67,28 @@ write_json_string(FILE *f, const char *s)
 }
 
 /*
+ * log_partial_line: whether the last thing written to stderr is a line
+ * left unfinished on purpose (the load's progress, rewritten in place on a
+ * terminal); the next event line erases it first.
+ */
+void
+log_partial_line(bool partial)
+{
+	partial_line = partial;
+}
+
+/*
+ * log_end_partial_line: erase an unfinished line (see log_partial_line).
+ */
+void
+log_end_partial_line(void)
+{
+	if (partial_line)
+		fputs("\r\033[K", stderr);
+	partial_line = false;
+}
+
+/*
  * log_write: write one event line; the message is truncated at 2 kB.
  */
 static void
@@ -77,6 +100,7 @@ log_write(LogLevel level, const char *fmt, va_list ap)
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	format_timestamp(ts, sizeof(ts));
+	log_end_partial_line();
 	if (log_format == LOG_FORMAT_JSON)
 	{
 		fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,

@@ -31,6 +31,8 @@ typedef struct LogState
 } LogState;
 
 extern void log_configure(LogFormat format, LogLevel min_level);
+extern void log_partial_line(bool partial);
+extern void log_end_partial_line(void);
 extern void log_msg(LogLevel level, const char *fmt,...) PG2ES_PRINTF(2, 3);
 extern void log_state(LogState *state, int value, LogLevel level,
 					  const char *fmt,...) PG2ES_PRINTF(4, 5);
