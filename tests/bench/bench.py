@@ -547,14 +547,23 @@ class Sink:
         """The latency samples (ms) of sink.py since the last reset()."""
         return http_json(self.url + "/_bench/latencies")
 
-    def reset(self):
-        """Zeroes the counters: sink.py drops its samples; a sink that cannot
-        be reset (the emulator) gets a new base count."""
+    def bulk_progress(self):
+        """sink.py's items since the last reset(), and when it answered its
+        first and its latest _bulk request (time.monotonic() values, the
+        same clock as ours; None before any), read together."""
+        stats = http_json(self.url + "/_emulator/stats")
+        return stats["items"] - self.base, stats.get("first_bulk"), stats.get("last_bulk")
+
+    def reset(self, latency=False):
+        """Zeroes the counters: sink.py drops its samples (and takes new
+        ones only when latency is true); a sink that cannot be reset (the
+        emulator) gets a new base count."""
         if self.kind == "nginx":
             return
         self.base = 0
         if self.resettable:
-            http_json(self.url + "/_bench/reset", data=b"", method="POST")
+            http_json(self.url + "/_bench/reset" + ("?latency=1" if latency else ""),
+                      data=b"", method="POST")
         else:
             self.base = self.items()
 
@@ -752,7 +761,7 @@ def latency_run(cfg, cl, system, sink, extra=()):
     slot = "bench_lat"
     plugin = "pg2es" if system == "pg2es forwarder" else "wal2json"
     cl.psql("SELECT 1 FROM pg_create_logical_replication_slot('%s', '%s')" % (slot, plugin))
-    sink.reset()
+    sink.reset(latency=True)
     procs = start_pipeline(cfg, cl, system, slot, sink.url, os.path.join(cfg.work, "logs"),
                            extra=extra)
     try:
@@ -797,9 +806,12 @@ def copy_once(cl, nrows):
 
 def load_once(cfg, cl, sink, nrows, jobs):
     """pg2es's initial load of the bench table (the forwarder creating its
-    slot), into the counting sink: the time until the sink has counted
-    nrows items, and until it counted the first (start-up: connections,
-    slot and snapshot, index creation).  jobs=None = the forwarder's
+    slot), into the counting sink: the time from the forwarder's start
+    until the sink answered the request that completed nrows items, and
+    until it answered the first (start-up: connections, slot and snapshot,
+    index creation).  Both ends come from the sink's own clock readings
+    (the same monotonic clock), so polling it every 50 ms only decides
+    when we notice the end, not the figure.  jobs=None = the forwarder's
     default parallelism."""
     slot = "bench_load"
     cl.psql("DO $$ BEGIN IF to_regclass('pg2es.load_state') IS NOT NULL THEN "
@@ -807,22 +819,19 @@ def load_once(cfg, cl, sink, nrows, jobs):
     sink.reset()
     extra = ["--create-slot"] + ([] if jobs is None else ["--load-jobs", str(jobs)])
     logpath = os.path.join(cfg.work, "logs", "pipeline.log")
+    sink_cpu = sink.cpu()
     mark = cl.server_cpu_begin()
     start = time.monotonic()
     with open(logpath, "a") as errlog:
         proc = subprocess.Popen(forwarder_args(cfg, cl, slot, sink.url, extra=extra),
                                 stdout=errlog, stderr=errlog)
-    deadline = start + cfg.pipeline_timeout
-    seen = 0
-    first = None
+    deadline = start + cfg.load_timeout
+    seen, first, last = 0, None, None
     while proc.poll() is None and time.monotonic() < deadline:
-        seen = sink.items()
-        if seen and first is None:
-            first = time.monotonic() - start
+        seen, first, last = sink.bulk_progress()
         if seen >= nrows:
             break
         time.sleep(0.05)
-    wall = time.monotonic() - start
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
     dog = Watchdog([("forwarder", proc)], 30)
@@ -834,7 +843,8 @@ def load_once(cfg, cl, sink, nrows, jobs):
     if seen < nrows:
         return {"error": "the sink counted %d of %d rows (forwarder status %s, log %s)"
                 % (seen, nrows, status, logpath)}
-    return {"wall": wall, "first": first, "server": server, "client": cpu, "rss_kb": rss}
+    return {"wall": last - start, "first": first - start, "server": server, "client": cpu,
+            "rss_kb": rss, "sink_cpu": sink.cpu() - sink_cpu}
 
 
 # ---------------------------------------------------------------- main
@@ -983,7 +993,12 @@ def parse_args():
     cfg.repeat = int(os.environ.get("BENCH_REPEAT") or (1 if cfg.smoke else 3))
     cfg.lat_rate = float(os.environ.get("BENCH_LAT_RATE") or (50 if cfg.smoke else 200))
     cfg.lat_seconds = float(os.environ.get("BENCH_LAT_SECONDS") or (2 if cfg.smoke else 20))
+    cfg.load_rows = int(os.environ.get("BENCH_LOAD_ROWS") or (2000 if cfg.smoke else 1000000))
+    cfg.only = os.environ.get("BENCH_ONLY") or None
+    if cfg.only not in (None, "load"):
+        parser.error("BENCH_ONLY=%s: only \"load\" is known" % cfg.only)
     cfg.pipeline_timeout = 30 if cfg.smoke else max(120, cfg.rows / 1000)
+    cfg.load_timeout = 30 if cfg.smoke else max(120, cfg.load_rows / 10000)
     return cfg
 
 
@@ -1002,7 +1017,7 @@ def run_all(cfg, cl, results, ports):
     sinks = start_sinks(cfg, ports)
     results["sinks"] = {k: s.label for k, s in sinks.items()}
     try:
-        for kind, _ in WORKLOADS:
+        for kind, _ in [] if cfg.only == "load" else WORKLOADS:
             log("workload %s, %d rows" % (kind, cfg.rows))
             endpos, changes = prepare_workload(cl, kind, cfg.rows)
             results["changes"][kind] = changes
@@ -1013,8 +1028,9 @@ def run_all(cfg, cl, results, ports):
                 measure_pipelines(cfg, cl, results, sinks, endpos, changes)
         cl.psql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots")
         cl.psql("TRUNCATE bench")
-        measure_latency(cfg, cl, results, sinks)
-        measure_load(cfg, cl, results, sinks, cfg.rows)
+        if cfg.only != "load":
+            measure_latency(cfg, cl, results, sinks)
+        measure_load(cfg, cl, results, sinks, cfg.load_rows)
     finally:
         for sink in {id(s): s for s in sinks.values()}.values():
             sink.stop()
@@ -1028,7 +1044,8 @@ def main():
     ports = set()
     cl = Cluster(cfg.work, ports)
     cl.start()
-    results = {"settings": {"rows": cfg.rows, "repeat": cfg.repeat, "smoke": cfg.smoke,
+    results = {"settings": {"rows": cfg.rows, "load_rows": cfg.load_rows, "only": cfg.only,
+                            "repeat": cfg.repeat, "smoke": cfg.smoke,
                             "small_tx_rows": SMALL_TX_ROWS, "lat_rate": cfg.lat_rate,
                             "lat_seconds": cfg.lat_seconds},
                "command": cfg.command, "workloads": dict(WORKLOADS),

@@ -27,6 +27,7 @@ SYSTEMS = ["pg2es forwarder", "wal2json v2 + Node.js", "wal2json v2 + Node.js (r
            "wal2json v2 + Python", "wal2json v2 + Python (raw)", "wal2json v2 + jq",
            "wal2json v2 + jq (raw)"]
 ANCHOR = "wal2json v2 + Node.js"
+LOAD_METHODS = ("COPY bench TO STDOUT", "pg2es initial load", "pg2es initial load, 1 job")
 WORKLOAD_TITLES = {"insert": "one large INSERT transaction",
                    "small": "many small transactions",
                    "update_delete": "UPDATE then DELETE of every row"}
@@ -78,6 +79,7 @@ class Report:
         self.lines = []
         self.problems = []
         self.unavailable = res.get("unavailable", {})
+        self.only = res["settings"].get("only")
 
     def add(self, *lines):
         """Appends Markdown lines."""
@@ -95,6 +97,8 @@ class Report:
         """The cell text for a system without a figure, recording why."""
         if name in self.unavailable:
             return "not measured: " + self.unavailable[name]
+        if self.only and where != self.only:
+            return "not run (BENCH_ONLY=%s)" % self.only
         errs = errors_of(runs or [])
         problem = "%s, %s: %s" % (where, name, errs[0] if errs else "no run")
         if not any(errs and errs[0] in p for p in self.problems):
@@ -269,19 +273,24 @@ class Report:
         return lat
 
     def load_section(self):
-        """Section 4; returns {method: (rows/s, server, client, first)}."""
+        """Section 4; returns {method: (rows/s, server, client, first, sink)}."""
         load = self.res.get("load", {})
-        rows_n = self.res["settings"]["rows"]
+        settings = self.res["settings"]
+        rows_n = settings.get("load_rows", settings["rows"])
         self.add("## 4. Initial load", "",
-                 "%s rows already in the table. COPY: `psql -c 'COPY bench TO STDOUT' "
+                 "%s rows already in the table (BENCH_LOAD_ROWS; by default more than "
+                 "in the other sections, so that start-up does not dominate). COPY: `psql -c 'COPY bench TO STDOUT' "
                  ">/dev/null`. pg2es: the forwarder creating its slot and loading the "
-                 "table into the counting sink, timed from its start until the sink has "
-                 "counted every row (start-up included: connections, slot with exported "
-                 "snapshot, index creation; the last column shows how long that took "
-                 "before the first document arrived). CPU includes every backend the load "
-                 "used." % "{:,}".format(rows_n), "")
+                 "table into the counting sink, timed from its start until the sink "
+                 "answered the request that completed the table (read from the sink's own "
+                 "clock, so that polling it does not round the figure; start-up included: "
+                 "connections, slot with exported snapshot, index creation; the \"first "
+                 "document\" column shows how long that took). COPY and the load run "
+                 "interleaved on the same table; medians of %d run(s). CPU includes every "
+                 "backend the load used; the sink's CPU (it shares the machine) is shown "
+                 "beside the forwarder's." % ("{:,}".format(rows_n), settings["repeat"]), "")
         figures = {}
-        for label in ("COPY bench TO STDOUT", "pg2es initial load", "pg2es initial load, 1 job"):
+        for label in LOAD_METHODS:
             runs = load.get(label)
             good = ok_runs(runs or [])
             if errors_of(runs or []):
@@ -290,21 +299,24 @@ class Report:
                 figures[label] = (med(rows_n / r["wall"] for r in good),
                                   med(r["server"] for r in good) * 1e6 / rows_n,
                                   med(r["client"] for r in good) * 1e6 / rows_n,
-                                  med(r.get("first") for r in good))
+                                  med(r.get("first") for r in good),
+                                  med(r.get("sink_cpu") for r in good))
         copy_rate = figures.get("COPY bench TO STDOUT", (None,))[0]
         rows = []
-        for label in ("COPY bench TO STDOUT", "pg2es initial load", "pg2es initial load, 1 job"):
+        for label in LOAD_METHODS:
             if label not in figures:
                 rows.append([label, self.missing("pg2es forwarder" if "pg2es" in label
                                                  else label, load.get(label), "load"),
-                             "", "", "", ""])
+                             "", "", "", "", ""])
                 continue
-            rate, server, client, first = figures[label]
+            rate, server, client, first, sink = figures[label]
             rows.append([label, fmt(rate, 0), fmt_ratio(ratio(rate, copy_rate)),
                          fmt(server, 2), fmt(client, 2),
+                         "-" if sink is None else fmt(sink * 1e6 / rows_n, 2),
                          "-" if first is None else "%.2f" % first])
         self.table(["method", "rows/s", "× COPY", "server CPU s / M rows",
-                    "client CPU s / M rows", "first document after s"], rows)
+                    "client CPU s / M rows", "sink CPU s / M rows",
+                    "first document after s"], rows)
         return figures
 
     # -- targets and calibration
@@ -431,9 +443,11 @@ def main():
             "Machine: %s cores (%s), PostgreSQL %s, logical_decoding_work_mem %s; %s." % (
                 m.get("nproc"), m.get("cpu"), m.get("postgres"),
                 m.get("logical_decoding_work_mem"), m.get("date")),
-            "Command: `%s` (N = %s rows, medians of %d runs%s)." % (
-                res["command"], "{:,}".format(s["rows"]), s["repeat"],
-                ", SMOKE MODE: figures are meaningless" if s["smoke"] else ""),
+            "Command: `%s` (N = %s rows, initial load %s rows, medians of %d runs%s%s)." % (
+                res["command"], "{:,}".format(s["rows"]),
+                "{:,}".format(s.get("load_rows", s["rows"])), s["repeat"],
+                ", SMOKE MODE: figures are meaningless" if s["smoke"] else "",
+                ", ONLY the %s section was run" % s["only"] if s.get("only") else ""),
             "Sinks: null sink = %s; counting sink = %s; full emulator = %s." % (
                 res.get("null_sink", "?"), res.get("sinks", {}).get("counting", "-"),
                 res.get("sinks", {}).get("emulator", "not available")), "")

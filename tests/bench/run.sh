@@ -5,9 +5,15 @@
 #
 # Settings (environment):
 #   BENCH_ROWS=N      rows per workload (default 200000, as the calibration)
+#   BENCH_LOAD_ROWS=N rows of the initial-load table (default 1000000: the load
+#                     of 200,000 rows lasts half a second, which start-up and
+#                     scheduling noise would dominate)
+#   BENCH_ONLY=load   only the initial-load section (COPY vs the load); like a
+#                     smoke run, its report stays in the scratch directory (or
+#                     BENCH_OUT) and the committed one is untouched
 #   BENCH_REPEAT=K    runs per figure, medians reported (default 3)
 #   BENCH_LAT_RATE / BENCH_LAT_SECONDS   latency write rate and duration (200 tx/s, 20 s)
-#   BENCH_SMOKE=1     tiny run (2000 rows, 1 repeat) that only checks that every
+#   BENCH_SMOKE=1     tiny run (2000 rows everywhere, 1 repeat) that only checks that every
 #                     measurement produced a number; results stay in the scratch
 #                     directory (or BENCH_OUT) and the committed report is untouched
 #   BENCH_INSTALL=0   as root, do not install the freshly built plugin (use the
@@ -59,11 +65,12 @@ make -s -C "$src/forwarder" pg2es >"$work/build-forwarder.log" 2>&1 ||
 
 mkdir -p "$work/run" "$work/out"
 command="make bench"
-for v in BENCH_ROWS BENCH_REPEAT BENCH_LAT_RATE BENCH_LAT_SECONDS BENCH_SMOKE; do
+for v in BENCH_ROWS BENCH_LOAD_ROWS BENCH_ONLY BENCH_REPEAT BENCH_LAT_RATE BENCH_LAT_SECONDS BENCH_SMOKE; do
 	[ -n "${!v:-}" ] && command="$v=${!v} $command"
 done
 bench=(env PATH="$(pg_config --bindir):$PATH" BENCH_SMOKE="$smoke"
-	BENCH_ROWS="${BENCH_ROWS:-}" BENCH_REPEAT="${BENCH_REPEAT:-}"
+	BENCH_ROWS="${BENCH_ROWS:-}" BENCH_LOAD_ROWS="${BENCH_LOAD_ROWS:-}"
+	BENCH_ONLY="${BENCH_ONLY:-}" BENCH_REPEAT="${BENCH_REPEAT:-}"
 	BENCH_LAT_RATE="${BENCH_LAT_RATE:-}" BENCH_LAT_SECONDS="${BENCH_LAT_SECONDS:-}"
 	/usr/bin/python3)
 run=(/usr/bin/python3)
@@ -80,7 +87,10 @@ report_args=("$work/out/results.json" --out "$work/out")
 [ -n "$smoke" ] && report_args+=(--check)
 "${run[@]}" "$src/tests/bench/report.py" "${report_args[@]}"
 
-if [ -n "$smoke" ]; then
+# A smoke run or a partial one (BENCH_ONLY) must not replace the committed
+# report of a full run.
+if [ -n "$smoke" ] || [ -n "${BENCH_ONLY:-}" ]; then
+	echo "bench: report in ${BENCH_OUT:-$work/out (removed on exit: set BENCH_OUT to keep it)}"
 	if [ -n "${BENCH_OUT:-}" ]; then
 		mkdir -p "$BENCH_OUT"
 		cp "$work/out"/* "$BENCH_OUT"/
