@@ -25,6 +25,7 @@
 #include "chunk.h"
 #include "copyin.h"
 #include "escall.h"
+#include "loadstate.h"
 #include "log.h"
 #include "mapping.h"
 #include "progress.h"
@@ -89,22 +90,6 @@ typedef struct Load
 } Load;
 
 /*
- * exec_params: run sql with text parameters on the control connection,
- * expecting expect. Returns false (logged).
- */
-static bool
-exec_params(Load *ld, const char *sql, int n, const char *const *params, ExecStatusType expect)
-{
-	PGresult   *res = PQexecParams(ld->control, sql, n, NULL, params, NULL, NULL, 0);
-	bool		good = PQresultStatus(res) == expect;
-
-	if (!good)
-		log_error("query failed: %s", PQerrorMessage(ld->control));
-	PQclear(res);
-	return good;
-}
-
-/*
  * query_exists: whether sql with params returns at least one row; false
  * also on error (logged, *failed set).
  */
@@ -129,29 +114,21 @@ query_exists(Load *ld, const char *sql, int n, const char *const *params, bool *
 static bool
 select_unfinished(Load *ld)
 {
-	const char *params[1] = {ld->cfg->slot};
-	PGresult   *res = PQexecParams(ld->control,
-								   "SELECT DISTINCT table_name FROM pg2es.load_state"
-								   " WHERE slot_name = $1 AND NOT done",
-								   1, NULL, params, NULL, NULL, 0);
-	int			i;
+	LoadStateTables unfinished;
+	size_t		i;
 	size_t		t;
 
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-	{
-		log_error("could not read pg2es.load_state: %s", PQerrorMessage(ld->control));
-		PQclear(res);
+	if (!loadstate_unfinished(ld->control, ld->cfg->slot, &unfinished))
 		return false;
-	}
-	for (i = 0; i < PQntuples(res); i++)
+	for (i = 0; i < unfinished.n; i++)
 		for (t = 0; t < ld->tables.n; t++)
-			if (strcmp(ld->tables.items[t].name, PQgetvalue(res, i, 0)) == 0 && !ld->selected[t])
+			if (strcmp(ld->tables.items[t].name, unfinished.names[i]) == 0 && !ld->selected[t])
 			{
-				log_info("the load of table %s was interrupted: copying it again", PQgetvalue(res, i, 0));
+				log_info("the load of table %s was interrupted: copying it again", unfinished.names[i]);
 				ld->selected[t] = true;
 				ld->nselected++;
 			}
-	PQclear(res);
+	loadstate_tables_free(&unfinished);
 	return true;
 }
 
@@ -183,64 +160,27 @@ select_snapshot_tables(Load *ld)
 
 /*
  * record_pending: before the snapshot is taken, record every selected
- * table as not done (a full load first forgets this slot's old rows), so
- * that a crash from here on makes the next start copy them.
+ * table as not done (a full load first forgets this slot's old rows).
  */
 static bool
 record_pending(Load *ld, bool full)
 {
-	const char *params[2] = {ld->cfg->slot, NULL};
+	const char **names = calloc(ld->tables.n ? ld->tables.n : 1, sizeof(char *));
+	size_t		n = 0;
 	size_t		t;
-	bool		good = catalog_exec(ld->control, "BEGIN", PGRES_COMMAND_OK);
+	bool		good;
 
-	if (good && full)
-		good = exec_params(ld, "DELETE FROM pg2es.load_state WHERE slot_name = $1", 1, params,
-						   PGRES_COMMAND_OK);
-	for (t = 0; good && t < ld->tables.n; t++)
+	if (names == NULL)
 	{
-		if (!ld->selected[t])
-			continue;
-		params[1] = ld->tables.items[t].name;
-		good = exec_params(ld, "DELETE FROM pg2es.load_state WHERE slot_name = $1 AND table_name = $2",
-						   2, params, PGRES_COMMAND_OK) &&
-			exec_params(ld, "INSERT INTO pg2es.load_state (slot_name, table_name, chunk, chunks,"
-						" first_block, end_block, version) VALUES ($1, $2, 0, 0, 0, 0, 0)",
-						2, params, PGRES_COMMAND_OK);
+		log_error("out of memory");
+		return false;
 	}
-	if (good)
-		return catalog_exec(ld->control, "COMMIT", PGRES_COMMAND_OK);
-	/* the failure is logged; the rollback's own outcome changes nothing */
-	PQclear(PQexec(ld->control, "ROLLBACK"));
-	return false;
-}
-
-/*
- * record_table: update table t's load_state row: its plan and version when
- * done is false, its completion (and row count) when true.
- */
-static bool
-record_table(Load *ld, size_t t, bool done, uint32_t nunits, uint64_t pages)
-{
-	char		version[32];
-	char		units[16];
-	char		npages[32];
-	char		rows[32];
-	const char *params[5] = {ld->cfg->slot, ld->tables.items[t].name, version, units, npages};
-
-	snprintf(version, sizeof(version), "%llu", (unsigned long long) ld->version);
-	snprintf(units, sizeof(units), "%u", nunits);
-	snprintf(npages, sizeof(npages), "%llu", (unsigned long long) pages);
-	snprintf(rows, sizeof(rows), "%llu", (unsigned long long) ld->rows[t]);
-	if (done)
-	{
-		params[3] = rows;
-		return exec_params(ld, "UPDATE pg2es.load_state SET done = true, rows_done = $4,"
-						   " updated_at = now() WHERE slot_name = $1 AND table_name = $2"
-						   " AND version = $3", 4, params, PGRES_COMMAND_OK);
-	}
-	return exec_params(ld, "UPDATE pg2es.load_state SET version = $3, chunks = $4,"
-					   " end_block = $5, updated_at = now()"
-					   " WHERE slot_name = $1 AND table_name = $2", 5, params, PGRES_COMMAND_OK);
+	for (t = 0; t < ld->tables.n; t++)
+		if (ld->selected[t])
+			names[n++] = ld->tables.items[t].name;
+	good = loadstate_record_pending(ld->control, ld->cfg->slot, names, n, full);
+	free(names);
+	return good;
 }
 
 /*
@@ -611,7 +551,8 @@ record_confirmed(Load *ld)
 	{
 		size_t		t = ld->order[ld->recorded];
 
-		if (!record_table(ld, t, true, 0, 0))
+		if (!loadstate_record_done(ld->control, ld->cfg->slot, ld->tables.items[t].name,
+								   ld->version, ld->rows[t]))
 			return false;
 		log_info("table %s loaded: %llu rows stored in index \"%s\"", ld->tables.items[t].name,
 				 (unsigned long long) ld->rows[t], ld->tables.items[t].index);
@@ -743,7 +684,8 @@ copy_table(Load *ld, size_t t)
 
 	if (!plan_units(ld, t, &units, &nunits, &pages, &estimate))
 		return LOAD_FAILED;
-	good = record_table(ld, t, false, nunits, pages);
+	good = loadstate_record_plan(ld->control, ld->cfg->slot, ld->tables.items[t].name,
+								 ld->version, nunits, pages);
 	ld->table_started_us = pg2es_now_us();
 	progress_restart(&ld->progress, ld->table_started_us);
 	while (good && (next < nunits || any_busy(ld)))
