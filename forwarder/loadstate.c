@@ -68,6 +68,9 @@ loadstate_unfinished(PGconn *conn, const char *slot, LoadStateTables *out)
 	return true;
 }
 
+/*
+ * loadstate_tables_free: release a list from loadstate_unfinished.
+ */
 void
 loadstate_tables_free(LoadStateTables *tables)
 {
