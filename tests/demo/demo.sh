@@ -20,7 +20,6 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/tests/demo/commands.sh"
 
 bindir=$(pg_config --bindir)
-pkglibdir=$(pg_config --pkglibdir)
 slot=pg2es_demo
 sync_password=demo-$$-$RANDOM
 
@@ -28,13 +27,7 @@ sync_password=demo-$$-$RANDOM
 # installed one is this build (an old plugin would make a confusing demo).
 make -s -C "$root/decoder"
 make -s -C "$root/forwarder" pg2es
-if [ "$(id -u)" -eq 0 ]; then
-	make -s -C "$root/decoder" install >/dev/null
-elif ! cmp -s "$root/decoder/pg2es.so" "$pkglibdir/pg2es.so"; then
-	echo "demo: $pkglibdir/pg2es.so is missing or older than this build; install it with:" >&2
-	echo "  sudo make -C $root/decoder install" >&2
-	exit 1
-fi
+bash "$root/tests/install-plugin.sh"
 
 run_user=$(id -un)
 if [ "$(id -u)" -eq 0 ]; then

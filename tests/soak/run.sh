@@ -17,14 +17,7 @@ test_user=${PG2ES_TEST_USER:-pg2es-test}
 bash "$root/tests/bootstrap.sh"
 make -s -C "$root" all
 
-pkglibdir=$(pg_config --pkglibdir)
-if [ "$(id -u)" -eq 0 ]; then
-	make -s -C "$root/decoder" install >/dev/null
-elif ! cmp -s "$root/decoder/pg2es.so" "$pkglibdir/pg2es.so"; then
-	echo "pg2es: the server's $pkglibdir/pg2es.so is missing or older than this build." >&2
-	echo "Install it with:  sudo make -C $root/decoder install" >&2
-	exit 1
-fi
+bash "$root/tests/install-plugin.sh"
 
 work=$(mktemp -d /tmp/pg2es-soak.XXXXXX)
 tar -C "$root" --exclude=.git -cf - . | tar -C "$work" --one-top-level=src -xf -
