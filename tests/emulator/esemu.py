@@ -1374,6 +1374,15 @@ def validate_op(op):
     return errors
 
 
+def _noop_result(index, op, doc):
+    """The item result of an update that changed nothing (a script's
+    ctx.op = 'noop', or a doc equal to the source with detect_noop)."""
+    return {"_index": index.name, "_id": op.doc_id,
+            "_version": doc.version, "result": "noop",
+            "_shards": {"total": 0, "successful": 0, "failed": 0},
+            "_seq_no": doc.seq_no, "_primary_term": 1, "status": 200}
+
+
 def parse_update_body(text):
     """Parses an update item's body at request time, as Elasticsearch
     does: any problem fails the whole request."""
@@ -1841,12 +1850,7 @@ class Store:
             script_op, new_obj = run_update_script(compiled, doc.obj,
                                                     doc.version)
             if script_op in ("noop", "none"):
-                return {"_index": index.name, "_id": op.doc_id,
-                        "_version": doc.version, "result": "noop",
-                        "_shards": {"total": 0, "successful": 0,
-                                    "failed": 0},
-                        "_seq_no": doc.seq_no, "_primary_term": 1,
-                        "status": 200}
+                return _noop_result(index, op, doc)
             version = doc.version + 1
         elif doc is None:
             if body.get("doc_as_upsert") in (True, "true"):
@@ -1862,12 +1866,7 @@ class Store:
             new_obj = merge_objects(doc.obj, body["doc"])
             if new_obj == doc.obj and body.get("detect_noop", True) \
                     not in (False, "false"):
-                return {"_index": index.name, "_id": op.doc_id,
-                        "_version": doc.version, "result": "noop",
-                        "_shards": {"total": 0, "successful": 0,
-                                    "failed": 0},
-                        "_seq_no": doc.seq_no, "_primary_term": 1,
-                        "status": 200}
+                return _noop_result(index, op, doc)
             version = doc.version + 1
         source = serialize_source(new_obj)
         index.check_document(op.doc_id, source, new_obj)
