@@ -465,3 +465,34 @@ es_escape(Es *es, const char *text, size_t len)
 {
 	return curl_easy_escape(es->easy, text, (int) len);
 }
+
+/*
+ * es_index_path: "/" + the percent-encoded index name + suffix
+ * (e.g. "/_mapping"), malloc'd; NULL when out of memory.
+ */
+char *
+es_index_path(Es *es, const char *index, const char *suffix)
+{
+	char	   *escaped = es_escape(es, index, strlen(index));
+	char	   *path;
+	size_t		n;
+
+	if (escaped == NULL)
+		return NULL;
+	n = strlen(escaped) + strlen(suffix) + 2;
+	if ((path = malloc(n)) != NULL)
+		snprintf(path, n, "/%s%s", escaped, suffix);
+	curl_free(escaped);
+	return path;
+}
+
+/*
+ * es_status_transient: whether an answer with this HTTP status (0 = none)
+ * may turn out otherwise if the same request is sent again later: no
+ * answer, 429, 5xx, and 401/403 (credentials or privileges being fixed).
+ */
+bool
+es_status_transient(long status)
+{
+	return status == 0 || status == 429 || status >= 500 || status == 401 || status == 403;
+}

@@ -71,5 +71,7 @@ extern PG2ES_MUSTCHECK bool es_wait(Es *es, struct curl_waitfd *extra, unsigned 
 extern bool es_take_result(Es *es, EsResult *result);
 extern void es_cancel(Es *es);
 extern char *es_escape(Es *es, const char *text, size_t len);
+extern char *es_index_path(Es *es, const char *index, const char *suffix);
+extern bool es_status_transient(long status);
 
 #endif							/* PG2ES_ES_H */

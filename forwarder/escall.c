@@ -99,23 +99,3 @@ escall(EsCall *call, const char *method, const char *path, const char *body,
 		backoff = backoff * 2 > ESCALL_BACKOFF_MAX_US ? ESCALL_BACKOFF_MAX_US : backoff * 2;
 	}
 }
-
-/*
- * escall_index_path: "/" + the percent-encoded index name + suffix
- * (e.g. "/_mapping"), malloc'd; NULL when out of memory.
- */
-char *
-escall_index_path(EsCall *call, const char *index, const char *suffix)
-{
-	char	   *escaped = es_escape(&call->es, index, strlen(index));
-	char	   *path;
-	size_t		n;
-
-	if (escaped == NULL)
-		return NULL;
-	n = strlen(escaped) + strlen(suffix) + 2;
-	if ((path = malloc(n)) != NULL)
-		snprintf(path, n, "/%s%s", escaped, suffix);
-	curl_free(escaped);
-	return path;
-}

@@ -26,6 +26,5 @@ extern PG2ES_MUSTCHECK bool escall_init(EsCall *call, const Config *cfg,
 extern void escall_free(EsCall *call);
 extern long escall(EsCall *call, const char *method, const char *path,
 				   const char *body, size_t len, const Buf **response);
-extern char *escall_index_path(EsCall *call, const char *index, const char *suffix);
 
 #endif							/* PG2ES_ESCALL_H */

@@ -258,6 +258,22 @@ stream(Stream *s)
 }
 
 /*
+ * wait_serving: wait up to timeout_ms for curl's sockets or the metrics
+ * endpoint, serving the latter. Returns false on a client failure (logged).
+ */
+static bool
+wait_serving(Sync *sync, Http *http, const Metrics *metrics, int timeout_ms)
+{
+	struct curl_waitfd fd = {http->listen_fd, POLLIN, 0};
+
+	if (!es_wait(&sync->es, &fd, http->listen_fd >= 0 ? 1 : 0, timeout_ms))
+		return false;
+	if (fd.revents)
+		http_serve(http, metrics);
+	return true;
+}
+
+/*
  * sleep_interruptibly: wait up to us microseconds (serving the metrics
  * endpoint meanwhile); returns early on a stop signal.
  */
@@ -265,16 +281,10 @@ static bool
 sleep_interruptibly(Sync *sync, Http *http, const Metrics *metrics, int64_t us)
 {
 	int64_t		until = pg2es_now_us() + us;
-	struct curl_waitfd fd = {http->listen_fd, POLLIN, 0};
 
 	while (!stop_requested && pg2es_now_us() < until)
-	{
-		if (!es_wait(&sync->es, &fd, http->listen_fd >= 0 ? 1 : 0, 200))
+		if (!wait_serving(sync, http, metrics, 200))
 			return false;
-		if (fd.revents)
-			http_serve(http, metrics);
-		fd.revents = 0;
-	}
 	return true;
 }
 
@@ -284,20 +294,19 @@ sleep_interruptibly(Sync *sync, Http *http, const Metrics *metrics, int64_t us)
  * signal comes (what is left is then decoded again at the next start).
  */
 static bool
-wait_out_stall(Sync *sync, Http *http, Metrics *metrics)
+wait_out_stall(Sync *sync, Http *http, const Metrics *metrics)
 {
 	while (!stop_requested && !sync_idle(sync))
 	{
 		int64_t		now = pg2es_now_us();
-		int64_t		wait_ms = (sync_deadline(sync, now) - now) / 1000 + 1;
-		struct curl_waitfd fd = {http->listen_fd, POLLIN, 0};
+		int64_t		wait_ms;
 
-		if (sync_run(sync, now) != SYNC_OK ||
-			!es_wait(&sync->es, &fd, http->listen_fd >= 0 ? 1 : 0,
-					 wait_ms > 200 || wait_ms < 0 ? 200 : (int) wait_ms))
+		if (sync_run(sync, now) != SYNC_OK)
 			return false;
-		if (fd.revents)
-			http_serve(http, metrics);
+		wait_ms = (sync_deadline(sync, now) - now) / 1000 + 1;
+		if (!wait_serving(sync, http, metrics,
+						  wait_ms > 200 || wait_ms < 0 ? 200 : (int) wait_ms))
+			return false;
 	}
 	return true;
 }

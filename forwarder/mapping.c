@@ -81,7 +81,7 @@ mapping_create_outcome(long status, const char *body, size_t len)
 		return MAPPING_CREATED;
 	if (status == 400 && error_type_is(body, len, "resource_already_exists_exception"))
 		return MAPPING_EXISTED;
-	if (status == 0 || status == 429 || status >= 500 || status == 401 || status == 403)
+	if (es_status_transient(status))
 		return MAPPING_RETRY;
 	return MAPPING_REFUSED;
 }
@@ -94,7 +94,7 @@ static bool
 create_index(PGconn *conn, const char *optlit, EsCall *call, const CatalogTable *t)
 {
 	char	   *mapping = table_mapping(conn, optlit, t, false, NULL);
-	char	   *path = escall_index_path(call, t->index, "");
+	char	   *path = es_index_path(&call->es, t->index, "");
 	Buf			body;
 	const Buf  *resp = NULL;
 	long		status = 0;

@@ -313,7 +313,7 @@ note_es_state(Sync *sync, const EsResult *r)
 		log_state(&sync->es_state, ES_STATE_UNREACHABLE, LOG_LEVEL_ERROR,
 				  "Elasticsearch at %s is unreachable: %s; retrying", r->node, r->error);
 	}
-	else if (r->status >= 500 || r->status == 429 || r->status == 401 || r->status == 403)
+	else if (es_status_transient(r->status))
 	{
 		sync->metrics->es_ok = r->status == 429;
 		log_state(&sync->es_state, ES_STATE_HTTP_ERROR, LOG_LEVEL_WARNING,
@@ -654,15 +654,11 @@ send_bulk(Sync *sync, const Batch *head)
 static bool
 start_create_index(Sync *sync, const Batch *head)
 {
-	char	   *escaped = es_escape(&sync->es, head->index, strlen(head->index));
-	char		path[1024];
-	bool		ok;
+	char	   *path = es_index_path(&sync->es, head->index, "");
+	bool		ok = path && es_request(&sync->es, "PUT", path, head->body.data, head->body.len,
+									 false);
 
-	if (escaped == NULL)
-		return false;
-	ok = (size_t) snprintf(path, sizeof(path), "/%s", escaped) < sizeof(path) &&
-		es_request(&sync->es, "PUT", path, head->body.data, head->body.len, false);
-	curl_free(escaped);
+	free(path);
 	return ok;
 }
 
@@ -792,8 +788,7 @@ handle_move(Sync *sync, const EsResult *r, int64_t now_us)
 {
 	MovePlan   *plan = &sync->move;
 
-	if (r->status == 0 || r->status == 429 || r->status >= 500 || r->status == 401 ||
-		r->status == 403)
+	if (es_status_transient(r->status))
 	{
 		retry_head_later(sync, bulk_head(&sync->queue), 0, now_us);
 		return SYNC_OK;

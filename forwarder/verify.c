@@ -137,7 +137,7 @@ read_index_count(Verify *v)
 	long		status;
 	long long	n;
 
-	if ((path = escall_index_path(v->call, v->table->index, "/_refresh")) == NULL)
+	if ((path = es_index_path(&v->call->es, v->table->index, "/_refresh")) == NULL)
 		return false;
 	status = escall(v->call, "POST", path, "", 0, &resp);
 	free(path);
@@ -148,7 +148,7 @@ read_index_count(Verify *v)
 		log_error("could not refresh index \"%s\": HTTP %ld", v->table->index, status);
 		return false;
 	}
-	if ((path = escall_index_path(v->call, v->table->index, "/_count")) == NULL)
+	if ((path = es_index_path(&v->call->es, v->table->index, "/_count")) == NULL)
 		return false;
 	status = escall(v->call, "GET", path, NULL, 0, &resp);
 	free(path);
@@ -264,7 +264,7 @@ check_batch(Verify *v, const PGresult *rows)
 	}
 	good = good && buf_append_str(&v->body, "]}");
 	if (good && v->index_exists && nids > 0 &&
-		(good = (path = escall_index_path(v->call, v->table->index, "/_mget")) != NULL))
+		(good = (path = es_index_path(&v->call->es, v->table->index, "/_mget")) != NULL))
 	{
 		status = escall(v->call, "POST", path, v->body.data, v->body.len, &resp);
 		if (status != 200)
@@ -401,7 +401,7 @@ static bool
 scroll_ids(Verify *v)
 {
 	static const char first[] = "{\"size\":1000,\"sort\":[\"_doc\"],\"_source\":false}";
-	char	   *path = escall_index_path(v->call, v->table->index, "/_search?scroll=1m");
+	char	   *path = es_index_path(&v->call->es, v->table->index, "/_search?scroll=1m");
 	char	   *scroll_id = NULL;
 	const Buf  *resp;
 	size_t		n = 0;
