@@ -42,6 +42,14 @@ run_suite() {
 prove_dir() {
 	local files=()
 	local d
+	# E2E_FILES="170_x.pl 171_y.pl": run only those files of the directory
+	if [ -n "${E2E_FILES:-}" ]; then
+		for d in $E2E_FILES; do
+			files+=("$1/$d")
+		done
+		prove --timer "${files[@]}"
+		return
+	fi
 	for d in "$@"; do
 		files+=("$d"/*.pl)
 	done
@@ -51,6 +59,7 @@ prove_dir() {
 run_suite unit make -s -C forwarder check
 run_suite sanitize make -s -C forwarder sanitize-check
 run_suite emulator /usr/bin/python3 -m unittest discover -s tests/emulator
+run_suite faultproxy /usr/bin/python3 -m unittest discover -s tests/faultproxy
 run_suite regress make -s -C decoder installcheck
 run_suite valgrind make -s -C decoder valgrind-check
 run_suite compat bash tests/compat/check_majors.sh

@@ -1500,7 +1500,7 @@ def parse_bulk_body(body, url_index):
 # Faults
 
 FAULT_KINDS = {"status", "item_status", "delay", "drop_before", "drop_after",
-               "reject"}
+               "reject", "cut"}
 
 STATUS_ERRORS = {
     400: ("illegal_argument_exception", "emulated bad request"),
@@ -2472,9 +2472,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("content-length", str(len(payload)))
         self.end_headers()
+        cut = getattr(self, "cut_response", False)
         if self.command != "HEAD" and payload:
-            self.wfile.write(payload)
+            self.wfile.write(payload[:len(payload) // 2] if cut else payload)
         self.wfile.flush()
+        if cut:
+            self.drop_connection()
 
     def read_body(self):
         """Reads the request body (Content-Length or chunked); returns None
@@ -2557,7 +2560,11 @@ class Handler(BaseHTTPRequestHandler):
             if drop_after is not None:
                 self.drop_connection()
                 return
+        if not control:
+            with store.lock:
+                self.cut_response = store.faults.take("cut", is_bulk) is not None
         self.send_response_obj(response, params)
+        self.cut_response = False
 
     def drop_connection(self):
         """Closes the connection without answering (fault injection)."""

@@ -944,6 +944,14 @@ class FaultTest(EmulatorCase):
             self.es.bulk([idx("index", "t", "1"), {"a": 1}])
         self.assertEqual(self.get("t", "1")[0], 200)
 
+    def test_cut(self):
+        self.faults({"kind": "cut", "count": 1})
+        with self.assertRaises((http.client.HTTPException, OSError)):
+            self.es.bulk([idx("index", "t", "1"), {"a": 1}])
+        self.assertEqual(self.get("t", "1")[0], 200)
+        code, body = self.es.bulk([idx("index", "t", "2"), {"a": 2}])
+        self.assertFalse(body["errors"])
+
     def test_reject(self):
         self.faults({"kind": "reject", "match": "poison"})
         for _ in range(2):
