@@ -27,7 +27,22 @@ escall_init(EsCall *call, const Config *cfg, volatile sig_atomic_t *stop)
 	es_options_from_config(&opt, cfg);
 	call->stop = stop;
 	call->max_attempts = 0;
+	call->http = NULL;
+	call->metrics = NULL;
 	return es_init(&call->es, &opt);
+}
+
+/*
+ * escall_serve: answer the metrics endpoint http with metrics (both
+ * borrowed; they must outlive the calls) during every wait of the calls,
+ * so that a start-up spent retrying an unreachable Elasticsearch stays
+ * observable.
+ */
+void
+escall_serve(EsCall *call, Http *http, const Metrics *metrics)
+{
+	call->http = http;
+	call->metrics = metrics;
 }
 
 /*
@@ -40,6 +55,19 @@ escall_free(EsCall *call)
 }
 
 /*
+ * wait_serving: one wait of up to timeout_ms on the client's sockets and
+ * the metrics endpoint (http.c's http_wait). Returns false on a client
+ * failure (logged).
+ */
+static bool
+wait_serving(EsCall *call, int timeout_ms)
+{
+	struct curl_waitfd fd;
+
+	return http_wait(call->http, call->metrics, &call->es, &fd, 0, timeout_ms);
+}
+
+/*
  * send_once: one request, waited for.
  */
 static bool
@@ -49,7 +77,23 @@ send_once(EsCall *call, const char *method, const char *path, const char *body,
 	if (!es_request(&call->es, method, path, body, len, false))
 		return false;
 	while (!es_take_result(&call->es, r))
-		if (!es_wait(&call->es, NULL, 0, 200) || !es_drive(&call->es))
+		if (!wait_serving(call, 200) || !es_drive(&call->es))
+			return false;
+	return true;
+}
+
+/*
+ * sleep_serving: wait us microseconds, serving the metrics endpoint; a stop
+ * signal cuts it short. Returns false on a client failure (logged).
+ */
+static bool
+sleep_serving(EsCall *call, int64_t us)
+{
+	int64_t		until = pg2es_now_us() + us;
+	int64_t		left;
+
+	while (!*call->stop && (left = until - pg2es_now_us()) > 0)
+		if (!wait_serving(call, left > 200000 ? 200 : (int) (left / 1000) + 1))
 			return false;
 	return true;
 }
@@ -93,8 +137,7 @@ escall(EsCall *call, const char *method, const char *path, const char *body,
 		warned = true;
 		if (*call->stop)
 			return 0;
-		/* a sleep that a signal cuts short */
-		if (!es_wait(&call->es, NULL, 0, (int) (backoff / 1000)))
+		if (!sleep_serving(call, backoff) || *call->stop)
 			return 0;
 		backoff = backoff * 2 > ESCALL_BACKOFF_MAX_US ? ESCALL_BACKOFF_MAX_US : backoff * 2;
 	}

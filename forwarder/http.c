@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -239,6 +240,33 @@ http_serve(Http *http, const Metrics *m)
 		answer(fd, m);
 		close(fd);
 	}
+}
+
+/*
+ * http_wait: the one wait of the program: sleep until curl's sockets of es,
+ * one of the nfds caller's fds, or the metrics socket is ready, or
+ * timeout_ms passes, and answer the metrics clients that are waiting. fds
+ * must have room for nfds + 1 entries: the last is this function's (the
+ * caller's revents are left as poll set them). http may be NULL (no
+ * endpoint, as in verify). Returns false (logged) when curl fails.
+ */
+bool
+http_wait(Http *http, const Metrics *m, Es *es, struct curl_waitfd *fds, unsigned int nfds,
+		  int timeout_ms)
+{
+	bool		listening = http != NULL && http->listen_fd >= 0;
+
+	if (listening)
+	{
+		fds[nfds].fd = http->listen_fd;
+		fds[nfds].events = POLLIN;
+		fds[nfds].revents = 0;
+	}
+	if (!es_wait(es, fds, nfds + (listening ? 1 : 0), timeout_ms < 0 ? 0 : timeout_ms))
+		return false;
+	if (listening && fds[nfds].revents)
+		http_serve(http, m);
+	return true;
 }
 
 /*

@@ -10,6 +10,7 @@
 #define PG2ES_HTTP_H
 
 #include "common.h"
+#include "es.h"
 
 #define METRICS_MAX_ERROR_TYPES 16
 
@@ -48,6 +49,9 @@ typedef struct Http
 extern void metrics_item_error(Metrics *m, const char *type);
 extern PG2ES_MUSTCHECK bool http_open(Http *http, const char *address, int port);
 extern void http_serve(Http *http, const Metrics *m);
+extern PG2ES_MUSTCHECK bool http_wait(Http *http, const Metrics *m, Es *es,
+									  struct curl_waitfd *fds, unsigned int nfds,
+									  int timeout_ms);
 extern void http_close(Http *http);
 
 #endif							/* PG2ES_HTTP_H */

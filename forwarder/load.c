@@ -636,20 +636,10 @@ step(Load *ld)
 		fds[nfds].events = POLLIN;
 		fds[nfds++].revents = 0;
 	}
-	if (ld->http->listen_fd >= 0)
-	{
-		fds[nfds].fd = ld->http->listen_fd;
-		fds[nfds].events = POLLIN;
-		fds[nfds++].revents = 0;
-	}
 	timeout = (sync_deadline(&ld->sync, now) - now) / 1000 + 1;
 	if (timeout > 200 || timeout < 0 || hurry)
 		timeout = timeout < 0 || hurry ? 0 : 200;
-	if (!es_wait(&ld->sync.es, fds, nfds, (int) timeout))
-		return false;
-	if (ld->http->listen_fd >= 0 && fds[nfds - 1].revents)
-		http_serve(ld->http, ld->metrics);
-	return true;
+	return http_wait(ld->http, ld->metrics, &ld->sync.es, fds, nfds, (int) timeout);
 }
 
 /*
@@ -898,10 +888,12 @@ load_prepare(const Config *cfg, Metrics *metrics, Http *http, volatile sig_atomi
 		(ld.rows = calloc(ld.tables.n + 1, sizeof(uint64_t))) != NULL &&
 		escall_init(&call, cfg, stop))
 	{
+		escall_serve(&call, http, metrics);
 		if (mapping_ensure_indexes(ld.control, cfg, &call, &ld.tables))
 			status = decide_and_copy(&ld);
 		escall_free(&call);
 	}
 	free_load(&ld);
-	return status;
+	/* a stop signal while Elasticsearch was retried is a clean stop */
+	return status == LOAD_FAILED && *stop ? LOAD_STOPPED : status;
 }

@@ -181,17 +181,7 @@ wait_for_io(Stream *s, int64_t now, bool reading)
 	fds[nfds].fd = repl_socket(s->repl);
 	fds[nfds].events = (short) ((reading ? POLLIN : 0) | (s->repl->flush_pending ? POLLOUT : 0));
 	fds[nfds++].revents = 0;
-	if (s->http->listen_fd >= 0)
-	{
-		fds[nfds].fd = s->http->listen_fd;
-		fds[nfds].events = POLLIN;
-		fds[nfds++].revents = 0;
-	}
-	if (!es_wait(&s->sync->es, fds, nfds, timeout < 0 ? 0 : (int) timeout))
-		return false;
-	if (nfds == 2 && fds[1].revents)
-		http_serve(s->http, s->metrics);
-	return true;
+	return http_wait(s->http, s->metrics, &s->sync->es, fds, nfds, (int) timeout);
 }
 
 /*
@@ -264,13 +254,9 @@ stream(Stream *s)
 static bool
 wait_serving(Sync *sync, Http *http, const Metrics *metrics, int timeout_ms)
 {
-	struct curl_waitfd fd = {http->listen_fd, POLLIN, 0};
+	struct curl_waitfd fd;
 
-	if (!es_wait(&sync->es, &fd, http->listen_fd >= 0 ? 1 : 0, timeout_ms))
-		return false;
-	if (fd.revents)
-		http_serve(http, metrics);
-	return true;
+	return http_wait(http, metrics, &sync->es, &fd, 0, timeout_ms);
 }
 
 /*

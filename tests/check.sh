@@ -33,7 +33,7 @@ tar -C "$root" --exclude=.git -cf - . | tar -C "$work" --one-top-level=src -xf -
 if [ "$(id -u)" -eq 0 ]; then
 	chown -R "$test_user" "$work"
 	chmod 755 "$work"
-	runuser -u "$test_user" -- env SUITES="${SUITES:-}" ES_URL="${ES_URL:-}" \
+	runuser -u "$test_user" -- env SUITES="${SUITES:-}" E2E_FILES="${E2E_FILES:-}" ES_URL="${ES_URL:-}" \
 		ES_USER="${ES_USER:-}" ES_PASSWORD="${ES_PASSWORD:-}" \
 		ES_API_KEY="${ES_API_KEY:-}" ES_CACERT="${ES_CACERT:-}" \
 		bash "$work/src/tests/run-suites.sh"
