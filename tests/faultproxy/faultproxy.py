@@ -232,7 +232,7 @@ class Handler(BaseHTTPRequestHandler):
                 state.stats["bulk_bytes"] += len(body)
             delay = state.faults.take("delay", is_bulk)
             drop_before = state.faults.take("drop_before", is_bulk)
-            status = state.faults.take("status", is_bulk) if is_bulk else None
+            status = state.faults.take("status", is_bulk)
         if delay is not None:
             time.sleep(delay["ms"] / 1000.0)
         if drop_before is not None:
@@ -249,8 +249,7 @@ class Handler(BaseHTTPRequestHandler):
         if answer is None:
             return
         with state.lock:
-            drop_after = state.faults.take("drop_after", is_bulk) \
-                if is_bulk else None
+            drop_after = state.faults.take("drop_after", is_bulk)
             cut = state.faults.take("cut", is_bulk)
         if drop_after is not None:
             self.drop_connection()

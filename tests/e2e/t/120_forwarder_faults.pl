@@ -16,10 +16,9 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 use Pg2es::Test qw(new_cluster start_es start_forwarder index_equals_table
-  wait_until require_emulator);
+  wait_until);
 
-my $es = start_es();
-require_emulator($es);
+my $es = start_es('--faults');
 
 my $seed = $ENV{PG2ES_SEED} // int(rand(1_000_000));
 srand($seed);

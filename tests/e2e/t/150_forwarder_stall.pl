@@ -20,10 +20,9 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 use Pg2es::Test qw(new_cluster start_es start_forwarder index_equals_table
-  wait_until require_emulator json_canonical);
+  wait_until json_canonical);
 
-my $es = start_es();
-require_emulator($es);
+my $es = start_es('--faults');
 
 my $node = new_cluster('stall');
 $node->safe_psql('postgres', 'CREATE TABLE item (id int PRIMARY KEY, name text)');

@@ -14,11 +14,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-use Pg2es::Test qw(new_cluster start_es start_forwarder wait_until
-  require_emulator run_verify);
+use Pg2es::Test qw(new_cluster start_es start_forwarder wait_until run_verify);
 
-my $es = start_es();
-require_emulator($es);
+my $es = start_es('--faults');
 my $node = new_cluster('resume');
 
 $node->safe_psql('postgres', <<'EOS');

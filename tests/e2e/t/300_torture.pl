@@ -8,12 +8,13 @@
 #   t_comp  a composite key, some rows carry the reject marker
 #   t_part  partitioned by its key; key changes move rows across partitions
 # while the harness, at random moments, SIGKILLs and restarts the forwarder,
-# restarts PostgreSQL (fast and immediate), and makes the emulator answer
+# restarts PostgreSQL (fast and immediate), and makes the engine answer
 # 429/503, slow down (sometimes past --es-timeout, so that a request the
 # forwarder gave up on is applied later), drop connections before or after
-# applying a request, or fail single items with 429.  The emulator rejects
-# for good (400) every index item whose source contains the marker, all
-# along.
+# applying a request, cut an answer short, or fail single items with 429.
+# Every index item whose source contains the marker is rejected for good
+# (400), all along.  Against the emulator, it causes the faults itself;
+# against a real engine (ES_URL), tests/faultproxy in front of it does.
 #
 # When the writers stop and the forwarder has confirmed everything:
 #  1. for every table, the index equals the table except for the rows whose
@@ -56,7 +57,7 @@ use Test::More;
 use Time::HiRes qw(time usleep);
 
 use Pg2es::Test qw(new_cluster start_es start_forwarder index_equals_table
-  json_canonical wait_until require_emulator run_verify);
+  json_canonical wait_until run_verify);
 
 my $seed = $ENV{PG2ES_SEED} // (time() * 1000 + $$) % 1_000_000_000;
 my $seconds = $ENV{PG2ES_TORTURE_SECONDS} // 120;
@@ -72,8 +73,7 @@ diag("torture seed $seed (PG2ES_SEED=$seed reproduces the schedule), "
 my @tables        = qw(t_full t_def t_comp t_part);
 my @marker_tables = qw(t_full t_comp);
 
-my $es = start_es();
-require_emulator($es);
+my $es = start_es('--faults');
 my $node = new_cluster('torture', extra_conf => <<'EOC');
 wal_sender_timeout = 30s
 checkpoint_timeout = 30s
@@ -322,7 +322,8 @@ my @fault_kinds = (
 	[ delay => 1.5 ],
 	[ delay_past_timeout => 0.3 ],
 	[ drop_before => 1.5 ],
-	[ drop_after => 1.5 ]);
+	[ drop_after => 1.5 ],
+	[ cut => 1 ]);
 my $total_weight = 0;
 $total_weight += $_->[1] for @fault_kinds;
 
@@ -607,7 +608,7 @@ my $stats = $es->stats;
 my $served = $stats->{faults_served} // {};
 diag(sprintf("faults caused: %s",
 		join(', ', map { "$_ $faults{$_}" } sort keys %faults)));
-diag(sprintf("emulator faults served: %s",
+diag(sprintf("faults served: %s",
 		join(', ', map { "$_ $served->{$_}" } sort keys %$served)));
 diag(sprintf(
 		"rows checked: %d (in %d tables); marker items emitted %d, dead-lettered %d "

@@ -21,11 +21,10 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-use Pg2es::Test qw(new_cluster start_es index_equals_table require_emulator
+use Pg2es::Test qw(new_cluster start_es index_equals_table
   forwarder_bin);
 
 my $es = start_es();
-require_emulator($es);
 my $node = new_cluster('replay');
 my $dir  = PostgreSQL::Test::Utils::tempdir();
 

@@ -50,16 +50,27 @@ sub forwarder_bin
 # startup, so it is added only where it exists.
 sub server_has_output_plugin_libraries
 {
-	my $out = `postgres --describe-config 2>/dev/null`;
+	my $postgres = install_path() ? install_path() . '/bin/postgres' : 'postgres';
+	my $out = `$postgres --describe-config 2>/dev/null`;
 	return $out =~ /^output_plugin_libraries\t/m ? 1 : 0;
 }
 
 # A started cluster ready for logical decoding with pg2es, the extension
 # created in database "postgres".  Extra settings go in $extra_conf.
+# The installation the test clusters come from: PG2ES_INSTALL_PATH (the
+# bindir's parent of another major, tests/majors), or undef for the
+# PostgreSQL found on PATH.
+sub install_path
+{
+	return $ENV{PG2ES_INSTALL_PATH} || undef;
+}
+
 sub new_cluster
 {
 	my ($name, %opts) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
+	my $node = install_path()
+	  ? PostgreSQL::Test::Cluster->new($name, install_path => install_path())
+	  : PostgreSQL::Test::Cluster->new($name);
 
 	$node->init(allows_streaming => 'logical');
 	$node->append_conf('postgresql.conf', <<'EOC');
@@ -193,6 +204,7 @@ package Pg2es::Test::ES;
 use strict;
 use warnings;
 
+use File::Basename ();
 use HTTP::Tiny;
 use JSON::PP;
 use MIME::Base64;
@@ -203,10 +215,14 @@ use Time::HiRes qw(usleep);
 
 # Starts the emulator on a free port, or uses $ENV{ES_URL} (with
 # ES_USER/ES_PASSWORD or ES_API_KEY for credentials, ES_CACERT for TLS).
+# With '--faults', a real cluster is reached through tests/faultproxy, so
+# that fault() works against it as against the emulator.
 sub new
 {
 	my ($class, @args) = @_;
 	my $self = bless { json => JSON::PP->new->allow_nonref->allow_bignum }, $class;
+	my $faults = grep { $_ eq '--faults' } @args;
+	@args = grep { $_ ne '--faults' } @args;
 
 	if ($ENV{ES_URL} && !grep { $_ eq '--force-emulator' } @args)
 	{
@@ -216,11 +232,13 @@ sub new
 		$self->{password} = $ENV{ES_PASSWORD};
 		$self->{api_key}  = $ENV{ES_API_KEY};
 		$self->{cacert}   = $ENV{ES_CACERT};
+		$self->_start_fault_proxy if $faults;
 	}
 	else
 	{
 		@args = grep { $_ ne '--force-emulator' } @args;
 		$self->_start_emulator(@args);
+		$self->{faults} = 1;
 	}
 	my %http = (timeout => 30, keep_alive => 1);
 	$http{SSL_options} = { SSL_ca_file => $self->{cacert} }
@@ -245,11 +263,6 @@ END
 sub _start_emulator
 {
 	my ($self, @args) = @_;
-	my $dir      = PostgreSQL::Test::Utils::tempdir();
-	my $portfile = "$dir/esemu.port";
-	my $script   = Pg2es::Test::repo_root() . '/tests/emulator/esemu.py';
-	my $log      = "$dir/esemu.log";
-
 	my $scheme = 'http';
 	for my $i (0 .. $#args)
 	{
@@ -258,8 +271,40 @@ sub _start_emulator
 		$self->{password} = $args[ $i + 1 ] if $args[$i] eq '--password';
 		$self->{api_key}  = $args[ $i + 1 ] if $args[$i] eq '--api-key';
 	}
+	my $port = $self->_start_python('tests/emulator/esemu.py', @args);
+	$self->{port}     = $port;
+	$self->{url}      = "$scheme://127.0.0.1:$port";
+	$self->{emulated} = 1;
+	return;
+}
+
+# The real cluster at $self->{url} is reached through a fault proxy from
+# now on; checks still go to the cluster itself only through the proxy,
+# which passes them on unchanged.
+sub _start_fault_proxy
+{
+	my ($self) = @_;
+	my @args = ('--upstream', $self->{url});
+	push @args, '--cacert', $self->{cacert} if $self->{cacert};
+	my $port = $self->_start_python('tests/faultproxy/faultproxy.py', @args);
+	$self->{upstream} = $self->{url};
+	$self->{url}      = "http://127.0.0.1:$port";
+	$self->{faults}   = 1;
+	return;
+}
+
+# Starts one of the tests' Python servers on a free port (stopped with
+# this object); returns the port.
+sub _start_python
+{
+	my ($self, $script, @args) = @_;
+	my $dir      = PostgreSQL::Test::Utils::tempdir();
+	my $name     = File::Basename::basename($script, '.py');
+	my $portfile = "$dir/$name.port";
+	my $log      = "$dir/$name.log";
 	$self->{proc} = IPC::Run::start(
-		[ '/usr/bin/python3', $script, '--port', '0', '--port-file', $portfile, @args ],
+		[ '/usr/bin/python3', Pg2es::Test::repo_root() . "/$script",
+			'--port', '0', '--port-file', $portfile, @args ],
 		'<', \undef, '>>', $log, '2>>', $log);
 	$self->{log} = $log;
 	push @started, $self;
@@ -269,12 +314,9 @@ sub _start_emulator
 		last if -s $portfile;
 		usleep(50_000);
 	}
-	BAIL_OUT("emulator did not start; see $log") unless -s $portfile;
+	BAIL_OUT("$name did not start; see $log") unless -s $portfile;
 	chomp(my $port = PostgreSQL::Test::Utils::slurp_file($portfile));
-	$self->{port}     = $port;
-	$self->{url}      = "$scheme://127.0.0.1:$port";
-	$self->{emulated} = 1;
-	return;
+	return $port;
 }
 
 sub url      { return $_[0]->{url}; }
@@ -374,11 +416,12 @@ sub all_docs
 	return \%docs;
 }
 
-# Emulator only: installs fault rules (see docs/design.md).
+# Installs fault rules (see docs/design.md): the emulator's, or those of
+# the fault proxy in front of a real cluster (start_es('--faults')).
 sub fault
 {
 	my ($self, $rules) = @_;
-	die 'faults need the emulator' unless $self->{emulated};
+	die "faults need the emulator or start_es('--faults')" unless $self->{faults};
 	my ($status) = $self->request('POST', '/_emulator/faults', $rules);
 	die "fault: HTTP $status" unless $status == 200;
 	return;
@@ -387,7 +430,7 @@ sub fault
 sub clear_faults
 {
 	my ($self) = @_;
-	$self->request('DELETE', '/_emulator/faults') if $self->{emulated};
+	$self->request('DELETE', '/_emulator/faults') if $self->{faults};
 	return;
 }
 
