@@ -136,6 +136,33 @@ format_load_metrics(Buf *out, const Metrics *m)
 }
 
 /*
+ * format_slot_metrics: the replication slot's figures (slot.c) into out;
+ * the WAL figures only once read, the safe size only where a
+ * max_slot_wal_keep_size limits it. Returns false when out of memory.
+ */
+static bool
+format_slot_metrics(Buf *out, const Metrics *m)
+{
+	if (!buf_printf(out, "# TYPE pg2es_slot_lost_total counter\npg2es_slot_lost_total %llu\n",
+					(unsigned long long) m->slot_lost))
+		return false;
+	if (!m->slot_known)
+		return true;
+	if (m->slot_retained_wal_bytes >= 0 &&
+		!buf_printf(out, "# TYPE pg2es_slot_retained_wal_bytes gauge\n"
+					"pg2es_slot_retained_wal_bytes %lld\n", (long long) m->slot_retained_wal_bytes))
+		return false;
+	if (m->slot_max_wal_keep_bytes >= 0 && m->slot_safe_wal_size_bytes > -1 &&
+		!buf_printf(out, "# TYPE pg2es_slot_safe_wal_size_bytes gauge\n"
+					"pg2es_slot_safe_wal_size_bytes %lld\n"
+					"# TYPE pg2es_slot_max_wal_keep_bytes gauge\n"
+					"pg2es_slot_max_wal_keep_bytes %lld\n",
+					(long long) m->slot_safe_wal_size_bytes, (long long) m->slot_max_wal_keep_bytes))
+		return false;
+	return true;
+}
+
+/*
  * format_metrics: the Prometheus text exposition of m into out. Returns
  * false when out of memory.
  */
@@ -182,7 +209,7 @@ format_metrics(Buf *out, const Metrics *m)
 	if (ok && m->error_count[METRICS_MAX_ERROR_TYPES])
 		ok = buf_printf(out, "pg2es_item_errors_total{type=\"other\"} %llu\n",
 						(unsigned long long) m->error_count[METRICS_MAX_ERROR_TYPES]);
-	return ok && format_load_metrics(out, m);
+	return ok && format_load_metrics(out, m) && format_slot_metrics(out, m);
 }
 
 /*

@@ -39,6 +39,12 @@ typedef struct Metrics
 	double		load_rows_estimated;	/* planner estimate, 0 if unknown */
 	double		load_rows_per_second;
 	const char *load_table;		/* its name (borrowed from load.c), or NULL */
+	/* the replication slot (slot.c) */
+	uint64_t	slot_lost;			/* times the slot was found lost */
+	bool		slot_known;			/* the slot figures below were read */
+	int64_t		slot_retained_wal_bytes;
+	int64_t		slot_safe_wal_size_bytes;	/* -1: no max_slot_wal_keep_size */
+	int64_t		slot_max_wal_keep_bytes;	/* -1: unlimited */
 } Metrics;
 
 typedef struct Http

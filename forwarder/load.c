@@ -30,6 +30,7 @@
 #include "mapping.h"
 #include "progress.h"
 #include "repl.h"
+#include "slot.h"
 #include "sync.h"
 
 #define LOAD_MAX_JOBS 64
@@ -196,6 +197,7 @@ create_snapshot_slot(Load *ld, PGconn **repl, bool temporary, char *snapshot)
 	const char *keywords[] = {"dbname", "replication", "fallback_application_name", NULL};
 	const char *values[] = {ld->cfg->conninfo, "database", "pg2es", NULL};
 	char		cmd[256];
+	char		options[64];
 	PGresult   *res;
 	bool		good;
 
@@ -209,9 +211,11 @@ create_snapshot_slot(Load *ld, PGconn **repl, bool temporary, char *snapshot)
 	if (temporary)
 		snprintf(cmd, sizeof(cmd), "CREATE_REPLICATION_SLOT \"pg2es_load_%d\" TEMPORARY LOGICAL pg2es %s",
 				 (int) getpid(), PQserverVersion(*repl) >= 150000 ? "(SNAPSHOT 'export')" : "EXPORT_SNAPSHOT");
-	else
+	else if (slot_creation_options(*repl, true, options, sizeof(options)))	/* FAILOVER on 17+ */
 		snprintf(cmd, sizeof(cmd), "CREATE_REPLICATION_SLOT \"%s\" LOGICAL pg2es %s", ld->cfg->slot,
-				 PQserverVersion(*repl) >= 150000 ? "(SNAPSHOT 'export')" : "EXPORT_SNAPSHOT");
+				 options);
+	else
+		return false;
 	res = PQexec(*repl, cmd);
 	good = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 3 &&
 		cfg_parse_lsn(PQgetvalue(res, 0, 1), &ld->version) &&
@@ -796,14 +800,21 @@ decide_and_copy(Load *ld)
 		return LOAD_FAILED;
 	if (!exists)
 	{
+		/* a slot lost at a failover is not replaced without a full load (slot.h) */
+		if (!slot_check_missing(ld->control, ld->cfg))
+			return LOAD_FAILED;
 		if (!ld->cfg->create_slot || ld->cfg->no_initial_load)
 			return LOAD_OK;
+		if (!slot_check_load_possible(ld->control))
+			return LOAD_FAILED;
 		for (t = 0; t < ld->tables.n; t++)
 			ld->selected[t] = true;
 		ld->nselected = ld->tables.n;
 		return run_copy(ld, true);
 	}
 	if (!select_unfinished(ld) || (ld->cfg->snapshot_tables && !select_snapshot_tables(ld)))
+		return LOAD_FAILED;
+	if (ld->nselected > 0 && !slot_check_load_possible(ld->control))
 		return LOAD_FAILED;
 	return ld->nselected > 0 ? run_copy(ld, false) : LOAD_OK;
 }

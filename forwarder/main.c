@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mapping.h"
 #include "repl.h"
+#include "slot.h"
 #include "sync.h"
 #include "verify.h"
 
@@ -31,6 +32,8 @@
  * dwarfs anyway.
  */
 #define READ_COALESCE_MS 1
+/* run_sync's status when the slot was lost: start over with a new one */
+#define EXIT_START_OVER (-1)
 /* PostgreSQL reconnect backoff: 1 s doubling to 30 s */
 #define RECONNECT_MIN_US 1000000
 #define RECONNECT_MAX_US (30 * 1000000)
@@ -62,6 +65,7 @@ typedef struct Stream
 	bool		got_data;		/* the last read returned data messages */
 	bool		draining;		/* stop reading; finish what is buffered */
 	int64_t		drain_deadline_us;
+	SlotMonitor *slot_monitor;	/* retained WAL, for /metrics (slot.h) */
 } Stream;
 
 /*
@@ -232,6 +236,7 @@ stream(Stream *s)
 		}
 		if (!s->draining && sync_stalled(s->sync, now))
 			return STREAM_PAUSED;
+		slot_monitor_poll(s->slot_monitor, s->metrics, now);
 		if (!send_feedback_if_due(s, now) ||
 			(s->repl->flush_pending && repl_flush(s->repl) != REPL_OK))
 			return STREAM_LOST;
@@ -298,11 +303,31 @@ wait_out_stall(Sync *sync, Http *http, const Metrics *metrics)
 }
 
 /*
- * run_sync: connect, stream, and reconnect with backoff when PostgreSQL goes
- * away, until stopped. Returns the exit status.
+ * slot_was_lost: repl_connect found the slot lost (slot.h): count it, say
+ * so, and with --create-slot (and a load allowed) drop what is left of it
+ * and return EXIT_START_OVER (a new slot and a new initial load); else 1.
  */
 static int
-run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
+slot_was_lost(const Config *cfg, Repl *repl, Metrics *metrics)
+{
+	metrics->slot_lost++;
+	slot_report_lost(cfg, repl_lost_reason(repl));
+	if (!cfg->create_slot || cfg->no_initial_load)
+	{
+		repl_close(repl);
+		return 1;
+	}
+	return repl_drop_lost_slot(repl) ? EXIT_START_OVER : 1;
+}
+
+/*
+ * stream_sessions: connect, stream, and reconnect with backoff when
+ * PostgreSQL goes away, until stopped. Returns the exit status, or
+ * EXIT_START_OVER.
+ */
+static int
+stream_sessions(const Config *cfg, Sync *sync, Http *http, Metrics *metrics,
+				SlotMonitor *monitor)
 {
 	ReplOptions ropt = {cfg->conninfo, cfg->slot, cfg->create_slot,
 		(const char *const *) cfg->opt_names, (const char *const *) cfg->opt_values, cfg->nopts};
@@ -313,11 +338,13 @@ run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
 	repl_init(&repl, &ropt);
 	while (!stop_requested)
 	{
-		Stream		s = {cfg, &repl, sync, http, metrics, 0, 0, 0, false, false, false, 0};
+		Stream		s = {cfg, &repl, sync, http, metrics, 0, 0, 0, false, false, false, 0, monitor};
 		ReplStatus	rs = repl_connect(&repl, sync->ack.confirmed);
 
 		if (rs == REPL_FATAL)
 			return 1;
+		if (rs == REPL_SLOT_LOST)
+			return slot_was_lost(cfg, &repl, metrics);
 		if (rs == REPL_OK)
 		{
 			StreamEnd	end;
@@ -351,6 +378,37 @@ run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
 		backoff = backoff * 2 > RECONNECT_MAX_US ? RECONNECT_MAX_US : backoff * 2;
 	}
 	return 0;
+}
+
+/*
+ * run_sync: stream_sessions with the slot monitor, until stopped; after a
+ * lost slot with --create-slot, again from the indexes and a new initial
+ * load (load.h) with a new pipeline, whose positions belong to the old
+ * slot. Returns the exit status.
+ */
+static int
+run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
+{
+	SlotMonitor monitor;
+	int			status;
+
+	slot_monitor_init(&monitor, cfg);
+	status = stream_sessions(cfg, sync, http, metrics, &monitor);
+	while (status == EXIT_START_OVER && !stop_requested)
+	{
+		MappingCache *mappings = sync->mappings;
+		LoadStatus	ls;
+
+		sync_free(sync);
+		if (!sync_init(sync, cfg, metrics))
+			return 1;
+		sync->mappings = mappings;
+		ls = load_prepare(cfg, metrics, http, &stop_requested);
+		status = ls == LOAD_OK ? stream_sessions(cfg, sync, http, metrics, &monitor)
+			: ls == LOAD_STOPPED ? 0 : 1;
+	}
+	slot_monitor_free(&monitor);
+	return status == EXIT_START_OVER ? 0 : status;
 }
 
 int

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "slot.h"
 
 /* seconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC) */
 #define PG_EPOCH_OFFSET_SECS INT64_C(946684800)
@@ -162,13 +163,177 @@ run_command(Repl *repl, const char *command, ExecStatusType expect, const char *
 		if (status == REPL_FATAL)
 			repl_explain_refusal(repl->conn, message);
 	}
-	else if (expect == PGRES_TUPLES_OK && strcmp(what, "IDENTIFY_SYSTEM") == 0 &&
-			 (PQntuples(res) != 1 || PQnfields(res) < 4 || PQgetisnull(res, 0, 3)))
+	PQclear(res);
+	return status;
+}
+
+/*
+ * identify_system: IDENTIFY_SYSTEM, which also checks that -d names a
+ * database; the server's timeline goes to *timeline.
+ */
+static ReplStatus
+identify_system(Repl *repl, uint32_t *timeline)
+{
+	PGresult   *res = PQexec(repl->conn, "IDENTIFY_SYSTEM");
+	ReplStatus	status = REPL_OK;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		status = status_of_error(res);
+		note_failure(repl, "IDENTIFY_SYSTEM failed: %s", PQerrorMessage(repl->conn));
+	}
+	else if (PQntuples(res) != 1 || PQnfields(res) < 4 || PQgetisnull(res, 0, 3))
 	{
 		log_error("IDENTIFY_SYSTEM returned an unexpected result; is -d a database connection?");
 		status = REPL_FATAL;
 	}
+	else
+		*timeline = (uint32_t) strtoul(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
+	return status;
+}
+
+/*
+ * slot_lost: remember why the slot cannot be streamed (for the caller,
+ * through repl_lost_reason) and return REPL_SLOT_LOST.
+ */
+static ReplStatus
+slot_lost(Repl *repl, const char *fmt,...) PG2ES_PRINTF(2, 3);
+static ReplStatus
+slot_lost(Repl *repl, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(repl->lost_reason, sizeof(repl->lost_reason), fmt, ap);
+	va_end(ap);
+	return REPL_SLOT_LOST;
+}
+
+/*
+ * history_switchpoint: in the text of a timeline history file, the
+ * position where timeline tli ended (lines "tli<TAB>X/X<TAB>reason").
+ * Returns false when tli is not in it.
+ */
+static bool
+history_switchpoint(const char *history, uint32_t tli, Lsn *switchpoint)
+{
+	const char *line;
+	unsigned int line_tli;
+	unsigned int hi;
+	unsigned int lo;
+
+	for (line = history; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		if (sscanf(line, "%u %X/%X", &line_tli, &hi, &lo) == 3 && line_tli == tli)
+		{
+			*switchpoint = ((Lsn) hi << 32) | lo;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * check_timeline: the server is on another timeline than at the last start
+ * (a standby was promoted). What the forwarder confirmed, start, must be
+ * history the new timeline shares: if the old timeline ended before it,
+ * Elasticsearch holds changes this server never had, and a slot there
+ * would skip this server's own changes up to start.
+ */
+static ReplStatus
+check_timeline(Repl *repl, uint32_t timeline, Lsn start)
+{
+	char		cmd[64];
+	PGresult   *res;
+	Lsn			switchpoint = 0;
+	bool		found;
+
+	if (!repl->streamed || repl->timeline == 0 || timeline == repl->timeline)
+		return REPL_OK;
+	log_info("PostgreSQL is on timeline %u, not %u: a standby was promoted", timeline, repl->timeline);
+	snprintf(cmd, sizeof(cmd), "TIMELINE_HISTORY %u", timeline);
+	res = PQexec(repl->conn, cmd);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) != 2)
+	{
+		ReplStatus	status = status_of_error(res);
+
+		note_failure(repl, "TIMELINE_HISTORY failed: %s", PQerrorMessage(repl->conn));
+		PQclear(res);
+		return status;
+	}
+	found = history_switchpoint(PQgetvalue(res, 0, 1), repl->timeline, &switchpoint);
+	PQclear(res);
+	if (!found)
+		return slot_lost(repl, "the server's timeline %u does not descend from timeline %u,"
+						 " where it was streamed", timeline, repl->timeline);
+	if (start > switchpoint)
+		return slot_lost(repl, "the promoted server left timeline %u at " LSN_FORMAT
+						 ", before " LSN_FORMAT ", which Elasticsearch already holds: it never"
+						 " received the changes in between (set synchronized_standby_slots on"
+						 " the primary)", repl->timeline, LSN_ARGS(switchpoint), LSN_ARGS(start));
+	return REPL_OK;
+}
+
+/*
+ * check_slot: whether the slot can be streamed from this server. *create
+ * is set when it is missing and is to be created here: only with
+ * --create-slot before the first start (load.c creates it when it loads).
+ * Once streamed, a missing slot is lost, never replaced by a fresh one.
+ */
+static ReplStatus
+check_slot(Repl *repl, bool *create)
+{
+	SlotInfo	info;
+
+	*create = false;
+	if (!slot_inspect(repl->conn, repl->opt.slot, &info))
+		return REPL_RETRY;
+	if (info.invalidated)
+		return slot_lost(repl, "%s", info.reason);
+	if (info.exists && info.in_recovery && info.synced)
+	{
+		/* libpq's read-write host is not up yet, or -d names the standby */
+		note_failure(repl, "replication slot \"%s\" on this standby is synchronized from the"
+					 " primary and cannot be streamed until the standby is promoted; use"
+					 " target_session_attrs=read-write in -d", repl->opt.slot);
+		return REPL_RETRY;
+	}
+	if (info.exists)
+		return REPL_OK;
+	if (repl->streamed)
+		return slot_lost(repl, "it no longer exists on the server (after a failover: it was not"
+						 " synchronized to the promoted standby)");
+	if (!repl->opt.create_slot)
+	{
+		log_error("replication slot \"%s\" does not exist: start with --create-slot to create it"
+				  " (and load every table)", repl->opt.slot);
+		return REPL_FATAL;
+	}
+	*create = true;
+	return REPL_OK;
+}
+
+/*
+ * create_slot: create the slot without a snapshot (no initial load), with
+ * FAILOVER where the server supports it (slot.c).
+ */
+static ReplStatus
+create_slot(Repl *repl)
+{
+	char		options[64];
+	Buf			cmd;
+	ReplStatus	status = REPL_RETRY;
+
+	if (!slot_creation_options(repl->conn, false, options, sizeof(options)))
+		return REPL_RETRY;
+	buf_init(&cmd);
+	if (buf_append_str(&cmd, "CREATE_REPLICATION_SLOT ") &&
+		append_quoted(&cmd, repl->opt.slot, '"') &&
+		buf_printf(&cmd, " LOGICAL pg2es %s", options))
+		status = run_command(repl, cmd.data, PGRES_TUPLES_OK, "creating the replication slot");
+	buf_free(&cmd);
+	if (status == REPL_OK)
+		log_info("created replication slot \"%s\"%s", repl->opt.slot,
+				 strstr(options, "FAILOVER") ? " for failover" : "");
 	return status;
 }
 
@@ -232,19 +397,23 @@ build_start_command(Repl *repl, Lsn start, Buf *cmd)
 }
 
 /*
- * repl_connect: connect, check the connection, create the slot if asked
- * and it is missing, and start streaming from start, what the caller has
- * confirmed: the server starts from its slot's confirmed position when
- * that is further (0/0 means "where the slot is"), and skips transactions
- * that committed before start otherwise (confirmed while disconnected).
- * On failure the connection is closed and the status says whether
- * retrying can help.
+ * repl_connect: connect, check the connection and the slot (create it if
+ * asked, before the first start only; see check_slot), and start
+ * streaming from start, what the caller has confirmed: the server starts
+ * from its slot's confirmed position when that is further (0/0 means
+ * "where the slot is"), and skips transactions that committed before start
+ * otherwise (confirmed while disconnected, or before a failover to a
+ * synchronized slot that lags behind). On failure the connection is closed
+ * and the status says whether retrying can help; REPL_SLOT_LOST means the
+ * slot cannot be streamed any more (repl_lost_reason says why).
  */
 ReplStatus
 repl_connect(Repl *repl, Lsn start)
 {
 	ReplStatus	status;
 	Buf			cmd;
+	uint32_t	timeline = 0;
+	bool		create = false;
 
 	if ((status = open_connection(repl)) != REPL_OK)
 	{
@@ -252,29 +421,54 @@ repl_connect(Repl *repl, Lsn start)
 		return status;
 	}
 	buf_init(&cmd);
-	status = run_command(repl, "IDENTIFY_SYSTEM", PGRES_TUPLES_OK, "IDENTIFY_SYSTEM");
-	if (status == REPL_OK && repl->opt.create_slot)
-	{
-		if (!buf_append_str(&cmd, "CREATE_REPLICATION_SLOT ") ||
-			!append_quoted(&cmd, repl->opt.slot, '"') ||
-			!buf_append_str(&cmd, PQserverVersion(repl->conn) >= 150000
-							? " LOGICAL pg2es (SNAPSHOT 'nothing')"
-							: " LOGICAL pg2es NOEXPORT_SNAPSHOT"))
-			status = REPL_RETRY;
-		else
-			status = run_command(repl, cmd.data, PGRES_TUPLES_OK, "creating the replication slot");
-	}
-	buf_reset(&cmd);
+	status = identify_system(repl, &timeline);
+	if (status == REPL_OK)
+		status = check_slot(repl, &create);
+	if (status == REPL_OK)
+		status = check_timeline(repl, timeline, start);
+	if (status == REPL_OK && create)
+		status = create_slot(repl);
 	if (status == REPL_OK)
 		status = build_start_command(repl, start, &cmd)
 			? run_command(repl, cmd.data, PGRES_COPY_BOTH, "START_REPLICATION")
 			: REPL_RETRY;
 	buf_free(&cmd);
 	if (status != REPL_OK)
-		repl_close(repl);
-	else
-		repl->last_failure[0] = '\0';
+	{
+		/* the lost slot is left for repl_drop_lost_slot */
+		if (status != REPL_SLOT_LOST)
+			repl_close(repl);
+		return status;
+	}
+	repl->last_failure[0] = '\0';
+	repl->streamed = true;
+	repl->timeline = timeline;
 	return status;
+}
+
+/*
+ * repl_lost_reason: why the last repl_connect returned REPL_SLOT_LOST.
+ */
+const char *
+repl_lost_reason(const Repl *repl)
+{
+	return repl->lost_reason;
+}
+
+/*
+ * repl_drop_lost_slot: after REPL_SLOT_LOST, drop the slot if it still
+ * exists (invalidated), so that a new one of the same name can be
+ * created, then close the connection. Returns false (logged).
+ */
+bool
+repl_drop_lost_slot(Repl *repl)
+{
+	SlotInfo	info;
+	bool		good = repl->conn != NULL && slot_inspect(repl->conn, repl->opt.slot, &info) &&
+		(!info.exists || slot_drop(repl->conn, repl->opt.slot));
+
+	repl_close(repl);
+	return good;
 }
 
 /*

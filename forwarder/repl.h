@@ -23,7 +23,8 @@ typedef enum ReplStatus
 {
 	REPL_OK,
 	REPL_RETRY,					/* PostgreSQL unreachable or gone: try later */
-	REPL_FATAL					/* a setting is wrong: retrying cannot help */
+	REPL_FATAL,					/* a setting is wrong: retrying cannot help */
+	REPL_SLOT_LOST				/* the slot cannot be streamed (repl_lost_reason) */
 } ReplStatus;
 
 typedef enum ReplMsgKind
@@ -51,6 +52,9 @@ typedef struct Repl
 	char	   *copybuf;		/* from PQgetCopyData, freed on the next read */
 	bool		flush_pending;	/* libpq holds unsent output */
 	char		last_failure[512];	/* last connection failure logged */
+	bool		streamed;		/* streaming started once: the slot was there */
+	uint32_t	timeline;		/* the server's, at the last start */
+	char		lost_reason[256];	/* why, after REPL_SLOT_LOST */
 } Repl;
 
 extern void repl_init(Repl *repl, const ReplOptions *opt);
@@ -63,5 +67,7 @@ extern int	repl_socket(const Repl *repl);
 extern void repl_finish(Repl *repl, Lsn written, Lsn flushed);
 extern void repl_close(Repl *repl);
 extern void repl_explain_refusal(PGconn *conn, const char *message);
+extern const char *repl_lost_reason(const Repl *repl);
+extern PG2ES_MUSTCHECK bool repl_drop_lost_slot(Repl *repl);
 
 #endif							/* PG2ES_REPL_H */
