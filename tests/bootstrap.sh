@@ -15,6 +15,7 @@ packages=(
 	libipc-run-perl libio-socket-ssl-perl python3 openssl curl
 	libfuzzer-14-dev libclang-rt-14-dev valgrind
 	docker-compose
+	debootstrap patchelf
 )
 # Benchmarks compare with these; `make bench` installs them the same way.
 if [ "${1:-}" = "--bench" ]; then
