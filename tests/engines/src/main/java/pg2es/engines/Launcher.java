@@ -1,0 +1,255 @@
+package pg2es.engines;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+import org.opensearch.action.admin.cluster.health.ClusterHealthResponse;
+import org.opensearch.common.settings.Settings;
+import org.opensearch.common.unit.TimeValue;
+import org.opensearch.core.common.transport.TransportAddress;
+import org.opensearch.http.HttpServerTransport;
+import org.opensearch.index.mapper.MapperExtrasPlugin;
+import org.opensearch.index.reindex.ReindexPlugin;
+import org.opensearch.analysis.common.CommonAnalysisPlugin;
+import org.opensearch.node.MockNode;
+import org.opensearch.node.Node;
+import org.opensearch.painless.PainlessPlugin;
+import org.opensearch.plugins.Plugin;
+import org.opensearch.transport.Netty4Plugin;
+import org.opensearch.transport.TransportService;
+
+/**
+ * Starts a real OpenSearch cluster of one or more nodes inside this JVM, for
+ * pg2es's tests (tests/engines/start is its only caller).
+ *
+ * Arguments: --home DIR (created; every node's data lives under it and it is
+ * deleted when the cluster stops), --http-port PORT (node i listens on
+ * PORT + i, 127.0.0.1 only), --nodes N, --watch-pid PID (the cluster stops
+ * when that process is gone), --ready-file FILE (written with the URL once
+ * the cluster answers green or yellow).
+ *
+ * The cluster stops on SIGTERM (a shutdown hook closes every node) and when
+ * the watched process exits.  Exit status: 0 after a requested stop, 1 when
+ * the cluster could not start (the reason is on stderr), 2 for bad usage.
+ */
+public final class Launcher {
+    private static final List<Class<? extends Plugin>> PLUGINS = List.of(
+        Netty4Plugin.class,
+        PainlessPlugin.class,
+        ReindexPlugin.class,
+        MapperExtrasPlugin.class,
+        CommonAnalysisPlugin.class);
+
+    private static final long START_TIMEOUT_SECONDS = 120;
+
+    private final Path home;
+    private final int httpPort;
+    private final int nodeCount;
+    private final long watchPid;
+    private final Path readyFile;
+    private final List<Node> nodes = new ArrayList<>();
+
+    private Launcher(Path home, int httpPort, int nodeCount, long watchPid, Path readyFile) {
+        this.home = home;
+        this.httpPort = httpPort;
+        this.nodeCount = nodeCount;
+        this.watchPid = watchPid;
+        this.readyFile = readyFile;
+    }
+
+    /** Parses the arguments, starts the cluster and waits for its end. */
+    public static void main(String[] args) {
+        Launcher launcher;
+        try {
+            launcher = fromArguments(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("launcher: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(launcher::stop, "pg2es-engine-stop"));
+        try {
+            launcher.start();
+        } catch (Exception e) {
+            System.err.println("launcher: the cluster did not start: " + e);
+            e.printStackTrace();
+            System.exit(1);
+        }
+        launcher.watchParent();
+        System.exit(0);
+    }
+
+    /** The launcher the command line describes; IllegalArgumentException if it is wrong. */
+    private static Launcher fromArguments(String[] args) {
+        Path home = null;
+        Path ready = null;
+        int port = -1;
+        int count = 1;
+        long pid = -1;
+        for (int i = 0; i < args.length; i += 2) {
+            if (i + 1 >= args.length) {
+                throw new IllegalArgumentException("option " + args[i] + " needs a value");
+            }
+            String value = args[i + 1];
+            switch (args[i]) {
+                case "--home" -> home = Path.of(value);
+                case "--ready-file" -> ready = Path.of(value);
+                case "--http-port" -> port = Integer.parseInt(value);
+                case "--nodes" -> count = Integer.parseInt(value);
+                case "--watch-pid" -> pid = Long.parseLong(value);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        if (home == null || ready == null || port <= 0 || port + count > 65536 || count < 1 || count > 9) {
+            throw new IllegalArgumentException(
+                "usage: --home DIR --http-port PORT --ready-file FILE [--nodes 1-9] [--watch-pid PID]");
+        }
+        return new Launcher(home, port, count, pid, ready);
+    }
+
+    /**
+     * Starts node 0 (which elects itself), then the others with node 0 as
+     * their seed, waits for a green or yellow cluster of every node and
+     * writes the ready file.  Throws on any failure; stop() cleans up.
+     */
+    private void start() throws Exception {
+        Files.createDirectories(home);
+        String seed = null;
+        for (int i = 0; i < nodeCount; i++) {
+            Node node = new MockNode(nodeSettings(i, seed), PLUGINS);
+            synchronized (nodes) {
+                nodes.add(node);
+            }
+            node.start();
+            if (i == 0) {
+                TransportAddress addr = node.injector().getInstance(TransportService.class)
+                    .boundAddress().publishAddress();
+                seed = addr.getAddress() + ":" + addr.getPort();
+            }
+        }
+        ClusterHealthResponse health = nodes.get(0).client().admin().cluster().prepareHealth()
+            .setWaitForYellowStatus()
+            .setWaitForNodes(Integer.toString(nodeCount))
+            .setTimeout(TimeValue.timeValueSeconds(START_TIMEOUT_SECONDS))
+            .get();
+        if (health.isTimedOut()) {
+            throw new IllegalStateException("cluster health " + health.getStatus() + " with "
+                + health.getNumberOfNodes() + " of " + nodeCount + " nodes after "
+                + START_TIMEOUT_SECONDS + " s");
+        }
+        TransportAddress http = nodes.get(0).injector().getInstance(HttpServerTransport.class)
+            .boundAddress().publishAddress();
+        String url = "http://127.0.0.1:" + http.getPort();
+        Path tmp = readyFile.resolveSibling(readyFile.getFileName() + ".tmp");
+        Files.writeString(tmp, url + "\n", StandardCharsets.UTF_8);
+        Files.move(tmp, readyFile, StandardCopyOption.ATOMIC_MOVE);
+        System.out.println("launcher: cluster of " + nodeCount + " node(s) " + health.getStatus()
+            + " at " + url);
+    }
+
+    /**
+     * The settings of node i: loopback only, HTTP on httpPort + i, an
+     * ephemeral transport port, data under home/node-i.  The first node of a
+     * multi-node cluster bootstraps it alone; the others find it at seed.
+     */
+    private Settings nodeSettings(int i, String seed) {
+        String name = "node-" + i;
+        Settings.Builder b = Settings.builder()
+            .put("cluster.name", "pg2es-test")
+            .put("node.name", name)
+            .put("path.home", home.resolve(name).toString())
+            .put("network.host", "127.0.0.1")
+            .put("http.port", Integer.toString(httpPort + i))
+            .put("transport.port", "0")
+            .put("http.type", "netty4")
+            .put("transport.type", "netty4")
+            .put("action.auto_create_index", "true")
+            .put("search.default_search_timeout", "-1");
+        if (nodeCount == 1) {
+            b.put("discovery.type", "single-node");
+        } else if (i == 0) {
+            b.putList("cluster.initial_cluster_manager_nodes", name);
+            b.putList("discovery.seed_hosts");
+        } else {
+            b.putList("discovery.seed_hosts", seed);
+        }
+        return b.build();
+    }
+
+    /**
+     * Returns when the watched process has exited (or never, without one):
+     * it is polled twice a second, and its start time is compared so that a
+     * reused PID does not keep the cluster alive.
+     */
+    private void watchParent() {
+        if (watchPid <= 0) {
+            while (true) {
+                sleepQuietly(60_000);
+            }
+        }
+        Optional<ProcessHandle> parent = ProcessHandle.of(watchPid);
+        Optional<Instant> started = parent.flatMap(p -> p.info().startInstant());
+        while (parent.isPresent() && parent.get().isAlive()) {
+            Optional<ProcessHandle> now = ProcessHandle.of(watchPid);
+            if (now.isEmpty() || !now.flatMap(p -> p.info().startInstant()).equals(started)) {
+                break;
+            }
+            sleepQuietly(500);
+        }
+        System.out.println("launcher: process " + watchPid + " is gone, stopping the cluster");
+    }
+
+    /** Closes every node, last started first, then deletes the home directory. */
+    private void stop() {
+        List<Node> toClose;
+        synchronized (nodes) {
+            toClose = new ArrayList<>(nodes);
+            nodes.clear();
+        }
+        for (int i = toClose.size() - 1; i >= 0; i--) {
+            try {
+                toClose.get(i).close();
+            } catch (IOException | RuntimeException e) {
+                System.err.println("launcher: closing node-" + i + ": " + e);
+            }
+        }
+        deleteTree(home);
+        System.out.println("launcher: cluster stopped");
+    }
+
+    /** Deletes a directory tree, ignoring what is already gone. */
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException | UncheckedIOException e) {
+            System.err.println("launcher: could not delete " + dir + ": " + e);
+        }
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
