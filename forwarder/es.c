@@ -56,12 +56,12 @@ make_headers(Es *es, const char *content_type, bool gzip)
 }
 
 /*
- * redact_url: url for logs, with any user:password@ replaced by ***@ (a
+ * es_redact_url: url for logs, with any user:password@ replaced by ***@ (a
  * URL may carry credentials; logs must not). malloc'd, NULL when out of
  * memory.
  */
-static char *
-redact_url(const char *url)
+char *
+es_redact_url(const char *url)
 {
 	const char *scheme = strstr(url, "://");
 	const char *host = scheme ? scheme + 3 : url;
@@ -114,7 +114,7 @@ es_init(Es *es, const EsOptions *opt)
 	es->display = calloc(opt->nurls, sizeof(char *));
 	displayed = es->display != NULL;
 	for (i = 0; displayed && i < opt->nurls; i++)
-		displayed = (es->display[i] = redact_url(opt->urls[i])) != NULL;
+		displayed = (es->display[i] = es_redact_url(opt->urls[i])) != NULL;
 	es->multi = curl_multi_init();
 	es->easy = curl_easy_init();
 	if (opt->api_key)
@@ -255,6 +255,14 @@ set_options(Es *es, const char *method, const char *body, size_t len, bool ndjso
 
 #define SETOPT(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(es->easy, opt, val); } while (0)
 	SETOPT(CURLOPT_URL, es->url);
+	/* HTTP(S) only, redirects included: never file://, ftp:// and the like */
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	SETOPT(CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	SETOPT(CURLOPT_REDIR_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
 	if (body == NULL && !custom)
 		SETOPT(CURLOPT_HTTPGET, 1L);
 	else

@@ -60,6 +60,7 @@ typedef struct Es
 	int64_t		started_us;
 } Es;
 
+extern char *es_redact_url(const char *url);
 extern void es_options_from_config(EsOptions *opt, const Config *cfg);
 extern PG2ES_MUSTCHECK bool es_init(Es *es, const EsOptions *opt);
 extern void es_free(Es *es);
