@@ -42,10 +42,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The decoder is also compiled against PostgreSQL 13's and 17's headers
-# (tests/compat); they are downloaded and unpacked, not installed.
+# PostgreSQL 17 and 18 (and 13, while its suite can be had) for the suites
+# of other majors and the compile checks against their headers
+# (tests/compat): debootstrap roots from the machine's own Debian mirror,
+# built once and cached in /var/cache/pg2es/roots (tests/majors).
 if [ "$(id -u)" -eq 0 ]; then
-	bash "$(dirname "$0")/compat/fetch_headers.sh"
+	for major in 17 18; do
+		bash "$(dirname "$0")/majors/build-root.sh" "$major"
+	done
+	bash "$(dirname "$0")/majors/build-root.sh" 13 ||
+		echo "bootstrap: no PostgreSQL 13 root; its regression suite is left out" >&2
 fi
 
 if [ "$(id -u)" -eq 0 ] && ! id "$TEST_USER" >/dev/null 2>&1; then

@@ -64,6 +64,22 @@ run_suite regress make -s -C decoder installcheck
 run_suite valgrind make -s -C decoder valgrind-check
 run_suite compat bash tests/compat/check_majors.sh
 run_suite e2e prove_dir tests/e2e/t
+# Other PostgreSQL majors (tests/majors; "regress" and "e2e" above are the
+# machine's 15): the decoder's regression suite on 17, 18 and 13 (when its
+# root could be built), and streaming, the initial load with verify and the
+# torture test (MAJORS_E2E_FILES) on 17 and 18, with this build's forwarder.
+majors_roots=${PG2ES_ROOTS:-/var/cache/pg2es/roots}
+for major in 17 18 13; do
+	if [ "$major" = 13 ] && [ ! -f "$majors_roots/13/.pg2es-root" ]; then
+		echo "=== suite regress-13: no PostgreSQL 13 root in $majors_roots, left out"
+		continue
+	fi
+	run_suite "regress-$major" bash tests/majors/regress.sh "$major"
+done
+for major in 17 18; do
+	run_suite "e2e-$major" env PG2ES_INSTALL_PATH="$majors_roots/$major/usr/lib/postgresql/$major" \
+		prove --timer $(printf 'tests/e2e/t/%s ' ${MAJORS_E2E_FILES:-110_forwarder_sync.pl 200_initial_load.pl 300_torture.pl})
+done
 run_suite fuzz make -s -C forwarder fuzz
 run_suite decoder-fuzz prove --timer tests/fuzz/decoder_fuzz.pl
 run_suite deploy bash tests/deploy/check_compose.sh

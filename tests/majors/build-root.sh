@@ -7,8 +7,9 @@
 #
 # The root is a debootstrap minbase with postgresql-MAJOR,
 # postgresql-server-dev-MAJOR and what building the plugin needs (gcc, make,
-# pkgconf, msgpack).  Its PostgreSQL programs are then made runnable on the
-# host, by anyone, without entering the root: patchelf gives each one the
+# pkgconf, msgpack, and libssl-dev: 13's sha2.h includes OpenSSL's).  Its
+# PostgreSQL programs are then made runnable on the host, by anyone,
+# without entering the root: patchelf gives each one the
 # root's dynamic loader and a DT_RPATH with the root's library directories
 # (PostgreSQL finds its share/ and lib/ relative to its own binary).  A link
 # ROOT/ROOT -> / makes those absolute paths valid inside the root too, where
@@ -70,7 +71,7 @@ install_packages() {
 	in_root apt-get -o Acquire::Check-Valid-Until=false update -qq
 	in_root apt-cache show "$msgpack" >/dev/null 2>&1 || msgpack=libmsgpack-dev
 	in_root apt-get install -y -qq --no-install-recommends \
-		"postgresql-$major" "postgresql-server-dev-$major" gcc make pkgconf "$msgpack" \
+		"postgresql-$major" "postgresql-server-dev-$major" gcc make pkgconf "$msgpack" libssl-dev \
 		>>"$new.log" 2>&1 || { tail -n 5 "$new.log" >&2; return 1; }
 	in_root apt-get clean
 	umount "$new/proc"

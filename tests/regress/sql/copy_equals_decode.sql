@@ -1,3 +1,4 @@
+-- needs PostgreSQL 14: multiranges and numeric infinity (tests/majors/regress.sh)
 -- The extension's pg2es.bulk_item gives, for a row and a version, exactly
 -- the bytes decoding gives for the INSERT of that row committed at that
 -- version (plus the "\n" pg_recvlogical adds), with the same options.
