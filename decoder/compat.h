@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * compat.h
- *		Every PostgreSQL version difference the decoder meets (13 .. 17).
+ *		Every PostgreSQL version difference the decoder meets (13 .. 18).
  *
  * The rest of the decoder never tests PG_VERSION_NUM: it uses the macros
  * and inline functions defined here.
@@ -32,6 +32,20 @@
 	((change)->data.tp.newtuple ? &(change)->data.tp.newtuple->tuple : NULL)
 #define PG2ES_CHANGE_OLDTUPLE(change) \
 	((change)->data.tp.oldtuple ? &(change)->data.tp.oldtuple->tuple : NULL)
+#endif
+
+/*
+ * A virtual generated column (18): computed when read, never stored, so a
+ * decoded tuple holds NULL where a query of the table shows the value.
+ * Documents leave such a column out, in decoding and in the SQL functions
+ * alike, as pgoutput never publishes one.  Stored generated columns are in
+ * the tuple and are kept.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PG2ES_ATT_IS_VIRTUAL(att) \
+	((att)->attgenerated == ATTRIBUTE_GENERATED_VIRTUAL)
+#else
+#define PG2ES_ATT_IS_VIRTUAL(att) false
 #endif
 
 /* Commit timestamp: moved into a union with the prepare time in 15. */

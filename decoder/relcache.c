@@ -42,6 +42,7 @@
 #include "utils/syscache.h"
 #include "utils/builtins.h"
 
+#include "compat.h"
 #include "naming.h"
 #include "relcache.h"
 
@@ -462,8 +463,9 @@ build_columns(RelCache *cache, RelEntry *entry, const char *schema,
 			continue;
 		for (k = 0; k < entry->nkeys; k++)
 			is_key |= (entry->keys[k] == i + 1);
-		col->included = !options_column_excluded(cache->opts, schema, table,
-												 NameStr(att->attname));
+		col->included = !PG2ES_ATT_IS_VIRTUAL(att) &&
+			!options_column_excluded(cache->opts, schema, table,
+									 NameStr(att->attname));
 		if (!col->included && !is_key)
 			continue;
 		col->varlena = (att->attlen == -1);

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "mapping.h"
 #include "progress.h"
+#include "prune.h"
 #include "repl.h"
 #include "slot.h"
 #include "sync.h"
@@ -794,14 +795,16 @@ decide_and_copy(Load *ld)
 {
 	bool		failed = false;
 	bool		exists = slot_exists(ld, &failed);
+	bool		lost = false;
 	size_t		t;
+	LoadStatus	status;
 
 	if (failed)
 		return LOAD_FAILED;
 	if (!exists)
 	{
 		/* a slot lost at a failover is not replaced without a full load (slot.h) */
-		if (!slot_check_missing(ld->control, ld->cfg))
+		if (!slot_check_missing(ld->control, ld->cfg, &lost))
 			return LOAD_FAILED;
 		if (!ld->cfg->create_slot || ld->cfg->no_initial_load)
 			return LOAD_OK;
@@ -810,7 +813,11 @@ decide_and_copy(Load *ld)
 		for (t = 0; t < ld->tables.n; t++)
 			ld->selected[t] = true;
 		ld->nselected = ld->tables.n;
-		return run_copy(ld, true);
+		status = run_copy(ld, true);
+		/* and the documents of rows deleted while it was lost go (prune.h) */
+		return status == LOAD_OK && lost &&
+			!prune_older_documents(ld->cfg, &ld->tables, ld->version, ld->http, ld->metrics,
+								   ld->stop) ? LOAD_FAILED : status;
 	}
 	if (!select_unfinished(ld) || (ld->cfg->snapshot_tables && !select_snapshot_tables(ld)))
 		return LOAD_FAILED;
