@@ -226,18 +226,22 @@ slot_in_load_state(PGconn *control, const char *slot, bool *known)
  * pg2es.load_state shows it existed, it was lost (a failover to a standby
  * that did not have it, or dropped): say so, and refuse when the start
  * would create a fresh slot without a full load (--no-initial-load), or
- * not create one at all. Returns false (logged) when the start must stop.
+ * not create one at all; *lost tells the caller to remove, after the new
+ * load, the documents it did not write (prune.h). Returns false (logged)
+ * when the start must stop.
  */
 bool
-slot_check_missing(PGconn *control, const Config *cfg)
+slot_check_missing(PGconn *control, const Config *cfg, bool *lost)
 {
 	bool		known = false;
 	char		reason[256];
 
+	*lost = false;
 	if (!slot_in_load_state(control, cfg->slot, &known))
 		return false;
 	if (!known)
 		return true;
+	*lost = true;
 	snprintf(reason, sizeof(reason),
 			 "it does not exist on this server, though pg2es.load_state shows it was loaded"
 			 " (a failover to a standby that did not have it, or it was dropped)");

@@ -80,6 +80,12 @@ for major in 17 18; do
 	run_suite "e2e-$major" env PG2ES_INSTALL_PATH="$majors_roots/$major/usr/lib/postgresql/$major" \
 		prove --timer $(printf 'tests/e2e/t/%s ' ${MAJORS_E2E_FILES:-110_forwarder_sync.pl 200_initial_load.pl 300_torture.pl})
 done
+# Failovers and standbys (tests/e2e/t/4xx_*.pl, which "e2e" runs on 15) on
+# 17 and 18; each file skips what its major lacks (E2E_FILES: only those).
+for major in 17 18; do
+	run_suite "ha-$major" env PG2ES_INSTALL_PATH="$majors_roots/$major/usr/lib/postgresql/$major" \
+		prove --timer $(printf 'tests/e2e/t/%s ' ${E2E_FILES:-$(cd tests/e2e/t && echo 4[0-9][0-9]_*.pl)})
+done
 run_suite fuzz make -s -C forwarder fuzz
 run_suite decoder-fuzz prove --timer tests/fuzz/decoder_fuzz.pl
 run_suite deploy bash tests/deploy/check_compose.sh
