@@ -151,6 +151,78 @@ scan_begin(ListScanner *sc, const char *option, const char *value)
 		invalid_value(option, value, "The list is empty.");
 }
 
+/*
+ * Whether two name patterns match the same names: the same text, quoted
+ * alike or without a wildcard (then quoting changes nothing).
+ */
+static bool
+name_patterns_equal(const NamePattern *a, const NamePattern *b)
+{
+	return strcmp(a->text, b->text) == 0 &&
+		(a->quoted == b->quoted || strchr(a->text, '*') == NULL);
+}
+
+/* Whether two table patterns match the same tables. */
+static bool
+table_patterns_equal(const TablePattern *a, const TablePattern *b)
+{
+	return name_patterns_equal(&a->schema, &b->schema) &&
+		name_patterns_equal(&a->table, &b->table);
+}
+
+/* Appends a name pattern as it would be written in an option. */
+static void
+append_name_pattern(StringInfo out, const NamePattern *np)
+{
+	const char *p;
+
+	if (!np->quoted)
+	{
+		appendStringInfoString(out, np->text);
+		return;
+	}
+	appendStringInfoChar(out, '"');
+	for (p = np->text; *p; p++)
+	{
+		if (*p == '"')
+			appendStringInfoChar(out, '"');
+		appendStringInfoChar(out, *p);
+	}
+	appendStringInfoChar(out, '"');
+}
+
+/* A table pattern as it would be written in an option, palloc'd. */
+static char *
+table_pattern_text(const TablePattern *tp)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	append_name_pattern(&buf, &tp->schema);
+	appendStringInfoChar(&buf, '.');
+	append_name_pattern(&buf, &tp->table);
+	return buf.data;
+}
+
+/*
+ * Refuses a table pattern given a second time in a per-table option: which
+ * entry would win is not for the order of a list to decide.  list holds
+ * TablePatterns or structs beginning with one (options.h).
+ */
+static void
+check_table_not_repeated(List *list, const TablePattern *tp, const char *option)
+{
+	ListCell   *lc;
+
+	foreach(lc, list)
+		if (table_patterns_equal(lfirst(lc), tp))
+			ereport(ERROR,
+					errcode(ERRCODE_SYNTAX_ERROR),
+					errmsg("conflicting or redundant options"),
+					errdetail("Table %s is given more than once in option \"%s\".",
+							  table_pattern_text(tp), option));
+}
+
 /* include-tables, exclude-tables: schema.table patterns. */
 static void
 parse_tables(Pg2esOptions *opts, const char *option, const char *value)
@@ -230,8 +302,25 @@ parse_index_names(Pg2esOptions *opts, const char *option, const char *value)
 		why = naming_index_problem(io->index, false);
 		if (why)
 			invalid_value(option, value, why);
+		check_table_not_repeated(opts->index_names, &io->table, option);
 		opts->index_names = lappend(opts->index_names, io);
 	} while (scan_next_item(&sc));
+}
+
+/* Refuses a column named twice in one table's id-columns entry. */
+static void
+check_column_not_repeated(const IdColumnsOverride *ic, const char *column,
+						  const char *option)
+{
+	ListCell   *lc;
+
+	foreach(lc, ic->columns)
+		if (strcmp(lfirst(lc), column) == 0)
+			ereport(ERROR,
+					errcode(ERRCODE_SYNTAX_ERROR),
+					errmsg("conflicting or redundant options"),
+					errdetail("Column \"%s\" is given more than once for table %s in option \"%s\".",
+							  column, table_pattern_text(&ic->table), option));
 }
 
 /* id-columns: schema.table:col1+col2. */
@@ -247,10 +336,12 @@ parse_id_columns(Pg2esOptions *opts, const char *option, const char *value)
 
 		scan_table(&sc, &ic->table);
 		scan_expect(&sc, ':', "Each item must be written as schema.table:column+column.");
+		check_table_not_repeated(opts->id_columns, &ic->table, option);
 		for (;;)
 		{
 			NamePattern col = scan_name(&sc, ",+");
 
+			check_column_not_repeated(ic, col.text, option);
 			ic->columns = lappend(ic->columns, col.text);
 			if (*sc.p != '+')
 				break;

@@ -58,6 +58,18 @@ SELECT * FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'index-names', 'p
 SELECT * FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'index-names', 'public.opt_t');
 SELECT * FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'id-columns', 'public.opt_t:');
 SELECT * FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'id-columns', 'public.opt_t:a+');
+-- a table repeated in a per-table option, a column repeated in id-columns
+SELECT * FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'index-names', 'public.opt_t:a,public.opt_t:b');
+SELECT * FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'index-names', 'public.opt_t:a,"public"."opt_t":b');
+SELECT * FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'index-names', 'public.*:a,public.*:b');
+SELECT * FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'id-columns', 'public.opt_t:id,public.opt_t:name');
+SELECT * FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'id-columns', 'public.opt_t:name+name');
+SELECT * FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'id-columns', 'public.opt_t:id+name+"id"');
+-- not repeated: a wildcard and a quoted star are different patterns
+SELECT count(*) FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'index-names', 'public.*:a,public."*":b',
+    'include-tables', 'public.opt_t');
+SELECT count(*) FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'id-columns', 'public.opt_t:id+name',
+    'include-tables', 'public."Opt_Upper"');
 
 -- the SQL functions parse the same options; there a bare name means true
 CREATE EXTENSION pg2es;
