@@ -109,6 +109,61 @@ naming_default_index(StringInfo out, const char *prefix, const char *schema,
 	pfree(name.data);
 }
 
+/* The value of hex digit c, or -1. */
+static int
+hex_value(char c)
+{
+	const char *p = (c != '\0') ? strchr(hexdigits, c) : NULL;
+
+	return p != NULL ? (int) (p - hexdigits) : -1;
+}
+
+/* Undoes append_escaped_part on len bytes of part; palloc'd. */
+static char *
+unescape_part(const char *part, int len)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < len; i++)
+	{
+		if (part[i] == '%' && i + 2 < len && hex_value(part[i + 1]) >= 0 &&
+			hex_value(part[i + 2]) >= 0)
+		{
+			appendStringInfoChar(&buf, (char) (hex_value(part[i + 1]) * 16 +
+											   hex_value(part[i + 2])));
+			i += 2;
+		}
+		else
+			appendStringInfoChar(&buf, part[i]);
+	}
+	return buf.data;
+}
+
+/*
+ * The schema and table whose default index name (naming_default_index with
+ * prefix) index would be, palloc'd into *schema and *table; false when
+ * index is not of that form or was cut and hashed.  The caller compares
+ * the named table's actual index name, which this does not guarantee.
+ */
+bool
+naming_parse_default_index(const char *index, const char *prefix,
+						   char **schema, char **table)
+{
+	size_t		plen = strlen(prefix);
+	const char *rest = index + plen;
+	const char *dot;
+
+	if (strncmp(index, prefix, plen) != 0 || strchr(rest, '~') != NULL ||
+		(dot = strchr(rest, '.')) == NULL || strchr(dot + 1, '.') != NULL ||
+		dot == rest || dot[1] == '\0')
+		return false;
+	*schema = unescape_part(rest, (int) (dot - rest));
+	*table = unescape_part(dot + 1, (int) strlen(dot + 1));
+	return true;
+}
+
 /*
  * Checks name against Elasticsearch's rules for index names: not empty,
  * no upper case, none of \ / * ? " < > | , # : or space, not starting with

@@ -223,6 +223,31 @@ check_table_not_repeated(List *list, const TablePattern *tp, const char *option)
 							  table_pattern_text(tp), option));
 }
 
+/*
+ * Refuses two index-names entries sending their tables to one index: an
+ * index holds one table's documents (a TRUNCATE of one table deletes its
+ * index's documents).
+ */
+static void
+check_index_not_shared(List *overrides, const IndexOverride *io)
+{
+	ListCell   *lc;
+
+	foreach(lc, overrides)
+	{
+		IndexOverride *other = lfirst(lc);
+
+		if (strcmp(other->index, io->index) == 0)
+			ereport(ERROR,
+					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					errmsg("tables %s and %s are both mapped to index \"%s\"",
+						   table_pattern_text(&other->table),
+						   table_pattern_text(&io->table), io->index),
+					errdetail("An index holds the documents of one table: a TRUNCATE of either table would delete the other's documents."),
+					errhint("Give each table its own index in option \"index-names\"."));
+	}
+}
+
 /* include-tables, exclude-tables: schema.table patterns. */
 static void
 parse_tables(Pg2esOptions *opts, const char *option, const char *value)
@@ -303,6 +328,7 @@ parse_index_names(Pg2esOptions *opts, const char *option, const char *value)
 		if (why)
 			invalid_value(option, value, why);
 		check_table_not_repeated(opts->index_names, &io->table, option);
+		check_index_not_shared(opts->index_names, io);
 		opts->index_names = lappend(opts->index_names, io);
 	} while (scan_next_item(&sc));
 }

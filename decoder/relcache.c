@@ -33,7 +33,9 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/partition.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -511,6 +513,150 @@ collect_type_dependencies(RelEntry *entry, const ValueEncoder *enc)
 }
 
 /*
+ * The relation whose name the index of relid is named after: relid itself,
+ * or under partition-index=root the root of the partition tree it is in.
+ */
+static Oid
+index_relid_of(RelCache *cache, Oid relid)
+{
+	if (!cache->opts->partition_leaf && get_rel_relispartition(relid))
+		return llast_oid(get_partition_ancestors(relid));
+	return relid;
+}
+
+/*
+ * Whether the rows of relid, as the catalog says now, go to index: false
+ * when it was dropped or is no longer covered.  Allocates in the current
+ * memory context.
+ */
+static bool
+still_goes_to(RelCache *cache, Oid relid, const char *index)
+{
+	Oid			named;
+	char	   *schema;
+	char	   *table;
+	const char *override;
+	StringInfoData buf;
+
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		return false;
+	named = index_relid_of(cache, relid);
+	schema = get_namespace_name(get_rel_namespace(named));
+	table = get_rel_name(named);
+	if (schema == NULL || table == NULL ||
+		!options_table_covered(cache->opts, schema, table))
+		return false;
+	if ((override = options_index_override(cache->opts, schema, table)) != NULL)
+		return strcmp(override, index) == 0;
+	initStringInfo(&buf);
+	naming_default_index(&buf, cache->opts->index_prefix, schema, table);
+	return strcmp(buf.data, index) == 0;
+}
+
+/*
+ * A covered table other than entry's, named schema.table, whose rows the
+ * catalog sends to index; InvalidOid when there is none.
+ */
+static Oid
+named_table_going_to(RelCache *cache, RelEntry *entry, const char *schema,
+					 const char *table, const char *index)
+{
+	Oid			nsp = get_namespace_oid(schema, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(table, nsp) : InvalidOid;
+	char		kind = OidIsValid(relid) ? get_rel_relkind(relid) : '\0';
+
+	if ((kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE) ||
+		index_relid_of(cache, relid) == entry->index_relid ||
+		!still_goes_to(cache, relid, index))
+		return InvalidOid;
+	return index_relid_of(cache, relid);
+}
+
+/*
+ * A covered table not yet seen by this cache that goes to entry's index:
+ * the table whose derived name the index is, or a table an index-names
+ * entry without wildcards sends there.  InvalidOid when there is none.
+ */
+static Oid
+unseen_table_going_to(RelCache *cache, RelEntry *entry)
+{
+	char	   *schema;
+	char	   *table;
+	Oid			found = InvalidOid;
+	ListCell   *lc;
+
+	if (naming_parse_default_index(entry->index_name, cache->opts->index_prefix,
+								   &schema, &table))
+		found = named_table_going_to(cache, entry, schema, table, entry->index_name);
+	foreach(lc, cache->opts->index_names)
+	{
+		IndexOverride *io = lfirst(lc);
+
+		if (OidIsValid(found))
+			break;
+		if (strcmp(io->index, entry->index_name) != 0 ||
+			(!io->table.schema.quoted && strchr(io->table.schema.text, '*')) ||
+			(!io->table.table.quoted && strchr(io->table.table.text, '*')))
+			continue;
+		found = named_table_going_to(cache, entry, io->table.schema.text,
+									 io->table.table.text, entry->index_name);
+	}
+	return found;
+}
+
+/*
+ * Reports that tables a and b go to one index, naming them in a stable
+ * order (whichever came first).  Does not return.
+ */
+static void
+report_shared_index(const char *a, const char *b, const char *index)
+{
+	ereport(ERROR,
+			errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			errmsg("tables %s and %s are both mapped to index \"%s\"",
+				   strcmp(a, b) < 0 ? a : b, strcmp(a, b) < 0 ? b : a, index),
+			errdetail("An index holds the documents of one table: a TRUNCATE of either table would delete the other's documents."),
+			errhint("Give each table its own index in option \"index-names\"."));
+}
+
+/*
+ * Refuses entry (covered, names just built) when another covered table
+ * seen by this cache goes to the same index, as an index-names target
+ * equal to another table's derived name, or a wildcard index-names
+ * pattern, would have it: an index holds one table's documents, and a
+ * TRUNCATE of one table deletes its index's documents.  Partitions of one
+ * root share the root's index and are one table here.  An entry not valid
+ * any more (a renamed or dropped table) is checked against the catalog.
+ * Tables not seen yet are found by name (unseen_table_going_to), so the
+ * refusal does not wait for both to change in one session.
+ */
+static void
+check_index_not_shared(RelCache *cache, RelEntry *entry)
+{
+	HASH_SEQ_STATUS status;
+	RelEntry   *other;
+	Oid			found;
+
+	hash_seq_init(&status, cache->hash);
+	while ((other = hash_seq_search(&status)) != NULL)
+	{
+		if (other == entry || !other->covered || other->index_name == NULL ||
+			other->index_relid == entry->index_relid ||
+			strcmp(other->index_name, entry->index_name) != 0)
+			continue;
+		if (!other->valid && !still_goes_to(cache, other->relid, entry->index_name))
+			continue;
+		hash_seq_term(&status);
+		report_shared_index(other->qualified_name, entry->qualified_name,
+							entry->index_name);
+	}
+	if (OidIsValid(found = unseen_table_going_to(cache, entry)))
+		report_shared_index(quote_qualified_identifier(get_namespace_name(get_rel_namespace(found)),
+													   get_rel_name(found)),
+							entry->qualified_name, entry->index_name);
+}
+
+/*
  * (Re)computes everything about rel in entry, in a fresh context (the old
  * one, if any, is freed).  Runs catalog lookups: valid in a decoding
  * callback (historic snapshot) and in a normal transaction.
@@ -527,6 +673,8 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 	/* Nothing may point into the old context, even if this fails. */
 	entry->row_types = NIL;
 	entry->type_hashes = NIL;
+	entry->index_name = NULL;
+	entry->covered = false;
 	if (entry->cxt)
 		MemoryContextDelete(entry->cxt);
 	entry->cxt = AllocSetContextCreate(cache->cxt, "pg2es relation",
@@ -534,9 +682,7 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 	oldcxt = MemoryContextSwitchTo(entry->cxt);
 
 	entry->announced = false;
-	entry->index_relid = RelationGetRelid(rel);
-	if (rel->rd_rel->relispartition && !cache->opts->partition_leaf)
-		entry->index_relid = llast_oid(get_partition_ancestors(entry->index_relid));
+	entry->index_relid = index_relid_of(cache, RelationGetRelid(rel));
 	if (entry->index_relid != RelationGetRelid(rel))
 		cache->maps_partitions = true;
 	schema = get_namespace_name(get_rel_namespace(entry->index_relid));
@@ -545,12 +691,13 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 		elog(ERROR, "cache lookup failed for relation %u", entry->index_relid);
 
 	entry->reltype = rel->rd_rel->reltype;
-	entry->covered = options_table_covered(cache->opts, schema, table);
 	entry->desc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
 	entry->nkeys = 0;
 	build_names(cache, entry, schema, table);
+	entry->covered = options_table_covered(cache->opts, schema, table);
 	if (entry->covered)
 	{
+		check_index_not_shared(cache, entry);
 		build_keys(cache, entry, rel, schema, table);
 		build_columns(cache, entry, schema, table);
 		build_column_order(entry, rel);

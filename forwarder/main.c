@@ -129,8 +129,10 @@ read_messages(Stream *s, int64_t now)
 	s->got_data = false;
 	while (s->sync->queue.bytes < s->cfg->max_memory)
 	{
-		if (repl_read(s->repl, &msg) != REPL_OK)
-			return STREAM_LOST;
+		ReplStatus	rs = repl_read(s->repl, &msg);
+
+		if (rs != REPL_OK)
+			return rs == REPL_FATAL ? STREAM_FATAL : STREAM_LOST;
 		if (msg.kind == REPL_MSG_NONE)
 			break;
 		if (msg.kind == REPL_MSG_END)

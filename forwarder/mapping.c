@@ -119,9 +119,9 @@ create_index(PGconn *conn, const char *optlit, EsCall *call, const CatalogTable 
 
 /*
  * mapping_ensure_indexes: create the missing indexes of tables with their
- * derived mappings (nothing with --mappings=dynamic). Several tables may
- * share an index (index-names, partitions with partition-index=leaf): the
- * first creates it. Returns false (logged) on failure.
+ * derived mappings (nothing with --mappings=dynamic). Two covered tables
+ * never share an index (the plugin refuses it, naming both). Returns false
+ * (logged) on failure.
  */
 bool
 mapping_ensure_indexes(PGconn *conn, const Config *cfg, EsCall *call,

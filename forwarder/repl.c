@@ -506,7 +506,10 @@ parse_message(const char *buf, int len, ReplMsg *msg)
 /*
  * repl_read: the next message without blocking, in *msg (a 'w' payload is
  * valid until the next call). REPL_MSG_NONE means wait for the socket.
- * Returns REPL_RETRY (logged) when the connection failed.
+ * Returns REPL_RETRY (logged) when the connection failed, REPL_FATAL
+ * (logged) when the stream ended with an error a retry would repeat (a
+ * data exception or a syntax error: the plugin refusing its options or a
+ * table).
  */
 ReplStatus
 repl_read(Repl *repl, ReplMsg *msg)
@@ -534,12 +537,15 @@ repl_read(Repl *repl, ReplMsg *msg)
 	if (r == -1)
 	{
 		PGresult   *res = PQgetResult(repl->conn);
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		bool		setting = state && (strncmp(state, "22", 2) == 0 || strncmp(state, "42", 2) == 0);
 
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			log_error("replication stream ended: %s", PQresultErrorMessage(res));
 		PQclear(res);
 		msg->kind = REPL_MSG_END;
-		return REPL_OK;
+		/* the plugin refused the options or a table: the same again at once */
+		return setting ? REPL_FATAL : REPL_OK;
 	}
 	if (r < 0)
 	{
