@@ -86,6 +86,15 @@ EOC
 	$node->append_conf('postgresql.conf', $opts{extra_conf})
 	  if defined $opts{extra_conf};
 	$node->start;
+	if (install_path())
+	{
+		# a run against another major proves it got that server
+		my $version = $node->safe_psql('postgres', 'SHOW server_version');
+		BAIL_OUT("cluster $name runs PostgreSQL $version, not "
+			  . $node->pg_version . ' from ' . install_path())
+		  unless index($version, $node->pg_version . '') == 0;
+		note("cluster $name: PostgreSQL $version from " . install_path());
+	}
 	$node->safe_psql('postgres', 'CREATE EXTENSION pg2es');
 	return $node;
 }
