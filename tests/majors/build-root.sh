@@ -27,8 +27,7 @@ root=$(majors_root "$major")
 
 read -r mirror keyring < <(majors_apt_source) ||
 	{ echo "build-root: no Debian archive in the machine's apt configuration" >&2; exit 1; }
-command -v debootstrap >/dev/null && command -v patchelf >/dev/null ||
-	{ echo "build-root: needs debootstrap and patchelf (tests/bootstrap.sh installs them)" >&2; exit 1; }
+majors_apt_install debootstrap patchelf
 
 new="$root.new"
 cleanup() {

@@ -86,3 +86,27 @@ majors_source_id() {
 		-o -name Makefile -o -name '*.sql' -o -name '*.control' \) |
 		LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -d' ' -f1
 }
+
+# majors_apt_install PACKAGE...: as root, installs those of the Debian
+# packages that are missing (so that the scripts here work on a fresh
+# machine without tests/bootstrap.sh).
+majors_apt_install() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -gt 0 ] || return 0
+	echo "majors: installing ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			"${missing[@]}" >/dev/null
+}
+
+# majors_test_user: as root, creates the unprivileged user the servers run
+# as when it is missing, as tests/bootstrap.sh does.
+majors_test_user() {
+	id "$MAJORS_TEST_USER" >/dev/null 2>&1 ||
+		useradd --system --create-home --home-dir "/var/lib/$MAJORS_TEST_USER" \
+			--shell /bin/bash "$MAJORS_TEST_USER"
+}
