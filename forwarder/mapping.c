@@ -14,10 +14,12 @@
 
 /*
  * table_mapping: pg2es.mapping() of table t as JSON text, malloc'd
- * ({"properties":{...}}); pretty = jsonb_pretty. NULL (logged) on failure;
- * then *lost (when not NULL) says whether the connection, not the query,
+ * ({"properties":{...}}); pretty = jsonb_pretty. NULL on failure; then
+ * *lost (when not NULL) says whether the connection, not the query,
  * failed: no answer at all (no SQLSTATE), a connection exception (08) or
- * an operator intervention such as a shutdown (57P).
+ * an operator intervention such as a shutdown (57P). A failed query is
+ * logged; a lost connection only when lost is NULL (else the caller, who
+ * may reconnect, says what happened).
  */
 static char *
 table_mapping(PGconn *conn, const char *optlit, const CatalogTable *t, bool pretty,
@@ -44,10 +46,14 @@ table_mapping(PGconn *conn, const char *optlit, const CatalogTable *t, bool pret
 	{
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
+		bool		gone = PQstatus(conn) != CONNECTION_OK || state == NULL ||
+			strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
+
 		if (lost)
-			*lost = PQstatus(conn) != CONNECTION_OK || state == NULL ||
-				strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
-		log_error("could not derive the mapping of table %s: %s", t->name, PQerrorMessage(conn));
+			*lost = gone;
+		if (!gone || lost == NULL)
+			log_error("could not derive the mapping of table %s: %s", t->name,
+					  PQerrorMessage(conn));
 	}
 	PQclear(res);
 	buf_free(&query);
@@ -263,12 +269,41 @@ known(const MappingCache *mc, const char *index, size_t len)
 }
 
 /*
+ * derive_mapping: table t's mapping on the cache's connection, malloc'd, or
+ * NULL (*lost says whether the connection was lost). A connection lost
+ * before the query (PostgreSQL restarted since it was opened, while the
+ * stream reconnected by itself) is opened again and the query asked once
+ * more, so that the stream need not start again for it.
+ */
+static char *
+derive_mapping(MappingCache *mc, const CatalogTable *t, bool *lost)
+{
+	char	   *mapping;
+
+	*lost = false;
+	if ((mapping = table_mapping(mc->conn, mc->optlit, t, false, lost)) != NULL || !*lost)
+		return mapping;
+	log_info("the catalog connection to PostgreSQL was lost (%s); reconnecting it",
+			 PQerrorMessage(mc->conn));
+	PQfinish(mc->conn);
+	mc->conn = NULL;
+	if (!cache_open(mc))
+		return NULL;
+	mapping = table_mapping(mc->conn, mc->optlit, t, false, lost);
+	if (mapping == NULL && *lost)
+		log_error("could not derive the mapping of table %s: %s", t->name,
+				  PQerrorMessage(mc->conn));
+	return mapping;
+}
+
+/*
  * mapping_for_relation: a RELATION frame said relation relid writes to
  * index[0..len). When that index may not exist yet, put the body of the
  * request creating it with the relation's mapping into body. A relation
  * that vanished meanwhile, or a failed query, leaves the index to dynamic
- * mapping (logged); a lost connection to PostgreSQL gives
- * MAPPING_ASK_AGAIN: the stream starts again, and the frame comes again.
+ * mapping (logged); a stale catalog connection is opened again once
+ * (derive_mapping); a connection still lost gives MAPPING_ASK_AGAIN: the
+ * stream starts again, and the frame comes again.
  */
 MappingNeed
 mapping_for_relation(MappingCache *mc, uint64_t relid, const char *index, size_t len,
@@ -287,17 +322,18 @@ mapping_for_relation(MappingCache *mc, uint64_t relid, const char *index, size_t
 	snprintf(name, sizeof(name), "with oid %llu", (unsigned long long) relid);
 	t.relid = (unsigned int) relid;
 	t.name = name;
-	mapping = table_mapping(mc->conn, mc->optlit, &t, false, &lost);
+	mapping = derive_mapping(mc, &t, &lost);
 	if (mapping && buf_printf(body, "{\"mappings\":%s}", mapping))
 	{
 		free(mapping);
 		return MAPPING_CREATE;
 	}
 	free(mapping);
-	if (lost)
+	if (lost || mc->conn == NULL)
 	{
 		PQfinish(mc->conn);
 		mc->conn = NULL;
+		lost = true;
 	}
 	else
 		log_warning("index \"%.*s\" may get a dynamic mapping", (int) len, index);
