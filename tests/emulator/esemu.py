@@ -16,6 +16,7 @@ import argparse
 import base64
 import binascii
 import copy
+import datetime
 import gzip
 import ipaddress
 import json
@@ -60,6 +61,49 @@ OPAQUE_TYPES = {"flattened", "geo_point", "geo_shape", "point", "shape",
 LEAF_TYPES = (set(INT_RANGES) | FLOAT_TYPES | STRING_TYPES | RANGE_TYPES |
               OPAQUE_TYPES | {"boolean", "date", "date_nanos", "binary", "ip"})
 OBJECT_TYPES = {"object", "nested"}
+DEPTH_LIMIT = 20
+MAX_NUMBER_LENGTH = 1000
+# Field names the engines keep for their metadata: a document or a mapping
+# that uses one at its top level is refused (Elasticsearch 8 and OpenSearch
+# 2 alike for these; each has a few more of its own).
+METADATA_FIELDS = {"_id", "_index", "_routing", "_source", "_version",
+                   "_seq_no", "_primary_term", "_ignored", "_field_names",
+                   "_nested_path", "_data_stream_timestamp", "_feature"}
+# Mapping parameters each field type takes; any other is refused.
+_COMMON_PARAMS = {"type", "meta", "copy_to", "boost", "store", "index",
+                  "doc_values", "fields"}
+_NUMERIC_PARAMS = _COMMON_PARAMS | {"coerce", "ignore_malformed", "null_value",
+                                    "on_script_error", "script"}
+MAPPING_PARAMS = {
+    "keyword": _COMMON_PARAMS | {"eager_global_ordinals", "ignore_above",
+                                 "index_options", "norms", "null_value",
+                                 "similarity", "normalizer",
+                                 "split_queries_on_whitespace"},
+    "text": _COMMON_PARAMS | {"analyzer", "search_analyzer",
+                              "search_quote_analyzer", "eager_global_ordinals",
+                              "fielddata", "fielddata_frequency_filter",
+                              "index_options", "index_prefixes",
+                              "index_phrases", "norms", "similarity",
+                              "position_increment_gap", "term_vector"},
+    "scaled_float": _NUMERIC_PARAMS | {"scaling_factor"},
+    "date": _NUMERIC_PARAMS | {"format", "locale"},
+    "date_nanos": _NUMERIC_PARAMS | {"format", "locale"},
+    "boolean": _COMMON_PARAMS | {"null_value", "ignore_malformed"},
+    "binary": {"type", "meta", "store", "doc_values", "copy_to"},
+    "ip": _NUMERIC_PARAMS - {"coerce"},
+    "flattened": {"type", "meta", "depth_limit", "doc_values", "index",
+                  "eager_global_ordinals", "ignore_above", "index_options",
+                  "null_value", "similarity", "split_queries_on_whitespace"},
+    "object": {"type", "properties", "dynamic", "enabled", "subobjects"},
+    "nested": {"type", "properties", "dynamic", "enabled", "include_in_parent",
+               "include_in_root"},
+}
+for _t in INT_RANGES:
+    MAPPING_PARAMS[_t] = _NUMERIC_PARAMS
+for _t in ("double", "float", "half_float"):
+    MAPPING_PARAMS[_t] = _NUMERIC_PARAMS
+for _t in RANGE_TYPES:
+    MAPPING_PARAMS[_t] = _COMMON_PARAMS | {"coerce", "format"}
 ACTIONS = ("index", "create", "update", "delete")
 ACTION_KEYS = {"_index", "_id", "routing", "op_type", "version",
                "version_type", "if_seq_no", "if_primary_term",
@@ -154,8 +198,21 @@ def _reject_constant(name):
     raise ValueError("Non-standard token '%s'" % name)
 
 
+def _checked_number(convert):
+    """parse_int/parse_float: Jackson refuses numbers longer than its
+    StreamReadConstraints allow (1000 characters)."""
+    def parse(text):
+        if len(text) > MAX_NUMBER_LENGTH:
+            raise ValueError("Number value length (%d) exceeds the maximum "
+                             "allowed (%d)" % (len(text), MAX_NUMBER_LENGTH))
+        return convert(text)
+    return parse
+
+
 _DECODER = json.JSONDecoder(object_pairs_hook=_object_without_duplicates,
-                            parse_constant=_reject_constant)
+                            parse_constant=_reject_constant,
+                            parse_int=_checked_number(int),
+                            parse_float=_checked_number(float))
 
 
 def parse_json(text):
@@ -440,7 +497,11 @@ def _check_float(mapping, value):
             return ("number_format_exception",
                     'For input string: "%s"' % value)
         value = float(value)
-    if not math.isfinite(float(value)):
+    try:
+        finite = math.isfinite(float(value))
+    except OverflowError:
+        finite = False
+    if not finite:
         return ("illegal_argument_exception",
                 "[%s] supports only finite values, but got [%s]" %
                 (ftype, "Infinity" if value > 0 else "-Infinity"))
@@ -496,10 +557,81 @@ def _check_leaf(mapping, value):
             return ("illegal_argument_exception",
                     "'%s' is not an IP string literal." % value)
         return None
+    if ftype == "ip_range" and isinstance(value, str):
+        try:
+            ipaddress.ip_network(value, strict=False)
+            return None
+        except ValueError:
+            return ("illegal_argument_exception",
+                    "'%s' is not an IP string literal." % value)
     if ftype in RANGE_TYPES:
         return ("illegal_argument_exception",
                 "error parsing field [%s], expected an object but got %s" %
                 (ftype, _value_preview(value)))
+    return None
+
+
+def _date_millis(value):
+    """Epoch milliseconds of a strict_date_optional_time text or a number
+    (the engines keep date range bounds at millisecond precision)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    m = _ISO_RE.match(value) if isinstance(value, str) else None
+    if not m:
+        raise ValueError("failed to parse date field [%s]" % value)
+    y, mo, d, h, mi, sec = (_int_or_none(g) or 0 for g in m.groups()[:6])
+    frac = (m.group(7) or "").ljust(3, "0")[:3]
+    zone = m.group(8)
+    offset = 0
+    if zone and zone != "Z" and zone[0] in "+-":
+        digits = zone[1:].replace(":", "")
+        offset = int(digits[:2]) * 3600 + int(digits[2:4] or 0) * 60
+        offset = -offset if zone[0] == "-" else offset
+    when = datetime.datetime(y, mo or 1, d or 1, h, mi, sec,
+                             tzinfo=datetime.timezone.utc)
+    return int(when.timestamp() - offset) * 1000 + int(frac)
+
+
+def _range_bound(ftype, value, up):
+    """A range bound as the engine holds it, moved one unit inwards for an
+    exclusive bound (up: the lower bound)."""
+    if ftype in ("integer_range", "long_range"):
+        num = int(value) if not isinstance(value, float) else int(value)
+        return num + 1 if up is True else num - 1 if up is False else num
+    if ftype in ("float_range", "double_range"):
+        num = float(value)
+        return math.nextafter(num, math.inf) if up is True else \
+            math.nextafter(num, -math.inf) if up is False else num
+    if ftype == "date_range":
+        num = _date_millis(value)
+        return num + 1 if up is True else num - 1 if up is False else num
+    num = int(ipaddress.ip_address(value))
+    return num + 1 if up is True else num - 1 if up is False else num
+
+
+def _check_range(mapping, value):
+    """A range object: its bounds parse, and the lower one does not pass the
+    upper one once exclusive bounds are moved (None when it fits)."""
+    ftype = mapping["type"]
+    low = high = None
+    try:
+        for key, bound in value.items():
+            if bound is None:
+                continue
+            if key in ("gt", "gte", "from"):
+                low = _range_bound(ftype, bound, True if key == "gt" else None)
+            elif key in ("lt", "lte", "to"):
+                high = _range_bound(ftype, bound,
+                                    False if key == "lt" else None)
+            else:
+                return ("illegal_argument_exception",
+                        "error parsing field [%s], with unknown parameter "
+                        "[%s]" % (ftype, key))
+    except (ValueError, TypeError, OverflowError) as err:
+        return ("illegal_argument_exception", str(err))
+    if low is not None and high is not None and low > high:
+        return ("illegal_argument_exception",
+                "min value (%s) is greater than max value (%s)" % (low, high))
     return None
 
 
@@ -570,6 +702,11 @@ class Mapper:
         ("" = root)."""
         for name, value in obj.items():
             parts = _split_field_name(self.ctx, name)
+            if not prefix and parts[0] in METADATA_FIELDS:
+                raise self.ctx.parse_error(
+                    name, "Field [%s] is a metadata field and cannot be "
+                    "added inside a document. Use the index API request "
+                    "parameters." % parts[0])
             path = prefix
             dyn = dynamic
             for part in parts[:-1]:
@@ -589,6 +726,11 @@ class Mapper:
         if mapping is None:
             if not self.may_add(path, name, dynamic):
                 return None
+            if path.count(".") + 1 > DEPTH_LIMIT:
+                why = ("Limit of mapping depth [%d] has been exceeded due to "
+                       "object field [%s]" % (DEPTH_LIMIT, path))
+                raise self.ctx.parse_error(name, why,
+                                           "illegal_argument_exception", why)
             mapping = {"properties": {}}
             self.ctx.pending[path] = mapping
             return mapping
@@ -620,6 +762,10 @@ class Mapper:
         mapping = self.lookup(path)
         if isinstance(value, dict):
             if mapping is not None and mapping.get("type") in RANGE_TYPES:
+                problem = _check_range(mapping, value)
+                if problem:
+                    raise field_type_error(self.ctx, path, mapping["type"],
+                                           None, *problem)
                 return
             if mapping is not None and mapping.get("type") in OPAQUE_TYPES:
                 return
@@ -641,7 +787,7 @@ class Mapper:
                 name, "object mapping for [%s] tried to parse field [%s] as "
                 "object, but found a concrete value" % (path, name))
         problem = _check_leaf(mapping, value)
-        if problem:
+        if problem and not mapping.get("ignore_malformed"):
             raise field_type_error(self.ctx, path, ftype, value, *problem)
 
 
@@ -674,6 +820,16 @@ def validate_explicit_mapping(props, prefix=""):
             raise EsError(400, "mapper_parsing_exception",
                           "Failed to parse mapping: No handler for type [%s] "
                           "declared on field [%s]" % (ftype, name))
+        if not prefix and name in METADATA_FIELDS:
+            raise EsError(400, "mapper_parsing_exception",
+                          "Failed to parse mapping: Field [%s] is defined "
+                          "more than once" % name)
+        unknown = sorted(set(spec) - MAPPING_PARAMS.get(ftype, set(spec)))
+        if unknown:
+            raise EsError(400, "mapper_parsing_exception",
+                          "Failed to parse mapping: unknown parameter [%s] "
+                          "on mapper [%s] of type [%s]"
+                          % (unknown[0], name, ftype))
         if ftype == "scaled_float" and "scaling_factor" not in spec:
             raise EsError(400, "mapper_parsing_exception",
                           "Failed to parse mapping: Field [scaling_factor] "
@@ -779,6 +935,8 @@ class Index:
         self.mapping = {"properties": {}}
         self.fields = {}
         self.field_count = 0
+        self.total_fields_limit = int(_setting(
+            settings, "mapping.total_fields.limit", TOTAL_FIELDS_LIMIT))
         if mappings:
             for key in ("dynamic", "date_detection", "dynamic_date_formats"):
                 if key in mappings:
@@ -786,6 +944,10 @@ class Index:
             validate_explicit_mapping(mappings.get("properties", {}))
             self.add_properties(copy.deepcopy(mappings.get("properties", {})),
                                 "")
+            if self.field_count > self.total_fields_limit:
+                raise EsError(400, "illegal_argument_exception",
+                              "Limit of total fields [%d] has been exceeded"
+                              % self.total_fields_limit)
 
     def add_properties(self, props, prefix):
         """Registers explicit mapping properties under prefix.  A dotted
@@ -819,11 +981,11 @@ class Index:
         if not pending:
             return
         added = sum(_count_mapping_fields(m) for m in pending.values())
-        if self.field_count + added > TOTAL_FIELDS_LIMIT:
+        if self.field_count + added > self.total_fields_limit:
             raise EsError(400, "illegal_argument_exception",
                           "Limit of total fields [%d] has been exceeded "
                           "while adding new fields [%d]" %
-                          (TOTAL_FIELDS_LIMIT, added))
+                          (self.total_fields_limit, added))
         for path in sorted(pending, key=lambda p: p.count(".")):
             self.add_field(path, pending[path])
 
@@ -854,10 +1016,16 @@ class Index:
     def public_mapping(self):
         """The mapping as GET /{index}/_mapping shows it."""
         def clean(node):
-            if isinstance(node, dict):
-                return {k: clean(v) for k, v in node.items()
-                        if k != "_parent"}
-            return node
+            if not isinstance(node, dict):
+                return node
+            out = {k: clean(v) for k, v in node.items() if k != "_parent"}
+            # an object with fields is shown by its properties alone, and a
+            # scaling factor as the double it is
+            if out.get("type") == "object" and out.get("properties"):
+                del out["type"]
+            if "scaling_factor" in out and out.get("type") == "scaled_float":
+                out["scaling_factor"] = float(out["scaling_factor"])
+            return out
         out = clean(self.mapping)
         if not out.get("properties"):
             out.pop("properties", None)
@@ -1029,6 +1197,9 @@ class Matcher:
             if mapping.get("ignore_above") is not None:
                 values = [v for v in values
                           if len(str(v)) <= mapping["ignore_above"]]
+            if mapping.get("ignore_malformed"):
+                # a malformed value stays in _source but is not indexed
+                values = [v for v in values if not _check_leaf(mapping, v)]
             return predicate(mapping, values)
         return test
 
@@ -1600,6 +1771,7 @@ class Store:
     def __init__(self, gc_deletes, counting_only):
         self.lock = threading.RLock()
         self.indexes = {}
+        self.aliases = {}
         self.scrolls = {}
         self.faults = Faults()
         self.gc_deletes = gc_deletes
@@ -1611,7 +1783,16 @@ class Store:
     # -- index resolution --------------------------------------------------
 
     def get_index(self, name):
-        """The Index called name, or a 404 index_not_found_exception."""
+        """The Index called name (or the one index of the alias name), or a
+        404 index_not_found_exception."""
+        if name in self.aliases:
+            members = sorted(self.aliases[name])
+            if len(members) > 1:
+                raise _bad_request(
+                    "alias [%s] has more than one index associated with it "
+                    "[%s], can't execute a single index op"
+                    % (name, ", ".join(members)))
+            name = members[0]
         index = self.indexes.get(name)
         if index is None:
             raise EsError(404, "index_not_found_exception",
@@ -1631,13 +1812,99 @@ class Store:
             if "*" in part:
                 found += [self.indexes[n] for n in sorted(self.indexes)
                           if _glob(part, n)]
+            elif part in self.aliases:
+                found += [self.indexes[n] for n in sorted(self.aliases[part])]
             else:
                 found.append(self.get_index(part))
         return found
 
+    def write_index(self, name):
+        """The concrete index a write to name goes to: name itself, or the
+        write index of the alias name (None when no index is called name)."""
+        members = self.aliases.get(name)
+        if members is None:
+            return self.indexes.get(name)
+        writers = [n for n, spec in members.items()
+                   if spec.get("is_write_index")]
+        if not writers and len(members) == 1 and \
+                list(members.values())[0].get("is_write_index") is not False:
+            writers = list(members)
+        if len(writers) != 1:
+            raise _bad_request(
+                "no write index is defined for alias [%s]. The write index "
+                "may be explicitly disabled using is_write_index=false or the "
+                "alias points to multiple indices without one being "
+                "designated as a write index" % name)
+        return self.indexes[writers[0]]
+
+    def update_aliases(self, body):
+        """POST /_aliases: every action is checked first, then all are
+        applied together (the switch is atomic)."""
+        actions = body.get("actions") if isinstance(body, dict) else None
+        if not isinstance(actions, list) or not actions:
+            raise EsError(400, "action_request_validation_exception",
+                          "Validation Failed: 1: no aliases to add/remove;")
+        aliases = copy.deepcopy(self.aliases)
+        for action in actions:
+            if not isinstance(action, dict) or len(action) != 1:
+                raise _bad_request("Expected one action per object",
+                                   "parsing_exception")
+            kind, spec = next(iter(action.items()))
+            self._alias_action(aliases, kind, spec)
+        self.aliases = {a: m for a, m in aliases.items() if m}
+        return {"acknowledged": True}
+
+    def _alias_action(self, aliases, kind, spec):
+        """One add/remove/remove_index action applied to the copy aliases."""
+        if kind not in ("add", "remove", "remove_index") or \
+                not isinstance(spec, dict):
+            raise _bad_request("Unsupported alias action [%s]" % kind,
+                               "parsing_exception")
+        index = self.get_index(spec.get("index", ""))
+        if kind == "remove_index":
+            del self.indexes[index.name]
+            for members in aliases.values():
+                members.pop(index.name, None)
+            return
+        alias = spec.get("alias")
+        if not isinstance(alias, str) or not alias:
+            raise EsError(400, "action_request_validation_exception",
+                          "Validation Failed: 1: [alias] is missing;")
+        if kind == "remove":
+            if index.name not in aliases.get(alias, {}):
+                raise EsError(404, "aliases_not_found_exception",
+                              "aliases [%s] missing" % alias,
+                              {"resource.type": "aliases",
+                               "resource.id": alias})
+            del aliases[alias][index.name]
+            return
+        if alias in self.indexes:
+            raise EsError(400, "invalid_alias_name_exception",
+                          "Invalid alias name [%s]: an index or data stream "
+                          "exists with the same name as the alias" % alias)
+        entry = {}
+        if "is_write_index" in spec:
+            entry["is_write_index"] = bool(spec["is_write_index"])
+        aliases.setdefault(alias, {})[index.name] = entry
+
+    def alias_view(self, indexes, names=None):
+        """GET /_alias: {index: {"aliases": {alias: {...}}}}."""
+        out = {}
+        for index in indexes:
+            mine = {a: dict(m[index.name]) for a, m in sorted(
+                self.aliases.items()) if index.name in m and
+                (names is None or a in names)}
+            if mine or names is None:
+                out[index.name] = {"aliases": mine}
+        return out
+
     def create_index(self, name, body):
         """PUT /{index}: creates an index with optional mappings/settings."""
         validate_index_name(name)
+        if name in self.aliases:
+            raise EsError(400, "invalid_index_name_exception",
+                          "Invalid index name [%s], already exists as alias"
+                          % name, {"index_uuid": "_na_", "index": name})
         if name in self.indexes:
             index = self.indexes[name]
             raise EsError(400, "resource_already_exists_exception",
@@ -1657,8 +1924,9 @@ class Store:
                 "index": name}
 
     def auto_create(self, name):
-        """Bulk's automatic index creation (invalid names fail the item)."""
-        index = self.indexes.get(name)
+        """Bulk's automatic index creation (invalid names fail the item); a
+        write to an alias goes to its write index."""
+        index = self.write_index(name)
         if index is None:
             validate_index_name(name)
             index = Index(name, self.gc_deletes)
@@ -1813,7 +2081,7 @@ class Store:
     def run_delete(self, op, now):
         """delete items: a missing index is auto-created only for external
         versioning; a missing document is 404 not_found, not an error."""
-        index = self.indexes.get(op.index)
+        index = self.write_index(op.index)
         if index is None:
             if op.version_type == "internal":
                 raise EsError(404, "index_not_found_exception",
@@ -1915,7 +2183,10 @@ class Store:
                 raise EsError(400, "action_request_validation_exception",
                               "Validation Failed: %d: id is missing;" % (n + 1))
             doc_id = _keyword_text(spec["_id"])
-            index = self.indexes.get(name)
+            try:
+                index = self.get_index(name)
+            except EsError:
+                index = None
             if index is None:
                 err = EsError(404, "index_not_found_exception",
                               "no such index [%s]" % name,
@@ -2842,6 +3113,10 @@ def route_other(store, method, segs, params, body):
             r["rep"], r["docs.count"], r["docs.deleted"], r["store.size"],
             r["pri.store.size"]) for r in rows)
         return Response(200, text)
+    if head == "_aliases" and n == 1 and method in ("POST", "PUT"):
+        return Response(200, store.update_aliases(body))
+    if head == "_alias" or (n >= 2 and segs[1] in ("_alias", "_aliases")):
+        return alias_api(store, method, segs, body)
     if head == "_search" and n >= 2 and segs[1] == "scroll":
         if n == 3:
             params = dict(params, scroll_id=segs[2])
@@ -2963,20 +3238,51 @@ def source_api(store, method, name, doc_id, params):
     return Response(200, None if method == "HEAD" else show(doc))
 
 
+def alias_api(store, method, segs, body):
+    """GET|HEAD /_alias[/NAME], GET|HEAD /{index}/_alias[/NAME],
+    PUT|DELETE /{index}/_alias/NAME."""
+    if segs[0] == "_alias":
+        indexes, names = store.resolve(None), segs[1] if len(segs) > 1 else None
+    else:
+        indexes = store.resolve(segs[0])
+        names = segs[2] if len(segs) > 2 else None
+    if method in ("PUT", "POST", "DELETE") and segs[0] != "_alias" and names:
+        kind = "remove" if method == "DELETE" else "add"
+        actions = [{kind: dict(body or {}, index=i.name, alias=a)}
+                   for i in indexes for a in names.split(",")]
+        return Response(200, store.update_aliases({"actions": actions}))
+    wanted = set(names.split(",")) if names else None
+    view = store.alias_view(indexes, wanted)
+    if wanted and not view:
+        missing = ",".join(sorted(wanted))
+        body = {"error": "alias [%s] missing" % missing, "status": 404}
+        return Response(404, None if method == "HEAD" else body)
+    return Response(200, None if method == "HEAD" else view)
+
+
 def index_admin(store, method, name, body):
     """PUT|GET|HEAD|DELETE /{index}."""
     if method == "PUT":
         return Response(200, store.create_index(name, body))
     if method == "HEAD":
-        return Response(200 if name in store.indexes else 404, None)
+        known = name in store.indexes or name in store.aliases
+        return Response(200 if known else 404, None)
     if method == "GET":
-        return Response(200, {i.name: {"aliases": {},
+        return Response(200, {i.name: {"aliases": store.alias_view([i])[
+                                           i.name]["aliases"],
                                        "mappings": i.public_mapping(),
                                        "settings": i.public_settings()}
                               for i in store.resolve(name)})
     if method == "DELETE":
+        if name in store.aliases:
+            raise _bad_request(
+                "The provided expression [%s] matches an alias, specify the "
+                "corresponding concrete indices instead." % name)
         for index in store.resolve(name):
             del store.indexes[index.name]
+            for members in store.aliases.values():
+                members.pop(index.name, None)
+        store.aliases = {a: m for a, m in store.aliases.items() if m}
         return Response(200, {"acknowledged": True})
     raise PlainError(405, "Incorrect HTTP method for uri [/%s] and method "
                      "[%s], allowed: [GET, HEAD, DELETE, PUT]" % (name, method))

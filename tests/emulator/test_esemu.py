@@ -1163,6 +1163,126 @@ class ApiTest(EmulatorCase):
         self.assertEqual((status, body["result"]), (404, "not_found"))
 
 
+class RealEngineRulesTest(EmulatorCase):
+    """Rules the conformance test (tests/conformance) found the real
+    engines apply and the emulator once did not."""
+
+    statuses = MappingTest.statuses
+
+    def put(self, props, index="t", settings=None):
+        body = {"mappings": {"properties": props}}
+        if settings:
+            body["settings"] = settings
+        return self.es.json("PUT", "/" + index, body)
+
+    def test_metadata_field_names(self):
+        self.assertEqual(self.statuses([{"_id": 1}, {"_source": 1},
+                                        {"_routing": "a"}, {"_foo": 1}]),
+                         [400, 400, 400, 201])
+        status, body = self.put({"_version": {"type": "long"}}, "m")
+        self.assertEqual((status, body["error"]["type"]),
+                         (400, "mapper_parsing_exception"))
+
+    def test_unknown_mapping_parameter(self):
+        status, body = self.put({"a": {"type": "long", "no_such": 1}})
+        self.assertEqual(status, 400)
+        self.assertIn("unknown parameter [no_such]", body["error"]["reason"])
+        self.assertEqual(self.put({"a": {"type": "long",
+                                         "ignore_malformed": True}}, "u")[0],
+                         200)
+
+    def test_total_fields_of_an_explicit_mapping(self):
+        text = {"type": "text", "fields": {"keyword": {"type": "keyword"}}}
+        props = {"c%d" % i: text for i in range(501)}
+        status, body = self.put(props)
+        self.assertEqual((status, body["error"]["type"]),
+                         (400, "illegal_argument_exception"))
+        self.assertEqual(self.put(props, "big", {
+            "index.mapping.total_fields.limit": 2000})[0], 200)
+
+    def test_depth_limit(self):
+        deep = json.loads("{" + '"a":{' * 21 + '"x":1' + "}" * 22)
+        ok = json.loads("{" + '"a":{' * 20 + '"x":1' + "}" * 21)
+        self.assertEqual(self.statuses([deep, ok]), [400, 201])
+
+    def test_long_numbers(self):
+        self.put({"d": {"type": "double"}})
+        self.assertEqual(self.statuses(['{"k":1' + "0" * 1000 + "}",
+                                        '{"d":1e400}', '{"d":1' + "0" * 400 + "}",
+                                        '{"d":1.5}']), [400, 400, 400, 201])
+
+    def test_ranges_crossing_after_rounding(self):
+        self.put({"r": {"type": "integer_range"}, "t": {"type": "date_range"},
+                  "n": {"type": "ip_range"}})
+        self.assertEqual(self.statuses([
+            {"r": {"gt": 1, "lt": 2}}, {"r": {"gte": 1, "lt": 2}},
+            {"t": {"gt": "2024-01-01T00:00:00.0001",
+                   "lt": "2024-01-01T00:00:00.0009"}},
+            {"t": {"gte": "2024-01-01T00:00:00.0001",
+                   "lte": "2024-01-01T00:00:00.0009"}},
+            {"n": "192.168.0.0/16"}]), [400, 201, 400, 201, 201])
+
+    def test_ignore_malformed_keeps_source_unindexed(self):
+        self.put({"addr": {"type": "ip", "ignore_malformed": True}})
+        self.assertEqual(self.statuses([{"addr": "10.1.2.3/16"},
+                                        {"addr": "10.1.2.3"}]), [201, 201])
+        status, body = self.get("t", "0")
+        self.assertEqual(body["_source"], {"addr": "10.1.2.3/16"})
+        status, body = self.es.json("POST", "/t/_search", {
+            "query": {"exists": {"field": "addr"}}})
+        self.assertEqual(body["hits"]["total"]["value"], 1)
+
+
+class AliasTest(EmulatorCase):
+
+    def aliases(self, *actions):
+        return self.es.json("POST", "/_aliases", {"actions": list(actions)})
+
+    def test_write_read_and_atomic_switch(self):
+        for name in ("g1", "g2"):
+            self.assertEqual(self.es.json("PUT", "/" + name)[0], 200)
+        self.assertEqual(self.aliases({"add": {"index": "g1", "alias": "al"}})[0],
+                         200)
+        item = self.item(self.es.bulk([ext("al", "1", 5), {"n": 1}]))
+        self.assertEqual((item["status"], item["_index"]), (201, "g1"))
+        self.assertEqual(self.get("al", "1")[1]["_index"], "g1")
+        status, _ = self.aliases({"remove": {"index": "g1", "alias": "al"}},
+                                 {"add": {"index": "g2", "alias": "al"}})
+        self.assertEqual(status, 200)
+        self.assertEqual(self.get("al", "1")[0], 404)
+        status, body = self.es.json("GET", "/_alias/al")
+        self.assertEqual(body, {"g2": {"aliases": {"al": {}}}})
+        status, body = self.es.json("PUT", "/al")
+        self.assertEqual((status, body["error"]["type"]),
+                         (400, "invalid_index_name_exception"))
+
+    def test_refused_actions_change_nothing(self):
+        self.es.json("PUT", "/g1")
+        self.aliases({"add": {"index": "g1", "alias": "al"}})
+        status, body = self.aliases(
+            {"remove": {"index": "g1", "alias": "al"}},
+            {"add": {"index": "nosuch", "alias": "al"}})
+        self.assertEqual(status, 404)
+        self.assertEqual(self.es.json("GET", "/_alias/al")[1],
+                         {"g1": {"aliases": {"al": {}}}})
+        status, body = self.aliases({"add": {"index": "g1", "alias": "g1"}})
+        self.assertEqual(body["error"]["type"], "invalid_alias_name_exception")
+
+    def test_two_indexes_need_a_write_index(self):
+        for name in ("g1", "g2"):
+            self.es.json("PUT", "/" + name)
+            self.aliases({"add": {"index": name, "alias": "al"}})
+        item = self.item(self.es.bulk([ext("al", "1", 5), {"n": 1}]))
+        self.assertEqual(item["status"], 400)
+        self.aliases({"add": {"index": "g2", "alias": "al",
+                              "is_write_index": True}})
+        item = self.item(self.es.bulk([ext("al", "1", 5), {"n": 1}]))
+        self.assertEqual((item["status"], item["_index"]), (201, "g2"))
+        self.es.json("DELETE", "/g2")
+        self.assertEqual(self.es.json("GET", "/_alias/al")[1],
+                         {"g1": {"aliases": {"al": {}}}})
+
+
 class CountingOnlyTest(EmulatorCase):
 
     argv = ("--counting-only",)
