@@ -152,7 +152,7 @@ format_slot_metrics(Buf *out, const Metrics *m)
 		!buf_printf(out, "# TYPE pg2es_slot_retained_wal_bytes gauge\n"
 					"pg2es_slot_retained_wal_bytes %lld\n", (long long) m->slot_retained_wal_bytes))
 		return false;
-	if (m->slot_max_wal_keep_bytes >= 0 && m->slot_safe_wal_size_bytes > -1 &&
+	if (m->slot_max_wal_keep_bytes >= 0 && m->slot_safe_wal_size_bytes != INT64_MIN &&
 		!buf_printf(out, "# TYPE pg2es_slot_safe_wal_size_bytes gauge\n"
 					"pg2es_slot_safe_wal_size_bytes %lld\n"
 					"# TYPE pg2es_slot_max_wal_keep_bytes gauge\n"

@@ -43,7 +43,7 @@ typedef struct Metrics
 	uint64_t	slot_lost;			/* times the slot was found lost */
 	bool		slot_known;			/* the slot figures below were read */
 	int64_t		slot_retained_wal_bytes;
-	int64_t		slot_safe_wal_size_bytes;	/* -1: no max_slot_wal_keep_size */
+	int64_t		slot_safe_wal_size_bytes;	/* INT64_MIN: none given */
 	int64_t		slot_max_wal_keep_bytes;	/* -1: unlimited */
 } Metrics;
 

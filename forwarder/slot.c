@@ -79,7 +79,8 @@ read_slot_row(const PGresult *res, SlotInfo *info)
 	snprintf(info->wal_status, sizeof(info->wal_status), "%s", wal_status);
 	info->synced = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
 	info->retained_bytes = int_or_unknown(res, 5);
-	info->safe_wal_size = int_or_unknown(res, 6);
+	info->safe_wal_size = PQgetisnull(res, 0, 6) ? SLOT_SIZE_UNKNOWN
+		: strtoll(PQgetvalue(res, 0, 6), NULL, 10);
 	info->in_recovery = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
 	info->max_keep_bytes = int_or_unknown(res, 8);
 	if (!info->exists)
@@ -331,7 +332,7 @@ static void
 monitor_warn(SlotMonitor *mon, const SlotInfo *info)
 {
 	bool		near = strcmp(info->wal_status, "unreserved") == 0 ||
-		(info->max_keep_bytes > 0 && info->safe_wal_size >= 0 &&
+		(info->max_keep_bytes > 0 && info->safe_wal_size != SLOT_SIZE_UNKNOWN &&
 		 info->safe_wal_size * 100 < info->max_keep_bytes * (100 - SLOT_WARN_PERCENT));
 
 	if (near)

@@ -27,6 +27,9 @@
 /* The retained WAL warning: past this share of max_slot_wal_keep_size. */
 #define SLOT_WARN_PERCENT 80
 
+/* safe_wal_size when the server gives none (no limit, or lost) */
+#define SLOT_SIZE_UNKNOWN INT64_MIN
+
 /* One reading of pg_replication_slots for our slot. */
 typedef struct SlotInfo
 {
@@ -37,7 +40,8 @@ typedef struct SlotInfo
 	bool		synced;			/* 17+: synchronized from a primary */
 	char		wal_status[16]; /* reserved, extended, unreserved, lost */
 	int64_t		retained_bytes; /* WAL kept for it; -1 unknown */
-	int64_t		safe_wal_size;	/* bytes until invalidation; -1 no limit */
+	int64_t		safe_wal_size;	/* bytes until invalidation (negative: past
+								 * it); SLOT_SIZE_UNKNOWN */
 	int64_t		max_keep_bytes; /* max_slot_wal_keep_size; -1 unlimited */
 } SlotInfo;
 

@@ -22,7 +22,7 @@ use Time::HiRes qw(usleep);
 
 use Pg2es::Test qw(wait_until);
 
-our @EXPORT_OK = qw(ha_node ha_pair server_major multi_host_connstr
+our @EXPORT_OK = qw(ha_node ha_pair common_conf server_major multi_host_connstr
   start_ha_forwarder start_writer writer_count stop_writer wait_slot_caught_up
   metrics_of);
 
@@ -51,7 +51,7 @@ sub server_major
 
 # Settings every node of a pair has: logical decoding with the pg2es plugin
 # allowed, room for slots, and feedback from the standby.
-sub _common_conf
+sub common_conf
 {
 	my ($node) = @_;
 	my $postgres = $node->installed_command('postgres');
@@ -77,7 +77,7 @@ sub ha_pair
 	my ($name, %opts) = @_;
 	my $primary = ha_node("${name}_primary");
 	$primary->init(allows_streaming => 'logical');
-	$primary->append_conf('postgresql.conf', _common_conf($primary));
+	$primary->append_conf('postgresql.conf', common_conf($primary));
 	$primary->append_conf('postgresql.conf', $opts{primary_conf})
 	  if $opts{primary_conf};
 	$primary->start;
