@@ -25,6 +25,12 @@ suites=$(majors_suites "$major") || { echo "build-root: no Debian suite carries 
 root=$(majors_root "$major")
 [ ! -f "$root/.pg2es-root" ] || exit 0
 
+# One build of a root at a time; a second caller waits and finds it built.
+mkdir -p "$MAJORS_CACHE"
+exec 9>"$MAJORS_CACHE/$major.lock"
+flock 9
+[ ! -f "$root/.pg2es-root" ] || exit 0
+
 read -r mirror keyring < <(majors_apt_source) ||
 	{ echo "build-root: no Debian archive in the machine's apt configuration" >&2; exit 1; }
 majors_apt_install debootstrap patchelf

@@ -32,6 +32,11 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
+# One build at a time in a root (two make checks may run at once).
+exec 9>"$root/tmp/pg2es-build.lock"
+flock 9
+[ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || exit 0
+
 # Only the sources go in: the tree may hold objects built for another major.
 build="$root/tmp/pg2es-build"
 rm -rf "$build"
