@@ -11,11 +11,17 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <libpq-fe.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "es.h"
 
 #define PG2ES_VERSION "0.1.0"
 
@@ -498,6 +504,79 @@ apply_environment(Config *cfg)
 }
 
 /*
+ * append_conninfo_value: keyword='value' and a space to out, quoted as
+ * libpq reads key=value strings (quotes and backslashes escaped).
+ */
+static bool
+append_conninfo_value(Buf *out, const char *keyword, const char *value)
+{
+	const char *p;
+	bool		good = buf_printf(out, "%s='", keyword);
+
+	for (p = value; good && *p; p++)
+		good = ((*p != '\'' && *p != '\\') || buf_append(out, "\\", 1)) && buf_append(out, p, 1);
+	return good && buf_append_str(out, "' ");
+}
+
+/*
+ * is_connection_string: whether libpq takes text, given as a dbname, for a
+ * connection string (a URI, or anything with "=") rather than a name.
+ */
+static bool
+is_connection_string(const char *text)
+{
+	return strncmp(text, "postgresql://", 13) == 0 || strncmp(text, "postgres://", 11) == 0 ||
+		strchr(text, '=') != NULL;
+}
+
+/*
+ * settle_connection_settings: replace cfg->conninfo (the -d text, NULL when
+ * only the PG* variables apply) with a key=value string of the same
+ * settings plus client_encoding=UTF8, and PGPASSWORD's password when -d
+ * names none. Every connection passes it as its dbname (expanded), so each
+ * one asks for UTF-8, whatever the database's encoding, -d or
+ * PGCLIENTENCODING say: the _ids, documents and names pg2es sends to
+ * Elasticsearch or prints must be UTF-8. PGPASSWORD is then wiped from the
+ * environment (reconnections take the password from here).
+ */
+static void
+settle_connection_settings(Config *cfg)
+{
+	PQconninfoOption *opts = NULL;
+	PQconninfoOption *o;
+	char	   *err = NULL;
+	const char *password = getenv("PGPASSWORD");
+	bool		has_password = false;
+	bool		good = true;
+	Buf			out;
+
+	buf_init(&out);
+	if (cfg->conninfo && is_connection_string(cfg->conninfo) &&
+		(opts = PQconninfoParse(cfg->conninfo, &err)) == NULL)
+		fail("invalid connection string given to --dbname: %.*s",
+			 err ? (int) strcspn(err, "\n") : 13, err ? err : "out of memory");
+	if (cfg->conninfo && opts == NULL)
+		good = append_conninfo_value(&out, "dbname", cfg->conninfo);
+	for (o = opts; good && o && o->keyword; o++)
+	{
+		if (o->val == NULL || strcmp(o->keyword, "client_encoding") == 0)
+			continue;
+		has_password |= strcmp(o->keyword, "password") == 0;
+		good = append_conninfo_value(&out, o->keyword, o->val);
+	}
+	PQconninfoFree(opts);
+	if (good && !has_password && password != NULL && *password != '\0')
+		good = append_conninfo_value(&out, "password", password);
+	if (!good || !buf_append_str(&out, "client_encoding='UTF8'"))
+		fail("out of memory");
+	forget_secret_variable("PGPASSWORD");
+	if (cfg->conninfo)
+		memset(cfg->conninfo, 0, strlen(cfg->conninfo));
+	free(cfg->conninfo);
+	cfg->conninfo = out.data;
+}
+
+/*
  * set_defaults: the documented defaults.
  */
 static void
@@ -520,6 +599,86 @@ set_defaults(Config *cfg)
 }
 
 /*
+ * check_es_urls: every node URL is http:// or https:// with a host: curl
+ * would otherwise speak other protocols (file:// reads local files), and a
+ * typo would be retried forever.
+ */
+static void
+check_es_urls(const Config *cfg)
+{
+	size_t		i;
+
+	for (i = 0; i < cfg->nes_urls; i++)
+	{
+		const char *url = cfg->es_urls[i];
+		size_t		n = strncasecmp(url, "http://", 7) == 0 ? 7
+			: strncasecmp(url, "https://", 8) == 0 ? 8 : 0;
+
+		if (n == 0 || strchr("/?#", url[n]) != NULL)
+		{
+			char	   *shown = es_redact_url(url);
+
+			fail("invalid Elasticsearch URL \"%s\": only http:// and https:// URLs with a host are accepted",
+				 shown ? shown : "(out of memory)");
+		}
+	}
+}
+
+/*
+ * unwritable_reason: why path cannot be created or appended to, or NULL
+ * when it can: its directory must exist and be writable, and path, if it
+ * exists, must not be a directory and must be writable.
+ */
+static const char *
+unwritable_reason(const char *path)
+{
+	struct stat st;
+	char	   *dir = xstrdup(path);
+	char	   *slash = strrchr(dir, '/');
+	const char *why = NULL;
+
+	if (slash == NULL)
+		replace_string(&dir, ".");
+	else
+		slash[slash == dir ? 1 : 0] = '\0';
+	if (stat(dir, &st) != 0)
+		why = errno == ENOENT ? "its directory does not exist" : "its directory cannot be read";
+	else if (!S_ISDIR(st.st_mode))
+		why = "its directory is not a directory";
+	else if (access(dir, W_OK | X_OK) != 0)
+		why = "its directory is not writable";
+	else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		why = "it is a directory";
+	else if (access(path, F_OK) == 0 && access(path, W_OK) != 0)
+		why = "it is not writable";
+	free(dir);
+	return why;
+}
+
+/*
+ * check_dead_letter_file: the sync writes refused items to the dead-letter
+ * file and their errors to PATH.errors; both are created only at the first
+ * refused item, so whether they can be is checked now rather than then.
+ */
+static void
+check_dead_letter_file(const Config *cfg)
+{
+	size_t		n = strlen(cfg->dead_letter_file) + sizeof(".errors");
+	char	   *errors = malloc(n);
+	const char *why;
+
+	if (errors == NULL)
+		fail("out of memory");
+	snprintf(errors, n, "%s.errors", cfg->dead_letter_file);
+	if ((why = unwritable_reason(cfg->dead_letter_file)) != NULL)
+		fail("cannot write the dead-letter file \"%s\" (--dead-letter-file): %s",
+			 cfg->dead_letter_file, why);
+	if ((why = unwritable_reason(errors)) != NULL)
+		fail("cannot write the dead-letter errors file \"%s\" (--dead-letter-file): %s", errors, why);
+	free(errors);
+}
+
+/*
  * check_combinations: settings that are wrong together, or missing.
  */
 static void
@@ -529,6 +688,7 @@ check_combinations(const Config *cfg)
 		return;					/* needs only -d and -o */
 	if (cfg->nes_urls == 0)
 		fail("no Elasticsearch URL given (--es-url or PG2ES_ES_URL)");
+	check_es_urls(cfg);
 	if (cfg->command == COMMAND_SYNC && cfg->slot == NULL)
 		fail("no slot specified (-S/--slot or PG2ES_SLOT)");
 	if (cfg->command == COMMAND_VERIFY && (cfg->create_slot || cfg->endpos))
@@ -545,16 +705,48 @@ check_combinations(const Config *cfg)
 		fail("--max-memory must be at least twice --bulk-max-bytes");
 	if (cfg->snapshot_tables && cfg->no_initial_load)
 		fail("--snapshot and --no-initial-load cannot be used together");
+	if (cfg->command == COMMAND_SYNC && cfg->on_item_error == ON_ITEM_ERROR_DEAD_LETTER)
+		check_dead_letter_file(cfg);
+}
+
+/*
+ * drop_environment_option: remove the first *nenv plugin options (those
+ * from PG2ES_OPTION) named name, so that the command line wins over the
+ * environment for that option; *nenv shrinks accordingly.
+ */
+static void
+drop_environment_option(Config *cfg, const char *name, size_t *nenv)
+{
+	size_t		i = 0;
+
+	while (i < *nenv)
+	{
+		if (strcmp(cfg->opt_names[i], name) != 0)
+		{
+			i++;
+			continue;
+		}
+		free(cfg->opt_names[i]);
+		free(cfg->opt_values[i]);
+		memmove(&cfg->opt_names[i], &cfg->opt_names[i + 1], (cfg->nopts - i - 1) * sizeof(char *));
+		memmove(&cfg->opt_values[i], &cfg->opt_values[i + 1], (cfg->nopts - i - 1) * sizeof(char *));
+		cfg->nopts--;
+		(*nenv)--;
+	}
 }
 
 /*
  * parse_command_line: getopt_long over argv (after the subcommand, if any).
+ * An -o option replaces the PG2ES_OPTION ones of the same name (the
+ * environment gives defaults); repeated on the command line itself it is
+ * passed on repeated, and the plugin refuses it.
  */
 static void
 parse_command_line(Config *cfg, int argc, char **argv)
 {
 	int			c;
 	int			index;
+	size_t		nenv = cfg->nopts;	/* options from PG2ES_OPTION come first */
 
 	optind = 1;					/* a fresh scan, should we be called again */
 	while ((c = getopt_long(argc, argv, "d:S:o:s:E:v", long_options, &index)) != -1)
@@ -572,6 +764,12 @@ parse_command_line(Config *cfg, int argc, char **argv)
 			fputs("pg2es: hint: Try \"pg2es --help\" for more information.\n", stderr);
 			exit(1);
 		}
+		if (c == 'o')
+		{
+			add_plugin_option(cfg, optarg);
+			drop_environment_option(cfg, cfg->opt_names[cfg->nopts - 1], &nenv);
+			continue;
+		}
 		apply_option(cfg, c, name, c == OPT_CREATE_SLOT || c == OPT_ES_GZIP ||
 					 c == OPT_NO_INITIAL_LOAD || c == OPT_PRINT_MAPPINGS ||
 					 c == 'v' ? NULL : optarg);
@@ -580,8 +778,9 @@ parse_command_line(Config *cfg, int argc, char **argv)
 
 /*
  * cfg_parse: fill cfg from the defaults, the environment and argv, in that
- * order; exits with a one-line error for anything wrong, or after --help
- * and --version.
+ * order (the command line wins), then settle the connection settings;
+ * exits with a one-line error for anything wrong, or after --help and
+ * --version.
  */
 void
 cfg_parse(Config *cfg, int argc, char **argv)
@@ -618,6 +817,7 @@ cfg_parse(Config *cfg, int argc, char **argv)
 		for (i = optind; i < argc; i++)
 			cfg->verify_tables[cfg->nverify_tables++] = xstrdup(argv[i]);
 	}
+	settle_connection_settings(cfg);
 	check_combinations(cfg);
 }
 
@@ -644,6 +844,8 @@ cfg_free(Config *cfg)
 		memset(cfg->es_password, 0, strlen(cfg->es_password));
 	if (cfg->es_api_key)
 		memset(cfg->es_api_key, 0, strlen(cfg->es_api_key));
+	if (cfg->conninfo)			/* may hold PGPASSWORD's password */
+		memset(cfg->conninfo, 0, strlen(cfg->conninfo));
 	free(cfg->es_password);
 	free(cfg->es_api_key);
 	free(cfg->conninfo);

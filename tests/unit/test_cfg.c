@@ -2,21 +2,31 @@
  * test_cfg.c
  *		Unit tests for cfg.c: options, environment, and refused combinations.
  */
+#include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cfg.h"
 #include "tap.h"
 
+static bool conninfo_has(const char *conninfo, const char *keyword, const char *value);
+static void test_connection_settings(void);
+static void test_es_urls(void);
+static void test_dead_letter_file(void);
+static void test_plugin_options_override(void);
+
 /* run cfg_parse in a child (it exits on errors); returns its exit status */
 static int
 parse_status(int argc, char **argv)
 {
-	pid_t		pid = fork();
+	pid_t		pid;
 	int			st;
 
+	fflush(stdout);				/* or the child prints it again */
+	pid = fork();
 	if (pid == 0)
 	{
 		Config		cfg;
@@ -33,6 +43,140 @@ parse_status(int argc, char **argv)
 /* argc and a NULL-terminated argv from a list of strings */
 #define ARGS(...) (int) (sizeof((char *[]) {__VA_ARGS__, NULL}) / sizeof(char *) - 1), \
 	(char *[]) {__VA_ARGS__, NULL}
+
+/*
+ * conninfo_has: whether libpq reads keyword = value (NULL: not set) from
+ * conninfo as a connection's expanded dbname.
+ */
+static bool
+conninfo_has(const char *conninfo, const char *keyword, const char *value)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	PQconninfoOption *o;
+	bool		found = false;
+
+	for (o = opts; o && o->keyword; o++)
+		if (strcmp(o->keyword, keyword) == 0)
+			found = value ? o->val && strcmp(o->val, value) == 0 : o->val == NULL;
+	PQconninfoFree(opts);
+	return found;
+}
+
+/*
+ * test_connection_settings: every connection asks for UTF-8 whatever -d or
+ * PGCLIENTENCODING say; PGPASSWORD moves into the connection settings and
+ * out of the environment.
+ */
+static void
+test_connection_settings(void)
+{
+	Config		cfg;
+
+	setenv("PGCLIENTENCODING", "LATIN1", 1);
+	cfg_parse(&cfg, ARGS("pg2es", "-S", "s", "--es-url", "http://x", "-d",
+						 "dbname=x host=/tmp client_encoding=LATIN1 application_name='a b'"));
+	ok(conninfo_has(cfg.conninfo, "client_encoding", "UTF8") && conninfo_has(cfg.conninfo, "dbname", "x") &&
+	   conninfo_has(cfg.conninfo, "host", "/tmp") && conninfo_has(cfg.conninfo, "application_name", "a b"),
+	   "key=value -d: its settings kept, client_encoding UTF8");
+	cfg_free(&cfg);
+	cfg_parse(&cfg, ARGS("pg2es", "-S", "s", "--es-url", "http://x", "-d",
+						 "postgresql://u@h:5433/d%20b?client_encoding=LATIN1&sslmode=disable"));
+	ok(conninfo_has(cfg.conninfo, "client_encoding", "UTF8") && conninfo_has(cfg.conninfo, "dbname", "d b") &&
+	   conninfo_has(cfg.conninfo, "user", "u") && conninfo_has(cfg.conninfo, "port", "5433") &&
+	   conninfo_has(cfg.conninfo, "sslmode", "disable"), "URI -d: its settings kept, client_encoding UTF8");
+	cfg_free(&cfg);
+	cfg_parse(&cfg, ARGS("pg2es", "-S", "s", "--es-url", "http://x", "-d", "it's"));
+	ok(conninfo_has(cfg.conninfo, "dbname", "it's") && conninfo_has(cfg.conninfo, "client_encoding", "UTF8"),
+	   "a bare database name for -d");
+	cfg_free(&cfg);
+	setenv("PGPASSWORD", "pg'pw\\1", 1);
+	cfg_parse(&cfg, ARGS("pg2es", "-S", "s", "--es-url", "http://x"));
+	ok(cfg.conninfo && conninfo_has(cfg.conninfo, "client_encoding", "UTF8") &&
+	   conninfo_has(cfg.conninfo, "dbname", NULL) && conninfo_has(cfg.conninfo, "password", "pg'pw\\1"),
+	   "no -d: UTF8 and PGPASSWORD in the settings, the database from the PG* variables");
+	ok(getenv("PGPASSWORD") == NULL, "PGPASSWORD removed from the environment");
+	cfg_free(&cfg);
+	setenv("PGPASSWORD", "envpw", 1);
+	cfg_parse(&cfg, ARGS("pg2es", "-S", "s", "--es-url", "http://x", "-d", "password=dpw"));
+	ok(conninfo_has(cfg.conninfo, "password", "dpw") && getenv("PGPASSWORD") == NULL,
+	   "a password in -d wins over PGPASSWORD, as in libpq");
+	cfg_free(&cfg);
+	unsetenv("PGCLIENTENCODING");
+	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "http://x", "-d", "dbname='x")) == 1,
+	   "an unterminated quote in -d is refused at start");
+}
+
+/*
+ * test_es_urls: only http and https node URLs are accepted.
+ */
+static void
+test_es_urls(void)
+{
+	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "https://x:9200,HTTP://y")) == 0,
+	   "http and https URLs accepted, the scheme in any case");
+	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "ftp://x")) == 1, "ftp:// refused");
+	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "file:///etc/passwd")) == 1, "file:// refused");
+	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "notaurl")) == 1, "a URL without scheme refused");
+	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "http://")) == 1, "a URL without host refused");
+	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "http://a:9200,gopher://b")) == 1,
+	   "one bad URL of a list refused");
+	setenv("PG2ES_ES_URL", "file:///x", 1);
+	ok(parse_status(ARGS("pg2es", "verify")) == 1, "PG2ES_ES_URL checked too, by verify too");
+	unsetenv("PG2ES_ES_URL");
+}
+
+/*
+ * test_dead_letter_file: a dead-letter file that cannot be written is
+ * refused at start, not at the first refused item.
+ */
+static void
+test_dead_letter_file(void)
+{
+	char		dir[] = "/tmp/pg2es-test-dlq-XXXXXX";
+	char		path[128];
+
+	ok(mkdtemp(dir) != NULL, "scratch directory");
+	snprintf(path, sizeof(path), "%s/dl.ndjson", dir);
+	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "http://x", "--dead-letter-file", path)) == 0,
+	   "a dead-letter file in a writable directory");
+	snprintf(path, sizeof(path), "%s/missing/dl.ndjson", dir);
+	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "http://x", "--dead-letter-file", path)) == 1,
+	   "a dead-letter file in a missing directory refused");
+	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "http://x", "--dead-letter-file", dir)) == 1,
+	   "a directory as the dead-letter file refused");
+	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "http://x", "--on-item-error", "stop",
+						 "--dead-letter-file", path)) == 0,
+	   "no dead-letter file needed with --on-item-error=stop");
+	ok(parse_status(ARGS("pg2es", "verify", "--es-url", "http://x", "--dead-letter-file", path)) == 0,
+	   "verify writes no dead letters");
+	rmdir(dir);
+}
+
+/*
+ * test_plugin_options_override: an -o option replaces the PG2ES_OPTION
+ * entry of the same name; repeats within one source stay repeats.
+ */
+static void
+test_plugin_options_override(void)
+{
+	Config		cfg;
+
+	setenv("PG2ES_OPTION", "versioning=off;include-tables=public.*;versioning=off", 1);
+	cfg_parse(&cfg, ARGS("pg2es", "-S", "s", "--es-url", "http://x", "-o", "versioning=on",
+						 "-o", "bare"));
+	ok(cfg.nopts == 3 && strcmp(cfg.opt_names[0], "include-tables") == 0 &&
+	   strcmp(cfg.opt_names[1], "versioning") == 0 && strcmp(cfg.opt_values[1], "on") == 0 &&
+	   strcmp(cfg.opt_names[2], "bare") == 0,
+	   "-o versioning=on replaces PG2ES_OPTION's versioning=off");
+	cfg_free(&cfg);
+	cfg_parse(&cfg, ARGS("pg2es", "-S", "s", "--es-url", "http://x", "-o", "add-fields=lsn",
+						 "-o", "add-fields=op"));
+	ok(cfg.nopts == 5 && strcmp(cfg.opt_names[3], "add-fields") == 0 &&
+	   strcmp(cfg.opt_names[4], "add-fields") == 0,
+	   "an option repeated on the command line is passed on twice (the plugin refuses it)");
+	cfg_free(&cfg);
+	unsetenv("PG2ES_OPTION");
+}
 
 int
 main(void)
@@ -54,7 +198,7 @@ main(void)
 	cfg_parse(&cfg, ARGS("pg2es", "-d", "dbname=x", "--es-url", "http://a:9200,http://b:9200",
 						 "-o", "add-fields=lsn", "-o", "bare", "--bulk-max-bytes", "2MB",
 						 "--endpos", "0/10"));
-	ok(cfg.command == COMMAND_SYNC && strcmp(cfg.conninfo, "dbname=x") == 0, "sync with -d");
+	ok(cfg.command == COMMAND_SYNC && conninfo_has(cfg.conninfo, "dbname", "x"), "sync with -d");
 	ok(strcmp(cfg.slot, "envslot") == 0, "slot from PG2ES_SLOT");
 	ok(cfg.nes_urls == 2 && strcmp(cfg.es_urls[1], "http://b:9200") == 0, "two node URLs");
 	ok(cfg.bulk_max_items == 77 && cfg.es_gzip, "integer and boolean options from the environment");
@@ -107,5 +251,9 @@ main(void)
 	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "http://x", "--on-item-error", "ignore")) == 1,
 	   "bad --on-item-error");
 	unlink(pwfile);
+	test_connection_settings();
+	test_es_urls();
+	test_dead_letter_file();
+	test_plugin_options_override();
 	return done_testing();
 }
