@@ -16,23 +16,18 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 use Pg2es::Test qw(start_es index_equals_table wait_until);
-use Pg2es::HA qw(ha_pair server_major multi_host_connstr start_ha_forwarder
+use Pg2es::HA qw(ha_pair install_major server_major multi_host_connstr start_ha_forwarder
   start_writer writer_count stop_writer wait_slot_caught_up metrics_of);
 
+plan skip_all => 'failover slots need PostgreSQL 17 (this is ' . install_major() . ')'
+  if install_major() < 17;
 my $es = start_es();
 my ($primary, $standby) = ha_pair('synced',
 	primary_conf => "synchronized_standby_slots = 'standby1'\n",
 	# the standby's configuration is the primary's copy: the promoted server
 	# would wait for a "standby1" of its own
 	standby_conf => "sync_replication_slots = on\nsynchronized_standby_slots = ''\n");
-my $major = server_major($primary);
-if ($major < 17)
-{
-	$primary->stop;
-	$standby->stop;
-	plan skip_all => "failover slots need PostgreSQL 17 (this is $major)";
-}
-note "PostgreSQL $major";
+note 'PostgreSQL ' . server_major($primary);
 
 $primary->safe_psql('postgres', <<'EOS');
 CREATE TABLE items (id int PRIMARY KEY, v text);

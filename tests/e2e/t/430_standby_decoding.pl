@@ -16,19 +16,15 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 use Pg2es::Test qw(start_es index_equals_table wait_until forwarder_bin);
-use Pg2es::HA qw(ha_pair server_major start_ha_forwarder start_writer
+use Pg2es::HA qw(ha_pair install_major server_major start_ha_forwarder start_writer
   writer_count stop_writer wait_slot_caught_up metrics_of);
 
+plan skip_all => 'logical decoding on a standby needs PostgreSQL 16 (this is '
+  . install_major() . ')'
+  if install_major() < 16;
 my $es = start_es();
 my ($primary, $standby) = ha_pair('onstandby');
-my $major = server_major($primary);
-if ($major < 16)
-{
-	$primary->stop;
-	$standby->stop;
-	plan skip_all => "logical decoding on a standby needs PostgreSQL 16 (this is $major)";
-}
-note "PostgreSQL $major";
+note 'PostgreSQL ' . server_major($primary);
 
 $primary->safe_psql('postgres', <<'EOS');
 CREATE TABLE items (id int PRIMARY KEY, v text);

@@ -22,7 +22,7 @@ use Time::HiRes qw(usleep);
 
 use Pg2es::Test qw(wait_until);
 
-our @EXPORT_OK = qw(ha_node ha_pair common_conf server_major multi_host_connstr
+our @EXPORT_OK = qw(ha_node ha_pair common_conf server_major install_major multi_host_connstr
   start_ha_forwarder start_writer writer_count stop_writer wait_slot_caught_up
   metrics_of);
 
@@ -39,6 +39,16 @@ sub ha_node
 	my $inst = install_path();
 	return PostgreSQL::Test::Cluster->new($name,
 		defined $inst ? (install_path => $inst) : ());
+}
+
+# The major version of the installation under test, before any node runs.
+sub install_major
+{
+	my $inst = install_path();
+	my $postgres = defined $inst ? "$inst/bin/postgres" : 'postgres';
+	my $v = `$postgres -V`;
+	die "cannot run $postgres" unless $v =~ /\(PostgreSQL\) (\d+)/;
+	return $1;
 }
 
 # The major version of the node's server, as a number (15, 17, 18).
