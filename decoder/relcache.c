@@ -266,6 +266,46 @@ build_names(RelCache *cache, RelEntry *entry, const char *schema,
 										  "", &entry->table_field_len);
 }
 
+/*
+ * The metadata fields of Elasticsearch (8, 9) and OpenSearch (1 to 3),
+ * without their leading underscore: a document holding one of them at its
+ * top level is refused (or, for _doc_count, changes what the engine counts).
+ */
+static const char *const metadata_fields[] = {
+	"id", "index", "index_mode", "source", "routing", "version", "seq_no",
+	"primary_term", "ignored", "ignored_source", "field_names", "doc_count",
+	"data_stream_timestamp", "nested_path", "tsid", "ts_routing_hash",
+	"tier", "feature", "type", "size", "inference_fields"
+};
+
+/*
+ * The document field of a column named attname, palloc'd: attname, except
+ * that one more underscore is put in front of a name whose first path
+ * component (up to a dot) is one or more underscores followed by a
+ * metadata field's name: "_id" is field "__id", "__id" is "___id",
+ * "_source.x" is "__source.x".  Different columns never share a field (the
+ * renamed names are exactly those that start with such a component, and
+ * they stay among them), and no field is a metadata field.
+ */
+static char *
+document_field_name(const char *attname)
+{
+	const char *base = attname;
+	size_t		len;
+	int			i;
+
+	while (*base == '_')
+		base++;
+	len = strcspn(base, ".");
+	if (base == attname)
+		return pstrdup(attname);
+	for (i = 0; i < lengthof(metadata_fields); i++)
+		if (strlen(metadata_fields[i]) == len &&
+			strncmp(base, metadata_fields[i], len) == 0)
+			return psprintf("_%s", attname);
+	return pstrdup(attname);
+}
+
 /* Appends attnums of the key columns of index indexoid to entry->keys. */
 static void
 build_index_keys(RelEntry *entry, Oid indexoid)
@@ -443,8 +483,10 @@ build_column_order(RelEntry *entry, Relation rel)
 }
 
 /*
- * Sets entry->cols: the pre-escaped keys and encoders.  Key columns get an
- * encoder even when left out of documents, since the _id needs them.
+ * Sets entry->cols: the pre-escaped keys (document_field_name: the stream,
+ * the load, the mapping and verify all take them from here) and encoders.
+ * Key columns get an encoder even when left out of documents, since the _id
+ * needs them.
  */
 static void
 build_columns(RelCache *cache, RelEntry *entry, const char *schema,
@@ -471,8 +513,9 @@ build_columns(RelCache *cache, RelEntry *entry, const char *schema,
 		if (!col->included && !is_key)
 			continue;
 		col->varlena = (att->attlen == -1);
-		col->key = render_with_json(",", NameStr(att->attname), ":",
-									&col->keylen);
+		col->key = render_with_json(",",
+									document_field_name(NameStr(att->attname)),
+									":", &col->keylen);
 		encoder_init(&col->enc, att->atttypid, entry->cxt);
 	}
 }
