@@ -13,9 +13,14 @@
  *	                                 to the same value (1e+20, 0.1, -0);
  *	                                 NaN, Infinity, -Infinity: null
  *	numeric                          number with every digit (123.4500);
- *	                                 NaN, Infinity, -Infinity: null.  Beyond
- *	                                 a double's range (1e400) it is valid
- *	                                 JSON that numeric fields cannot index
+ *	                                 NaN, Infinity, -Infinity: null.  A
+ *	                                 value whose text is over 1000
+ *	                                 characters (10^1000) or beyond a
+ *	                                 double's range (1e400) is a string of
+ *	                                 the same digits: the engines' JSON
+ *	                                 parser refuses such a number (its
+ *	                                 double field keeps it in _source,
+ *	                                 unindexed).  Also inside jsonb
  *	boolean                          true / false
  *	text, varchar, char(n), name,    string, UTF-8, with ", \ and every
  *	"char"                           control character escaped (\n, \t, ...
@@ -43,11 +48,25 @@
  *	arrays                           nested JSON arrays, one level per
  *	                                 dimension, NULL elements as null, lower
  *	                                 bounds dropped; empty: []
- *	ranges                           {"gte":lower,"lt":upper} with gt/gte/
- *	                                 lt/lte by bound inclusivity, bounds in
- *	                                 the subtype's form; an unbounded side
- *	                                 (or an infinite date bound) is left
- *	                                 out ({} if both); empty: null
+ *	ranges                           {"gte":lower,"lt":upper}, bounds in
+ *	                                 the subtype's form, so that every
+ *	                                 range the engines can hold lands
+ *	                                 (encode_compound.c has the rules):
+ *	                                 integer, date and float subtypes
+ *	                                 with gt/gte/lt/lte by bound
+ *	                                 inclusivity; numeric, timestamp and
+ *	                                 timestamptz always gte/lte, an
+ *	                                 exclusive timestamp bound moved by
+ *	                                 1 microsecond inward, a numeric one
+ *	                                 kept (the smallest closed range
+ *	                                 holding the range), a numeric bound
+ *	                                 beyond a double's range left out or
+ *	                                 clamped to the largest double.  An
+ *	                                 unbounded side (or an infinite date
+ *	                                 bound) is left out ({} if both);
+ *	                                 empty, or holding no value of its
+ *	                                 subtype ((1,2) of a range type
+ *	                                 without canonical function): null
  *	multiranges                      array of range objects
  *	composite types                  {"field":value,...}, dropped fields left
  *	                                 out
@@ -339,8 +358,45 @@ encode_float8(StringInfo out, Datum value, const ValueEncoder *enc)
 }
 
 /*
+ * See encode_internal.h.  The engines' JSON parser (Jackson) refuses a
+ * number longer than ES_MAX_NUMBER_LENGTH characters, and reads any number
+ * as a double at most; numeric_out's text is never in exponent form, so
+ * strtod (LC_NUMERIC is always C in the server) sees its whole value.
+ */
+bool
+numeric_text_is_engine_number(const char *s, double *d)
+{
+	double		value;
+
+	if (strlen(s) > ES_MAX_NUMBER_LENGTH)
+	{
+		if (d)
+			*d = strtod(s, NULL);
+		return false;
+	}
+	value = strtod(s, NULL);
+	if (d)
+		*d = value;
+	return !isinf(value);
+}
+
+/*
+ * See encode_internal.h.
+ */
+void
+json_append_numeric_text(StringInfo out, const char *s)
+{
+	if (numeric_text_is_engine_number(s, NULL))
+		appendStringInfoString(out, s);
+	else
+		json_append_string(out, s, strlen(s));
+}
+
+/*
  * numeric: numeric_out's plain decimal notation is already a JSON number;
  * only NaN, Infinity and -Infinity (its only non-digit outputs) are not.
+ * A number the engines cannot read as one is written as a string of the
+ * same digits (json_append_numeric_text).
  */
 static void
 encode_numeric(StringInfo out, Datum value, const ValueEncoder *enc)
@@ -350,7 +406,7 @@ encode_numeric(StringInfo out, Datum value, const ValueEncoder *enc)
 	if (s[0] == 'N' || s[0] == 'I' || (s[0] == '-' && s[1] == 'I'))
 		appendBinaryStringInfo(out, "null", 4);
 	else
-		appendStringInfoString(out, s);
+		json_append_numeric_text(out, s);
 	pfree(s);
 }
 

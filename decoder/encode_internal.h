@@ -67,4 +67,21 @@ extern void encode_jsonb(StringInfo out, Datum value, const ValueEncoder *enc);
 /* encode.c: writes a signed decimal integer, the digits only */
 extern void json_append_int64(StringInfo out, int64 value);
 
+/* The longest number the engines' JSON parser reads, in characters. */
+#define ES_MAX_NUMBER_LENGTH 1000
+
+/*
+ * encode.c: whether numeric_out's text s (digits, sign, point) can be sent
+ * as a JSON number: not longer than ES_MAX_NUMBER_LENGTH and within a
+ * double's range.  *d (when d is not NULL) gets its value as a double,
+ * +-HUGE_VAL beyond the range.
+ */
+extern bool numeric_text_is_engine_number(const char *s, double *d);
+
+/*
+ * encode.c: appends numeric_out's text s as a JSON number, or as a JSON
+ * string of the same text when numeric_text_is_engine_number() says no.
+ */
+extern void json_append_numeric_text(StringInfo out, const char *s);
+
 #endif							/* PG2ES_ENCODE_INTERNAL_H */

@@ -111,7 +111,8 @@ encode_json(StringInfo out, Datum value, const ValueEncoder *enc)
 /*
  * Appends one jsonb scalar.  Strings are in the server encoding
  * (json_append_string converts); jsonb numbers are never NaN or infinite,
- * so numeric_out's text is a JSON number.
+ * so numeric_out's text is a JSON number, unless the engines cannot read
+ * it as one (json_append_numeric_text: then a string of its digits).
  */
 static void
 append_jsonb_scalar(StringInfo out, const JsonbValue *v)
@@ -131,9 +132,9 @@ append_jsonb_scalar(StringInfo out, const JsonbValue *v)
 			json_append_string(out, v->val.string.val, v->val.string.len);
 			break;
 		case jbvNumeric:
-			appendStringInfoString(out,
-								   DatumGetCString(DirectFunctionCall1(numeric_out,
-																	   NumericGetDatum(v->val.numeric))));
+			json_append_numeric_text(out,
+									 DatumGetCString(DirectFunctionCall1(numeric_out,
+																		 NumericGetDatum(v->val.numeric))));
 			break;
 		default:
 			elog(ERROR, "unexpected jsonb value type %d", (int) v->type);
