@@ -631,7 +631,8 @@ start_truncate_step(Sync *sync, const Batch *head)
 	ok = truncate_job_request(&sync->truncate, escaped, path, sizeof(path), &body,
 							  &body_len, &ndjson);
 	curl_free(escaped);
-	return ok && es_request(&sync->es, "POST", path, body, body_len, ndjson);
+	return ok && es_request(&sync->es, truncate_job_method(&sync->truncate), path, body,
+							body_len, ndjson);
 }
 
 /*

@@ -6,9 +6,13 @@
  * then a scroll over the _ids, and for each page a _bulk of versioned
  * deletes. A scroll request is not idempotent (a lost answer would skip a
  * page), so any failure while paging starts the index over from _refresh:
- * deleting again is harmless. Scroll contexts are not cleared (that needs
- * DELETE, which the HTTP client does not send); they expire after
- * SCROLL_KEEP_ALIVE.
+ * deleting again is harmless. Every scroll is cleared (DELETE
+ * /_search/scroll) after its last page and before such a start over: an
+ * engine holds at most 500 open scroll contexts per node
+ * (search.max_open_scroll_context) and refuses new ones with 429 until
+ * old ones expire after SCROLL_KEEP_ALIVE, so truncations in a row would
+ * otherwise stall. A clear that fails is not tried again: the context
+ * still expires.
  */
 #include "truncate.h"
 
@@ -106,8 +110,42 @@ truncate_job_request(const TruncateJob *job, const char *escaped_index,
 		case TRUNCATE_NEXT_PAGE:
 			n = snprintf(path, pathlen, "/_search/scroll?filter_path=_scroll_id,hits.hits._id");
 			break;
+		case TRUNCATE_CLEAR_SCROLL:
+			n = snprintf(path, pathlen, "/_search/scroll");
+			break;
 	}
 	return n > 0 && (size_t) n < pathlen;
+}
+
+/*
+ * truncate_job_method: the HTTP method of the current step's request.
+ */
+const char *
+truncate_job_method(const TruncateJob *job)
+{
+	return job->step == TRUNCATE_CLEAR_SCROLL ? "DELETE" : "POST";
+}
+
+/*
+ * clear_scroll_step: make the next step the clearing of the job's scroll,
+ * then (restart) a start over from _refresh or the end of the index.
+ * Returns the outcome that leads there: outcome itself when the job holds
+ * a scroll to clear (its body then the clear's), else INDEX_DONE or the
+ * start over right away.
+ */
+static TruncateOutcome
+clear_scroll_step(TruncateJob *job, bool restart, TruncateOutcome outcome)
+{
+	buf_reset(&job->body);
+	if (job->scroll_id == NULL ||
+		!buf_printf(&job->body, "{\"scroll_id\":\"%s\"}", job->scroll_id))
+	{
+		job->step = TRUNCATE_REFRESH;
+		return restart ? TRUNCATE_RETRY : TRUNCATE_INDEX_DONE;
+	}
+	job->step = TRUNCATE_CLEAR_SCROLL;
+	job->restart = restart;
+	return outcome;
 }
 
 /*
@@ -135,7 +173,7 @@ append_delete(Buf *out, json_t *index, json_t *id, Lsn version)
  * read_page: read a search or scroll answer: keep its scroll id, and write
  * the deletes of its _ids to the job's body. Returns TRUNCATE_NEXT_STEP
  * (a page to delete), TRUNCATE_INDEX_DONE (no more _ids), TRUNCATE_RETRY
- * (unreadable) or TRUNCATE_FATAL.
+ * (unreadable: the scroll id held before is kept) or TRUNCATE_FATAL.
  */
 static TruncateOutcome
 read_page(TruncateJob *job, const char *index, size_t index_len,
@@ -149,16 +187,19 @@ read_page(TruncateJob *job, const char *index, size_t index_len,
 	size_t		i;
 
 	buf_reset(&job->body);
-	free(job->scroll_id);
-	job->scroll_id = NULL;
 	if (!json_is_string(scroll_id) ||
 		(hits != NULL && !json_is_array(hits)))
-		outcome = TRUNCATE_RETRY;
-	else if (name == NULL ||
-			 (job->scroll_id = strdup(json_string_value(scroll_id))) == NULL)
-		outcome = TRUNCATE_FATAL;
-	else if (json_array_size(hits) == 0)
-		outcome = TRUNCATE_INDEX_DONE;
+		outcome = TRUNCATE_RETRY;	/* the scroll held so far stays */
+	else
+	{
+		free(job->scroll_id);
+		job->scroll_id = NULL;
+		if (name == NULL ||
+			(job->scroll_id = strdup(json_string_value(scroll_id))) == NULL)
+			outcome = TRUNCATE_FATAL;
+		else if (json_array_size(hits) == 0)
+			outcome = TRUNCATE_INDEX_DONE;
+	}
 	for (i = 0; outcome == TRUNCATE_NEXT_STEP && i < json_array_size(hits); i++)
 	{
 		json_t	   *id = json_object_get(json_array_get(hits, i), "_id");
@@ -242,8 +283,10 @@ answer_page_step(TruncateJob *job, const char *index, size_t index_len,
 	outcome = read_page(job, index, index_len, body, len);
 	if (outcome == TRUNCATE_NEXT_STEP)
 		job->step = TRUNCATE_DELETE_PAGE;
+	else if (outcome == TRUNCATE_INDEX_DONE)
+		return clear_scroll_step(job, false, TRUNCATE_NEXT_STEP);
 	else if (outcome == TRUNCATE_RETRY && job->step == TRUNCATE_NEXT_PAGE)
-		job->step = TRUNCATE_REFRESH;
+		return clear_scroll_step(job, true, TRUNCATE_RETRY);
 	return outcome;
 }
 
@@ -278,8 +321,15 @@ truncate_job_answer(TruncateJob *job, const char *index, size_t index_len,
 		case TRUNCATE_NEXT_PAGE:
 			/* the scroll expired or the answer was lost: start over */
 			if (!ok)
-				job->step = TRUNCATE_REFRESH;
+				return clear_scroll_step(job, true, TRUNCATE_RETRY);
 			break;
+		case TRUNCATE_CLEAR_SCROLL:
+			/* best effort, whatever the answer: the context expires anyway */
+			free(job->scroll_id);
+			job->scroll_id = NULL;
+			buf_reset(&job->body);
+			job->step = TRUNCATE_REFRESH;
+			return job->restart ? TRUNCATE_NEXT_STEP : TRUNCATE_INDEX_DONE;
 	}
 	if (!ok)
 		return TRUNCATE_RETRY;

@@ -24,7 +24,8 @@ typedef enum TruncateStep
 	TRUNCATE_DELETE_BY_QUERY,	/* unversioned: POST /IDX/_delete_by_query */
 	TRUNCATE_OPEN_SCROLL,		/* POST /IDX/_search?scroll: first _ids */
 	TRUNCATE_DELETE_PAGE,		/* POST /_bulk: versioned deletes of a page */
-	TRUNCATE_NEXT_PAGE			/* POST /_search/scroll: next _ids */
+	TRUNCATE_NEXT_PAGE,			/* POST /_search/scroll: next _ids */
+	TRUNCATE_CLEAR_SCROLL		/* DELETE /_search/scroll: free the scroll */
 } TruncateStep;
 
 /* Progress of the TRUNCATE at the head of the queue. */
@@ -34,6 +35,7 @@ typedef struct TruncateJob
 	TruncateStep step;
 	size_t		index;			/* which of the frame's indexes is being emptied */
 	char	   *scroll_id;		/* owned, or NULL */
+	bool		restart;		/* CLEAR_SCROLL: then start over from _refresh */
 	Buf			body;			/* owned: body of the current step's request */
 	uint64_t	deleted;		/* documents deleted (for the log) */
 	uint64_t	kept;			/* documents newer than the TRUNCATE */
@@ -55,6 +57,7 @@ extern PG2ES_MUSTCHECK bool truncate_job_request(const TruncateJob *job,
 												 char *path, size_t pathlen,
 												 const char **body, size_t *len,
 												 bool *ndjson);
+extern const char *truncate_job_method(const TruncateJob *job);
 extern TruncateOutcome truncate_job_answer(TruncateJob *job, const char *index,
 										   size_t index_len, long status,
 										   const char *body, size_t len);

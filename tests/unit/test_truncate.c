@@ -66,13 +66,31 @@ test_versioned(void)
 	   job.deleted == 1 && job.kept == 1 && job.step == TRUNCATE_NEXT_PAGE &&
 	   request(&job) && strncmp(path, "/_search/scroll", 15) == 0 && body_has("\"S1\""),
 	   "404 (gone) and 409 (newer, kept) are done; then the next page");
-	ok(ANSWER(&job, 0, "") == TRUNCATE_RETRY && job.step == TRUNCATE_REFRESH,
-	   "a failed scroll request starts the index over (a page may be lost)");
+	ok(ANSWER(&job, 0, "") == TRUNCATE_RETRY && job.step == TRUNCATE_CLEAR_SCROLL &&
+	   request(&job) && strcmp(truncate_job_method(&job), "DELETE") == 0 &&
+	   strcmp(path, "/_search/scroll") == 0 && body_has("{\"scroll_id\":\"S1\"}"),
+	   "a failed scroll request first clears the scroll held");
+	ok(ANSWER(&job, 404, "{}") == TRUNCATE_NEXT_STEP && job.step == TRUNCATE_REFRESH &&
+	   job.scroll_id == NULL && strcmp(truncate_job_method(&job), "POST") == 0,
+	   "then starts the index over (a page may be lost), whatever the clear's answer");
 	ok(ANSWER(&job, 200, "{}") == TRUNCATE_NEXT_STEP &&
-	   ANSWER(&job, 200, "{\"_scroll_id\":\"S2\",\"hits\":{\"hits\":[]}}") == TRUNCATE_INDEX_DONE,
-	   "an empty page ends the index");
+	   ANSWER(&job, 200, "{\"_scroll_id\":\"S2\",\"hits\":{\"hits\":[]}}") == TRUNCATE_NEXT_STEP &&
+	   job.step == TRUNCATE_CLEAR_SCROLL && request(&job) &&
+	   strcmp(truncate_job_method(&job), "DELETE") == 0 && body_has("\"S2\""),
+	   "an empty page: the scroll is cleared");
+	ok(ANSWER(&job, 200, "{\"succeeded\":true,\"num_freed\":1}") == TRUNCATE_INDEX_DONE,
+	   "and that ends the index");
 	truncate_job_next_index(&job);
-	ok(job.index == 1 && job.step == TRUNCATE_REFRESH && job.scroll_id == NULL,
+	ok(ANSWER(&job, 200, "{}") == TRUNCATE_NEXT_STEP &&
+	   ANSWER(&job, 200, "{\"_scroll_id\":\"S3\",\"hits\":{\"hits\":[{\"_id\":\"1\"}]}}") ==
+	   TRUNCATE_NEXT_STEP &&
+	   ANSWER(&job, 200, "{\"errors\":false,\"items\":[{\"delete\":{\"status\":200}}]}") ==
+	   TRUNCATE_NEXT_STEP && ANSWER(&job, 200, "cut sho") == TRUNCATE_RETRY &&
+	   job.step == TRUNCATE_CLEAR_SCROLL && request(&job) && body_has("\"S3\"") &&
+	   ANSWER(&job, 0, "") == TRUNCATE_NEXT_STEP && job.step == TRUNCATE_REFRESH,
+	   "an unreadable next page: the scroll held is cleared, then the index starts over");
+	truncate_job_next_index(&job);
+	ok(job.index == 2 && job.step == TRUNCATE_REFRESH && job.scroll_id == NULL,
 	   "the next index starts from a refresh");
 	ok(ANSWER(&job, 404, "{}") == TRUNCATE_INDEX_DONE, "a missing index is empty");
 	truncate_job_next_index(&job);
