@@ -17,6 +17,10 @@
  *	3. extra = _count - documents found; when there are any, scroll the
  *	   index's _ids into a temporary table and anti-join it with the
  *	   table's _ids to name them.
+ * A table that has no usable key (its rows are never synced), or rows
+ * without a key value, is not equal to its index, whatever the counts say.
+ * A table pattern that matches no covered table is an error, so that a typo
+ * does not pass the check.
  * Memory stays bounded by the batch size whatever the table's size.
  * Exit status: 0 every index equals its table, 1 some differ, 2 an error.
  */
@@ -56,7 +60,9 @@ typedef struct Verify
 	const CatalogTable *table;
 	char	   *index_path;		/* "/<escaped index>", owned */
 	bool		index_exists;
+	bool		keyless;		/* no primary key, identity index, id-columns */
 	uint64_t	rows;			/* rows with an _id */
+	uint64_t	unkeyed;		/* rows without one: never synced */
 	uint64_t	docs;			/* the index's _count */
 	uint64_t	found;
 	IdList		missing;
@@ -254,7 +260,10 @@ check_batch(Verify *v, const PGresult *rows)
 	for (i = 0; good && i < n; i++)
 	{
 		if (PQgetisnull(rows, i, 0))
-			continue;			/* no usable key: never synced */
+		{
+			v->unkeyed++;		/* no usable key value: never synced */
+			continue;
+		}
 		v->rows++;
 		rowmap[nids] = i;
 		good = (nids++ == 0 || buf_append(&v->body, ",", 1)) &&
@@ -274,6 +283,37 @@ check_batch(Verify *v, const PGresult *rows)
 	free(path);
 	free(rowmap);
 	return good;
+}
+
+/*
+ * check_keyless: set v->keyless when the table has no primary key and no
+ * replica identity index, and no id-columns option is given: the decoder
+ * then has no key for it (decoder/relcache.c, build_keys) and skips its
+ * rows. With id-columns the rows' _ids tell (v->unkeyed).
+ */
+static bool
+check_keyless(Verify *v, const Config *cfg)
+{
+	char		sql[320];
+	PGresult   *res;
+	size_t		i;
+
+	for (i = 0; i < cfg->nopts; i++)
+		if (strcmp(cfg->opt_names[i], "id-columns") == 0)
+			return true;
+	snprintf(sql, sizeof(sql), "SELECT NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
+			 " WHERE i.indrelid = %u AND (i.indisprimary OR (i.indisreplident AND c.relreplident = 'i')))",
+			 v->table->relid);
+	res = PQexec(v->conn, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	{
+		log_error("could not read the keys of table %s: %s", v->table->name, PQerrorMessage(v->conn));
+		PQclear(res);
+		return false;
+	}
+	v->keyless = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return true;
 }
 
 /*
@@ -494,15 +534,27 @@ print_report(const Verify *v)
 {
 	uint64_t	extra = v->extra.count;
 
+	if (v->keyless)
+	{
+		printf("%s -> index \"%s\": no usable key (no primary key, replica identity index or"
+			   " id-columns): its rows are never synced; %llu documents%s\n",
+			   v->table->name, v->table->index, (unsigned long long) v->docs,
+			   v->index_exists ? "" : " (no such index)");
+		fflush(stdout);
+		return;
+	}
 	printf("%s -> index \"%s\": %llu rows, %llu documents%s: ", v->table->name, v->table->index,
 		   (unsigned long long) v->rows, (unsigned long long) v->docs,
 		   v->index_exists ? "" : " (no such index)");
-	if (v->missing.count == 0 && v->different.count == 0 && extra == 0)
+	if (v->missing.count == 0 && v->different.count == 0 && extra == 0 && v->unkeyed == 0)
 		printf("equal\n");
 	else
 		printf("%llu missing, %llu different, %llu extra\n",
 			   (unsigned long long) v->missing.count, (unsigned long long) v->different.count,
 			   (unsigned long long) extra);
+	if (v->unkeyed > 0)
+		printf("  %llu rows without a key value (a NULL key column): never synced\n",
+			   (unsigned long long) v->unkeyed);
 	print_ids("missing", &v->missing);
 	print_ids("different", &v->different);
 	print_ids("extra", &v->extra);
@@ -511,18 +563,18 @@ print_report(const Verify *v)
 
 /*
  * verify_table: compare one table with its index inside one snapshot.
- * Returns 0 equal, 1 different, 2 error.
+ * Returns 0 equal, 1 different (or a table without a usable key), 2 error.
  */
 static int
-verify_table(Verify *v)
+verify_table(Verify *v, const Config *cfg)
 {
 	bool		good;
 	int			status;
 
 	good = catalog_exec(v->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ", PGRES_COMMAND_OK) &&
-		read_index_count(v) && walk_table(v);
+		check_keyless(v, cfg) && read_index_count(v) && (v->keyless || walk_table(v));
 	/* documents found fewer than counted: some have no row */
-	if (good && v->index_exists && v->docs > v->found)
+	if (good && !v->keyless && v->index_exists && v->docs > v->found)
 	{
 		good = name_extras(v);
 		if (good && v->extra.count == 0)
@@ -538,7 +590,8 @@ verify_table(Verify *v)
 		return 2;
 	}
 	print_report(v);
-	status = v->missing.count || v->different.count || v->extra.count ? 1 : 0;
+	status = v->keyless || v->unkeyed || v->missing.count || v->different.count ||
+		v->extra.count ? 1 : 0;
 	return status;
 }
 
@@ -595,6 +648,56 @@ change_fields(const Config *cfg, const char **skip)
 }
 
 /*
+ * has_extension: whether the database has the pg2es extension, whose
+ * functions verify runs; says what to do when not. *failed is set (logged)
+ * when the question itself fails.
+ */
+static bool
+has_extension(PGconn *conn, bool *failed)
+{
+	PGresult   *res = PQexec(conn, "SELECT 1 FROM pg_extension WHERE extname = 'pg2es'");
+	bool		found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+
+	*failed = PQresultStatus(res) != PGRES_TUPLES_OK;
+	if (*failed)
+		log_error("could not look for the pg2es extension: %s", PQerrorMessage(conn));
+	else if (!found)
+		log_error("verify needs the pg2es extension in the database: run CREATE EXTENSION pg2es");
+	PQclear(res);
+	return found;
+}
+
+/*
+ * unmatched_patterns: how many of the verify arguments match no covered
+ * table (each named in the log), or -1 on failure (logged). Without
+ * arguments, whether the options cover no table at all.
+ */
+static int
+unmatched_patterns(PGconn *conn, const Config *cfg, const CatalogTables *all)
+{
+	CatalogTables one;
+	size_t		i;
+	int			n = 0;
+
+	if (cfg->nverify_tables == 0 && all->n == 0)
+		log_error("no table to verify: the plugin options cover no table with rows to sync");
+	if (cfg->nverify_tables == 0)
+		return all->n == 0 ? 1 : 0;
+	for (i = 0; i < cfg->nverify_tables; i++)
+	{
+		if (!catalog_tables(conn, cfg, (const char *const *) &cfg->verify_tables[i], 1, &one))
+			return -1;
+		if (one.n == 0)
+		{
+			log_error("table pattern \"%s\" matches no table the plugin options cover", cfg->verify_tables[i]);
+			n++;
+		}
+		catalog_tables_free(&one);
+	}
+	return n;
+}
+
+/*
  * verify_run: pg2es verify (see the top of this file). Returns the exit
  * status.
  */
@@ -609,8 +712,10 @@ verify_run(const Config *cfg, volatile sig_atomic_t *stop)
 	size_t		i;
 	int			worst = 0;
 	int			nequal = 0;
+	bool		failed = false;
 
-	if (conn == NULL || (optlit = catalog_options_literal(conn, cfg)) == NULL ||
+	if (conn == NULL || !has_extension(conn, &failed) ||
+		(optlit = catalog_options_literal(conn, cfg)) == NULL ||
 		!catalog_tables(conn, cfg, (const char *const *) cfg->verify_tables,
 						cfg->nverify_tables, &tables))
 	{
@@ -618,8 +723,9 @@ verify_run(const Config *cfg, volatile sig_atomic_t *stop)
 		PQfinish(conn);
 		return 2;
 	}
-	if (tables.n == 0)
-		log_warning("no table to verify");
+	/* a typo in a pattern must not pass the check */
+	if (unmatched_patterns(conn, cfg, &tables) != 0)
+		worst = 2;
 	change_fields(cfg, skip);
 	if (escall_init(&call, cfg, stop))
 	{
@@ -636,7 +742,7 @@ verify_run(const Config *cfg, volatile sig_atomic_t *stop)
 			v.skip = skip;
 			v.table = &tables.items[i];
 			buf_init(&v.body);
-			status = verify_table(&v);
+			status = verify_table(&v, cfg);
 			nequal += status == 0;
 			worst = status > worst ? status : worst;
 			free_ids(&v.missing);
