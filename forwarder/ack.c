@@ -168,6 +168,19 @@ ack_commit(Ack *ack, Lsn end_lsn, int64_t commit_time)
 }
 
 /*
+ * ack_oldest_commit_time: the commit time of the oldest transaction not
+ * yet confirmed, 0 when there is none or it is still open (its COMMIT not
+ * seen yet).
+ */
+int64_t
+ack_oldest_commit_time(const Ack *ack)
+{
+	if (ack->count == 0 || !ack->ring[ack->head].closed)
+		return 0;
+	return ack->ring[ack->head].commit_time;
+}
+
+/*
  * ack_idle: nothing is pending: no open transaction, nothing unconfirmed.
  */
 bool

@@ -43,6 +43,7 @@ extern PG2ES_MUSTCHECK bool ack_add_item(Ack *ack, uint64_t *txn_seq);
 extern void ack_item_done(Ack *ack, uint64_t txn_seq);
 extern PG2ES_MUSTCHECK bool ack_commit(Ack *ack, Lsn end_lsn, int64_t commit_time);
 extern void ack_keepalive(Ack *ack, Lsn wal_end);
+extern int64_t ack_oldest_commit_time(const Ack *ack);
 extern bool ack_idle(const Ack *ack);
 extern bool ack_txn_open(const Ack *ack);
 

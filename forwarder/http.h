@@ -29,7 +29,7 @@ typedef struct Metrics
 	char		error_type[METRICS_MAX_ERROR_TYPES][64];
 	Lsn			confirmed_lsn;
 	Lsn			server_wal_end;
-	double		lag_seconds;		/* commit to acknowledgement, last txn */
+	double		lag_seconds;		/* oldest unconfirmed commit's wait; 0 = none */
 	bool		pg_connected;
 	bool		es_ok;
 	/* initial load (load.c): tables, and the table being copied */

@@ -135,15 +135,22 @@ sync_reset(Sync *sync)
 }
 
 /*
- * note_confirmed: publish the confirmed position and the lag in metrics.
+ * note_confirmed: publish the confirmed position and the lag in metrics:
+ * how long the oldest committed change not yet confirmed has waited since
+ * its commit, 0 once everything is confirmed (so that an alert on it ends
+ * with the outage). While the oldest transaction is still arriving (its
+ * COMMIT not read yet) the lag is left as it was.
  */
 static void
 note_confirmed(Sync *sync)
 {
+	int64_t		oldest = ack_oldest_commit_time(&sync->ack);
+
 	sync->metrics->confirmed_lsn = sync->ack.confirmed;
-	if (sync->ack.confirmed_commit_time > 0)
-		sync->metrics->lag_seconds =
-			(double) (wall_us() - sync->ack.confirmed_commit_time) / 1e6;
+	if (ack_idle(&sync->ack))
+		sync->metrics->lag_seconds = 0;
+	else if (oldest > 0)
+		sync->metrics->lag_seconds = (double) (wall_us() - oldest) / 1e6;
 }
 
 /*
@@ -297,7 +304,7 @@ sync_keepalive(Sync *sync, Lsn wal_end)
 	if (wal_end > sync->metrics->server_wal_end)
 		sync->metrics->server_wal_end = wal_end;
 	ack_keepalive(&sync->ack, wal_end);
-	sync->metrics->confirmed_lsn = sync->ack.confirmed;
+	note_confirmed(sync);
 }
 
 /*
@@ -884,6 +891,7 @@ sync_run(Sync *sync, int64_t now_us)
 	(void) bulk_seal_due(&sync->queue, now_us);
 	if (bulk_empty(&sync->queue))
 		sync->progress_us = now_us;
+	note_confirmed(sync);		/* the lag grows while nothing is confirmed */
 	if (!es_drive(&sync->es))
 		return SYNC_FATAL;
 	if (es_take_result(&sync->es, &r))

@@ -37,11 +37,14 @@ main(void)
 	ok(a.confirmed == 300, "first done: confirmed moves past every complete transaction in order");
 	ok(a.confirmed_commit_time == 2, "commit time of the newest confirmed transaction kept");
 	ok(!ack_idle(&a), "not idle while the third is pending");
+	ok(ack_oldest_commit_time(&a) == 3, "the oldest unconfirmed transaction's commit time");
 	ack_item_done(&a, t3);
 	ok(a.confirmed == 400 && ack_idle(&a), "all done: idle at the last end_lsn");
+	ok(ack_oldest_commit_time(&a) == 0, "nothing unconfirmed: no oldest commit time");
 
 	ok(ack_commit(&a, 450, 4) && a.confirmed == 450, "a commit with no items confirms at once");
 	ok(ack_add_item(&a, &seq), "open a transaction");
+	ok(ack_oldest_commit_time(&a) == 0, "an open transaction has no commit time yet");
 	ack_item_done(&a, seq);
 	ok(a.confirmed == 450 && ack_txn_open(&a), "an open transaction with its items done is not confirmed");
 	ok(ack_commit(&a, 470, 5) && a.confirmed == 470, "until its commit arrives");
