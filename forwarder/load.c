@@ -755,6 +755,8 @@ run_copy(Load *ld, bool full)
 	good = create_snapshot_slot(ld, &repl, !full, snapshot) && open_jobs(ld, snapshot);
 	/* every job holds the snapshot now: the exporting connection may go */
 	PQfinish(repl);
+	if (!good && full)
+		loadstate_forget_missing_slot(ld->control, ld->cfg->slot);
 	if (!good)
 		return LOAD_FAILED;
 	ld->sync_metrics = *ld->metrics;
@@ -873,6 +875,36 @@ free_load(Load *ld)
 }
 
 /*
+ * check_slot_plugin: an existing slot of another output plugin (or a
+ * physical one) would fail at START_REPLICATION with the server's
+ * complaint about pg2es's options; say what the slot is instead. Returns
+ * false (logged) when the slot cannot be ours.
+ */
+static bool
+check_slot_plugin(Load *ld)
+{
+	const char *params[1] = {ld->cfg->slot};
+	PGresult   *res = PQexecParams(ld->control, "SELECT slot_type, coalesce(plugin, '')"
+								   " FROM pg_replication_slots WHERE slot_name = $1",
+								   1, NULL, params, NULL, NULL, 0);
+	bool		good = PQresultStatus(res) == PGRES_TUPLES_OK;
+	const char *type = good && PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "logical";
+	const char *plugin = good && PQntuples(res) == 1 ? PQgetvalue(res, 0, 1) : "pg2es";
+
+	if (!good)
+		log_error("could not read pg_replication_slots: %s", PQerrorMessage(ld->control));
+	else if (strcmp(type, "logical") != 0)
+		log_error("replication slot \"%s\" is a %s slot, not a logical slot of plugin pg2es:"
+				  " choose another slot name (-S)", ld->cfg->slot, type);
+	else if (strcmp(plugin, "pg2es") != 0)
+		log_error("replication slot \"%s\" uses plugin %s, not pg2es: choose another slot name (-S),"
+				  " or drop that slot if nothing else reads it", ld->cfg->slot, plugin);
+	good = good && strcmp(type, "logical") == 0 && strcmp(plugin, "pg2es") == 0;
+	PQclear(res);
+	return good;
+}
+
+/*
  * load_prepare: before streaming, create the missing indexes with their
  * mappings and run the initial load when one is due (see load.h). Without
  * the pg2es extension in the database there is nothing to do unless a load
@@ -893,6 +925,11 @@ load_prepare(const Config *cfg, Metrics *metrics, Http *http, volatile sig_atomi
 	ld.stop = stop;
 	if ((ld.control = catalog_connect(cfg)) == NULL)
 		return LOAD_FAILED;
+	if (!check_slot_plugin(&ld))
+	{
+		PQfinish(ld.control);
+		return LOAD_FAILED;
+	}
 	if (!query_exists(&ld, "SELECT 1 FROM pg_extension WHERE extname = 'pg2es'", 0, NULL, &failed))
 	{
 		status = failed ? LOAD_FAILED : without_extension(&ld);

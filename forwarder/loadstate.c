@@ -116,6 +116,25 @@ loadstate_record_pending(PGconn *conn, const char *slot, const char *const *tabl
 }
 
 /*
+ * loadstate_forget_missing_slot: after loadstate_record_pending, the
+ * creation of slot failed: delete its rows if no slot of that name exists,
+ * so that nothing is left for a slot that was never created (rows of a
+ * slot tell a later start that it existed and was lost). The rows of an
+ * existing slot stay: its next start resumes the load. Failures are only
+ * logged: the start fails anyway.
+ */
+void
+loadstate_forget_missing_slot(PGconn *conn, const char *slot)
+{
+	const char *params[1] = {slot};
+
+	if (exec_params(conn, "DELETE FROM pg2es.load_state WHERE slot_name = $1 AND NOT EXISTS"
+					" (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
+					1, params, PGRES_COMMAND_OK))
+		log_debug("forgot the initial load of slot \"%s\", which was not created", slot);
+}
+
+/*
  * loadstate_record_plan: table is being copied at version, in chunks ctid
  * ranges over pages pages.
  */
