@@ -343,7 +343,10 @@ pg2es_mapping(PG_FUNCTION_ARGS)
 		skip = 0;
 	}
 	appendStringInfoString(&buf, "}}");
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	/* the keys are UTF-8, as in documents; jsonb_in reads the server's encoding */
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in,
+										CStringGetDatum(pg_any_to_server(buf.data, buf.len,
+																		 PG_UTF8))));
 }
 
 /* Orders covered tables by schema, then name. */
