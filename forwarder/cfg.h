@@ -6,7 +6,8 @@
  * PG2ES_ES_URL, --bulk-max-bytes from PG2ES_BULK_MAX_BYTES, and so on (the
  * long name upper-cased, dashes as underscores); the command line wins.
  * Secrets are read from the environment (PG2ES_ES_PASSWORD,
- * PG2ES_ES_API_KEY) or from files, never from arguments, which ps shows.
+ * PG2ES_ES_API_KEY, PGPASSWORD: wiped from it once read) or from files,
+ * never from arguments, which ps shows.
  */
 #ifndef PG2ES_CFG_H
 #define PG2ES_CFG_H
@@ -32,7 +33,10 @@ typedef struct Config
 	Command		command;
 
 	/* PostgreSQL */
-	char	   *conninfo;		/* -d, NULL = PG* variables */
+	char	   *conninfo;		/* -d's settings as key=value, with
+								 * client_encoding=UTF8 and PGPASSWORD's
+								 * password; the PG* variables fill in the
+								 * rest (cfg.c, settle_connection_settings) */
 	char	   *slot;
 	bool		create_slot;
 	char	  **opt_names;		/* -o name[=value], in order */
@@ -56,6 +60,7 @@ typedef struct Config
 	size_t		bulk_max_items;
 	int			bulk_linger_ms;
 	size_t		max_memory;
+	size_t		es_max_content_length;	/* larger items are dead-lettered */
 	int			pause_after_ms; /* release PostgreSQL after this long stalled */
 
 	/* errors */
