@@ -370,8 +370,11 @@ bulkresp_items_free(BulkRespItem *items, size_t n)
  * carries that delete too): done, except for ITEM_UPDATE_MUST_EXIST, whose
  * document was to be created by the same change: its columns are lost.
  * (An update has no version, so its 409 is a real conflict, retried.) 429
- * and 5xx are transient. Other 4xx will fail the same way every time:
- * permanent.
+ * and 5xx are transient. 403 is a block on the index (an operator's
+ * index.blocks.write, a FORBIDDEN cluster block of older engines) or a
+ * missing privilege: both last until someone lifts them, and the item
+ * must then still be applied, so it waits with the transient ones. Other
+ * 4xx will fail the same way every time: permanent.
  */
 ItemOutcome
 bulkresp_item_outcome(ItemAction action, int status)
@@ -383,7 +386,7 @@ bulkresp_item_outcome(ItemAction action, int status)
 	if (status == 409)
 		return action == ITEM_UPDATE || action == ITEM_UPDATE_MUST_EXIST
 			? ITEM_RETRY : ITEM_DONE;
-	if (status == 429 || status >= 500)
+	if (status == 429 || status == 403 || status >= 500)
 		return ITEM_RETRY;
 	return ITEM_FAILED;
 }

@@ -82,6 +82,7 @@ main(void)
 	ok(bulkresp_item_outcome(ITEM_UPDATE_MUST_EXIST, 404) == ITEM_FAILED, "404 on the partial update of a moved key: permanent");
 	ok(bulkresp_item_outcome(ITEM_INDEX, 429) == ITEM_RETRY, "429 retried");
 	ok(bulkresp_item_outcome(ITEM_INDEX, 503) == ITEM_RETRY, "503 retried");
+	ok(bulkresp_item_outcome(ITEM_INDEX, 403) == ITEM_RETRY, "403 (a write block, a missing privilege) waits");
 	ok(bulkresp_item_outcome(ITEM_INDEX, 400) == ITEM_FAILED, "400 permanent");
 
 	ok(bulkresp_request_outcome(200) == REQUEST_READ_ITEMS, "200: read the items");
