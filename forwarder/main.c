@@ -310,10 +310,11 @@ wait_out_stall(Sync *sync, Http *http, const Metrics *metrics)
  * and return EXIT_START_OVER (a new slot and a new initial load); else 1.
  */
 static int
-slot_was_lost(const Config *cfg, Repl *repl, Metrics *metrics)
+slot_was_lost(const Config *cfg, Repl *repl, Metrics *metrics, Lsn *must_pass)
 {
 	metrics->slot_lost++;
 	slot_report_lost(cfg, repl_lost_reason(repl));
+	*must_pass = repl_diverged_from(repl);
 	if (!cfg->create_slot || cfg->no_initial_load)
 	{
 		repl_close(repl);
@@ -323,13 +324,35 @@ slot_was_lost(const Config *cfg, Repl *repl, Metrics *metrics)
 }
 
 /*
+ * wait_wal_past: before the new slot of a start-over after a promotion
+ * that lost what Elasticsearch holds up to lsn, wait until the server's
+ * WAL is past it, so that the new load's version is above every version
+ * Elasticsearch holds (slot.h), serving the metrics endpoint meanwhile.
+ * Returns false when stopped or the server cannot be asked (logged).
+ */
+static bool
+wait_wal_past(const Config *cfg, Sync *sync, Http *http, const Metrics *metrics, Lsn lsn)
+{
+	bool		passed = false;
+
+	if (lsn == 0)
+		return true;
+	log_info("waiting for the server's WAL to pass " LSN_FORMAT
+			 " (what Elasticsearch holds) before creating the new slot", LSN_ARGS(lsn));
+	while (!stop_requested && slot_wal_passed(cfg, lsn, &passed) && !passed)
+		if (!sleep_interruptibly(sync, http, metrics, RECONNECT_MIN_US))
+			return false;
+	return passed;
+}
+
+/*
  * stream_sessions: connect, stream, and reconnect with backoff when
  * PostgreSQL goes away, until stopped. Returns the exit status, or
  * EXIT_START_OVER.
  */
 static int
 stream_sessions(const Config *cfg, Sync *sync, Http *http, Metrics *metrics,
-				SlotMonitor *monitor)
+				SlotMonitor *monitor, Lsn *must_pass)
 {
 	ReplOptions ropt = {cfg->conninfo, cfg->slot, cfg->create_slot,
 		(const char *const *) cfg->opt_names, (const char *const *) cfg->opt_values, cfg->nopts};
@@ -346,7 +369,7 @@ stream_sessions(const Config *cfg, Sync *sync, Http *http, Metrics *metrics,
 		if (rs == REPL_FATAL)
 			return 1;
 		if (rs == REPL_SLOT_LOST)
-			return slot_was_lost(cfg, &repl, metrics);
+			return slot_was_lost(cfg, &repl, metrics, must_pass);
 		if (rs == REPL_OK)
 		{
 			StreamEnd	end;
@@ -393,20 +416,26 @@ run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
 {
 	SlotMonitor monitor;
 	int			status;
+	Lsn			must_pass = 0;
 
 	slot_monitor_init(&monitor, cfg);
-	status = stream_sessions(cfg, sync, http, metrics, &monitor);
+	status = stream_sessions(cfg, sync, http, metrics, &monitor, &must_pass);
 	while (status == EXIT_START_OVER && !stop_requested)
 	{
 		MappingCache *mappings = sync->mappings;
 		LoadStatus	ls;
 
+		if (!wait_wal_past(cfg, sync, http, metrics, must_pass))
+		{
+			status = stop_requested ? 0 : 1;
+			break;
+		}
 		sync_free(sync);
 		if (!sync_init(sync, cfg, metrics))
 			return 1;
 		sync->mappings = mappings;
 		ls = load_prepare(cfg, metrics, http, &stop_requested);
-		status = ls == LOAD_OK ? stream_sessions(cfg, sync, http, metrics, &monitor)
+		status = ls == LOAD_OK ? stream_sessions(cfg, sync, http, metrics, &monitor, &must_pass)
 			: ls == LOAD_STOPPED ? 0 : 1;
 	}
 	slot_monitor_free(&monitor);

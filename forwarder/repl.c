@@ -266,6 +266,8 @@ check_timeline(Repl *repl, uint32_t timeline, Lsn start)
 		return slot_lost(repl, "the server's timeline %u does not descend from timeline %u,"
 						 " where it was streamed", timeline, repl->timeline);
 	if (start > switchpoint)
+		repl->diverged_from = start;
+	if (start > switchpoint)
 		return slot_lost(repl, "the promoted server left timeline %u at " LSN_FORMAT
 						 ", before " LSN_FORMAT ", which Elasticsearch already holds: it never"
 						 " received the changes in between (set synchronized_standby_slots on"
@@ -453,6 +455,18 @@ const char *
 repl_lost_reason(const Repl *repl)
 {
 	return repl->lost_reason;
+}
+
+/*
+ * repl_diverged_from: after REPL_SLOT_LOST at a promotion, the position
+ * Elasticsearch holds that the promoted server's history does not reach;
+ * 0 for any other loss. The next slot must begin past it, or its load,
+ * versioned below what Elasticsearch holds, would be refused (slot.h).
+ */
+Lsn
+repl_diverged_from(const Repl *repl)
+{
+	return repl->diverged_from;
 }
 
 /*

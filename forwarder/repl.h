@@ -55,6 +55,8 @@ typedef struct Repl
 	bool		streamed;		/* streaming started once: the slot was there */
 	uint32_t	timeline;		/* the server's, at the last start */
 	char		lost_reason[256];	/* why, after REPL_SLOT_LOST */
+	Lsn			diverged_from;	/* lost at a timeline that ended before
+								 * this confirmed position; else 0 */
 } Repl;
 
 extern void repl_init(Repl *repl, const ReplOptions *opt);
@@ -68,6 +70,7 @@ extern void repl_finish(Repl *repl, Lsn written, Lsn flushed);
 extern void repl_close(Repl *repl);
 extern void repl_explain_refusal(PGconn *conn, const char *message);
 extern const char *repl_lost_reason(const Repl *repl);
+extern Lsn	repl_diverged_from(const Repl *repl);
 extern PG2ES_MUSTCHECK bool repl_drop_lost_slot(Repl *repl);
 
 #endif							/* PG2ES_REPL_H */

@@ -292,6 +292,34 @@ slot_report_lost(const Config *cfg, const char *reason)
 }
 
 /*
+ * slot_wal_passed: whether the server's WAL (on an ordinary connection with
+ * cfg's settings) is past lsn: a new slot created now begins after it.
+ * Returns false (logged) when the server cannot be asked.
+ */
+bool
+slot_wal_passed(const Config *cfg, Lsn lsn, bool *passed)
+{
+	PGconn	   *conn = catalog_connect(cfg);
+	char		sql[96];
+	PGresult   *res;
+	bool		good;
+
+	if (conn == NULL)
+		return false;
+	snprintf(sql, sizeof(sql), "SELECT pg_current_wal_insert_lsn() > '" LSN_FORMAT "'",
+			 LSN_ARGS(lsn));
+	res = PQexec(conn, sql);
+	good = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	if (good)
+		*passed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	else
+		log_error("could not read the server's WAL position: %s", PQerrorMessage(conn));
+	PQclear(res);
+	PQfinish(conn);
+	return good;
+}
+
+/*
  * slot_monitor_init: a monitor for cfg's slot; connects when first polled.
  */
 void

@@ -62,6 +62,7 @@ extern PG2ES_MUSTCHECK bool slot_drop(PGconn *conn, const char *slot);
 extern PG2ES_MUSTCHECK bool slot_check_missing(PGconn *control, const Config *cfg, bool *lost);
 extern PG2ES_MUSTCHECK bool slot_check_load_possible(PGconn *control);
 extern void slot_report_lost(const Config *cfg, const char *reason);
+extern PG2ES_MUSTCHECK bool slot_wal_passed(const Config *cfg, Lsn lsn, bool *passed);
 
 extern void slot_monitor_init(SlotMonitor *mon, const Config *cfg);
 extern void slot_monitor_poll(SlotMonitor *mon, Metrics *metrics, int64_t now);
