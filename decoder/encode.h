@@ -78,4 +78,18 @@ extern void json_append_string(StringInfo out, const char *s, int len);
 extern void encoder_append_es_mapping(StringInfo out, const ValueEncoder *enc,
 									  int32 typmod, bool jsonb_flattened);
 
+/*
+ * Whether the mapping of the type holds an object whose properties the
+ * engine derives from the values (json and jsonb, at any depth, unless
+ * flattened): a mapping with one needs the dynamic templates below.
+ */
+extern bool encoder_es_mapping_is_dynamic(const ValueEncoder *enc,
+										  bool jsonb_flattened);
+
+/*
+ * Appends the mapping's "dynamic_templates" value (a JSON array) that keeps
+ * the objects of json and jsonb values within the engines' depth limit.
+ */
+extern void encoder_append_es_dynamic_templates(StringInfo out);
+
 #endif							/* PG2ES_ENCODE_H */

@@ -20,7 +20,11 @@
  *	                                  "keyword" (ignore_above 256)
  *	json, jsonb                       object, or flattened when asked
  *	                                  (an object field refuses documents
- *	                                  whose value is a scalar or an array)
+ *	                                  whose value is a scalar or an array);
+ *	                                  objects in them deeper than the
+ *	                                  engines' depth limit are disabled
+ *	                                  (kept in _source, not indexed) by a
+ *	                                  dynamic template
  *	bytea                             binary
  *	inet                              ip, ignore_malformed (an address with
  *	                                  a netmask, "10.0.0.1/8", is kept in
@@ -31,10 +35,21 @@
  *	ranges, multiranges               integer_range, long_range, float_range,
  *	                                  double_range, date_range by subtype;
  *	                                  object for other subtypes
- *	composite types                   object with one property per field
+ *	composite types                   object with one property per field;
+ *	                                  at the depth limit a disabled object
  *	domains                           their base type (and typmod)
  *	everything else                   keyword, ignore_above 8191 (Lucene
  *	                                  refuses terms over 32766 bytes)
+ *
+ * Depth: the engines refuse a mapping whose objects nest deeper than
+ * index.mapping.depth.limit (20): an object whose path has k names is at
+ * depth k + 1.  So objects at paths of ES_DEEPEST_OBJECT_PATH names (19)
+ * are mapped {"type":"object","enabled":false}: the engine keeps what is
+ * inside them in _source and neither parses nor maps it.  Composite fields
+ * get that here; objects inside json and jsonb values get it from the
+ * dynamic template of encoder_append_es_dynamic_templates(), whose
+ * path_match of 19 "*" joined by dots matches exactly the paths of 19
+ * names or more.
  *
  *-------------------------------------------------------------------------
  */
@@ -49,6 +64,13 @@
 	"{\"type\":\"text\",\"fields\":{\"keyword\":{\"type\":\"keyword\",\"ignore_above\":256}}}"
 #define MAPPING_NUMERIC_DOUBLE "{\"type\":\"double\",\"ignore_malformed\":true}"
 #define MAPPING_KEYWORD_LONG "{\"type\":\"keyword\",\"ignore_above\":8191}"
+#define MAPPING_DISABLED_OBJECT "{\"type\":\"object\",\"enabled\":false}"
+
+/* index.mapping.depth.limit's default, less one: see the top of the file */
+#define ES_DEEPEST_OBJECT_PATH 19
+
+static void append_mapping_at(StringInfo out, const ValueEncoder *enc,
+							  int32 typmod, bool jsonb_flattened, int names);
 
 /*
  * Appends the mapping for numeric with the given typmod (-1: none).
@@ -169,12 +191,12 @@ append_range_mapping(StringInfo out, const ValueEncoder *elem)
 }
 
 /*
- * Appends {"properties":{...}} for a composite type, one mapping per live
- * field.
+ * Appends {"properties":{...}} for a composite type at a path of names
+ * names, one mapping per live field.
  */
 static void
 append_composite_mapping(StringInfo out, const ValueEncoder *enc,
-						 bool jsonb_flattened)
+						 bool jsonb_flattened, int names)
 {
 	TupleDesc	desc = enc->rowdesc;
 	bool		first = true;
@@ -187,27 +209,88 @@ append_composite_mapping(StringInfo out, const ValueEncoder *enc,
 
 		if (!composite_append_field_key(out, att, &first))
 			continue;
-		encoder_append_es_mapping(out, &enc->fields[i], att->atttypmod,
-								  jsonb_flattened);
+		append_mapping_at(out, &enc->fields[i], att->atttypmod,
+						  jsonb_flattened, names + 1);
 	}
 	appendStringInfoString(out, "}}");
 }
 
 /*
- * See encode.h.  typmod is the column's (for arrays it applies to the
- * elements); a domain without one of its own takes the domain's.
+ * See encode.h: the mapping of a column (a path of one name).
  */
 void
 encoder_append_es_mapping(StringInfo out, const ValueEncoder *enc,
 						  int32 typmod, bool jsonb_flattened)
 {
+	append_mapping_at(out, enc, typmod, jsonb_flattened, 1);
+}
+
+/*
+ * See encode.h.
+ */
+bool
+encoder_es_mapping_is_dynamic(const ValueEncoder *enc, bool jsonb_flattened)
+{
+	int			i;
+
+	if (enc->rowdesc != NULL)
+	{
+		for (i = 0; i < enc->rowdesc->natts; i++)
+			if (!TupleDescAttr(enc->rowdesc, i)->attisdropped &&
+				encoder_es_mapping_is_dynamic(&enc->fields[i], jsonb_flattened))
+				return true;
+		return false;
+	}
+	if (enc->element != NULL)
+		return get_typtype(enc->basetypid) != TYPTYPE_RANGE &&
+#ifdef TYPTYPE_MULTIRANGE
+			get_typtype(enc->basetypid) != TYPTYPE_MULTIRANGE &&
+#endif
+			encoder_es_mapping_is_dynamic(enc->element, jsonb_flattened);
+	return !jsonb_flattened &&
+		(enc->basetypid == JSONOID || enc->basetypid == JSONBOID);
+}
+
+/*
+ * See encode.h.  The template's name says whose it is.
+ */
+void
+encoder_append_es_dynamic_templates(StringInfo out)
+{
+	int			i;
+
+	appendStringInfoString(out, "[{\"pg2es_beyond_depth_limit\":{\"path_match\":\"*");
+	for (i = 1; i < ES_DEEPEST_OBJECT_PATH; i++)
+		appendStringInfoString(out, ".*");
+	appendStringInfoString(out, "\",\"match_mapping_type\":\"object\",\"mapping\":"
+						   MAPPING_DISABLED_OBJECT "}}]");
+}
+
+/*
+ * Appends the mapping of enc's type for a field at a path of names names.
+ * typmod is the column's (for arrays it applies to the elements); a domain
+ * without one of its own takes the domain's.  An object at
+ * ES_DEEPEST_OBJECT_PATH names is disabled (see the top of the file).
+ */
+static void
+append_mapping_at(StringInfo out, const ValueEncoder *enc, int32 typmod,
+				  bool jsonb_flattened, int names)
+{
 	const char *mapping;
 
 	if (enc->typid != enc->basetypid && typmod < 0)
 		(void) getBaseTypeAndTypmod(enc->typid, &typmod);
+	if (names >= ES_DEEPEST_OBJECT_PATH &&
+		(enc->rowdesc != NULL ||
+		 (!jsonb_flattened && enc->element == NULL &&
+		  (enc->basetypid == JSONOID || enc->basetypid == JSONBOID))))
+	{
+		appendStringInfoString(out, MAPPING_DISABLED_OBJECT);
+		return;
+	}
 	if (enc->rowdesc != NULL)
 	{
-		append_composite_mapping(out, enc, jsonb_flattened);
+		append_composite_mapping(out, enc, jsonb_flattened, names);
 		return;
 	}
 	if (enc->element != NULL)
@@ -221,8 +304,8 @@ encoder_append_es_mapping(StringInfo out, const ValueEncoder *enc,
 			append_range_mapping(out, enc->element->element);
 #endif
 		else
-			encoder_append_es_mapping(out, enc->element, typmod,
-									  jsonb_flattened);
+			append_mapping_at(out, enc->element, typmod, jsonb_flattened,
+							  names);
 		return;
 	}
 	mapping = scalar_mapping(enc->basetypid, jsonb_flattened);

@@ -311,7 +311,9 @@ static const struct
 
 /*
  * pg2es.mapping(rel, options): {"properties":{...}} for the documents of
- * the table: one field per column in them, then the add-fields.
+ * the table: one field per column in them, then the add-fields; with
+ * "dynamic_templates" when a json or jsonb object is in it, to keep the
+ * objects of its values within the engines' depth limit.
  */
 Datum
 pg2es_mapping(PG_FUNCTION_ARGS)
@@ -320,6 +322,7 @@ pg2es_mapping(PG_FUNCTION_ARGS)
 	RelEntry   *entry = table_entry(state, PG_GETARG_OID(0), true);
 	StringInfoData buf;
 	int			skip = 1;		/* the leading comma of the first field */
+	bool		dynamic = false;
 	int			i;
 
 	initStringInfo(&buf);
@@ -334,6 +337,7 @@ pg2es_mapping(PG_FUNCTION_ARGS)
 		encoder_append_es_mapping(&buf, &col->enc,
 								  TupleDescAttr(entry->desc, att)->atttypmod,
 								  false);
+		dynamic |= encoder_es_mapping_is_dynamic(&col->enc, false);
 	}
 	for (i = 0; i < lengthof(add_field_mappings); i++)
 	{
@@ -342,7 +346,13 @@ pg2es_mapping(PG_FUNCTION_ARGS)
 		appendStringInfoString(&buf, add_field_mappings[i].mapping + skip);
 		skip = 0;
 	}
-	appendStringInfoString(&buf, "}}");
+	appendStringInfoChar(&buf, '}');
+	if (dynamic)
+	{
+		appendStringInfoString(&buf, ",\"dynamic_templates\":");
+		encoder_append_es_dynamic_templates(&buf);
+	}
+	appendStringInfoChar(&buf, '}');
 	/* the keys are UTF-8, as in documents; jsonb_in reads the server's encoding */
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in,
 										CStringGetDatum(pg_any_to_server(buf.data, buf.len,

@@ -60,6 +60,67 @@ table_mapping(PGconn *conn, const char *optlit, const CatalogTable *t, bool pret
 	return mapping;
 }
 
+/* index.mapping.total_fields.limit's default in every engine */
+#define DEFAULT_TOTAL_FIELDS_LIMIT 1000
+
+/*
+ * count_fields: the fields the engines count towards
+ * index.mapping.total_fields.limit in a "properties" object: every
+ * property (an object too), every multi-field under "fields", at any depth.
+ */
+static long
+count_fields(json_t *properties)
+{
+	const char *name;
+	json_t	   *field;
+	long		n = 0;
+
+	json_object_foreach(properties, name, field)
+	{
+		n += 1 + (long) json_object_size(json_object_get(field, "fields"));
+		n += count_fields(json_object_get(field, "properties"));
+	}
+	return n;
+}
+
+/*
+ * raised_fields_limit: the index.mapping.total_fields.limit an index for
+ * the derived mapping (JSON text) needs, or 0 when the default does: when
+ * the mapping alone has more fields than the default (a table of 500 text
+ * columns and their keyword sub-fields), its fields plus the default's
+ * 1000, room for json and jsonb keys. *fields gets the mapping's count.
+ */
+static long
+raised_fields_limit(const char *mapping, long *fields)
+{
+	json_t	   *root = json_loads(mapping, 0, NULL);
+
+	*fields = count_fields(json_object_get(root, "properties"));
+	json_decref(root);
+	return *fields > DEFAULT_TOTAL_FIELDS_LIMIT ? *fields + DEFAULT_TOTAL_FIELDS_LIMIT : 0;
+}
+
+/*
+ * append_create_body: append to body the request creating the index
+ * index[0..index_len) for the derived mapping (JSON text): {"mappings":...},
+ * with the total-fields limit raised_fields_limit() asks for, said in the
+ * log. Returns false when out of memory.
+ */
+static bool
+append_create_body(Buf *body, const char *mapping, const char *index, size_t index_len)
+{
+	long		fields;
+	long		limit = raised_fields_limit(mapping, &fields);
+
+	if (limit == 0)
+		return buf_printf(body, "{\"mappings\":%s}", mapping);
+	log_info("index \"%.*s\" is created with index.mapping.total_fields.limit %ld: "
+			 "its table's mapping has %ld fields, more than the default limit of %d",
+			 (int) index_len, index, limit, fields, DEFAULT_TOTAL_FIELDS_LIMIT);
+	return buf_printf(body, "{\"settings\":{\"index.mapping.total_fields.limit\":%ld},"
+					  "\"mappings\":%s}", limit, mapping);
+}
+
 /*
  * error_type: whether body[0..len) is an Elasticsearch error of the given
  * type ({"error":{"type":...}}).
@@ -107,7 +168,7 @@ create_index(PGconn *conn, const char *optlit, EsCall *call, const CatalogTable 
 	MappingOutcome outcome;
 
 	buf_init(&body);
-	if (mapping && path && buf_printf(&body, "{\"mappings\":%s}", mapping))
+	if (mapping && path && append_create_body(&body, mapping, t->index, strlen(t->index)))
 		status = escall(call, "PUT", path, body.data, body.len, &resp);
 	outcome = mapping_create_outcome(status, resp ? resp->data : NULL, resp ? resp->len : 0);
 	if (outcome == MAPPING_CREATED)
@@ -171,11 +232,18 @@ mapping_print(const Config *cfg)
 		status = 0;
 		for (i = 0; status == 0 && i < tables.n; i++)
 		{
+			long		fields;
+			long		limit;
+
 			if ((mapping = table_mapping(conn, optlit, &tables.items[i], true, NULL)) == NULL)
 				status = 1;
-			else
+			else if ((limit = raised_fields_limit(mapping, &fields)) == 0)
 				printf("# table %s\nPUT /%s\n{\"mappings\": %s}\n\n", tables.items[i].name,
 					   tables.items[i].index, mapping);
+			else
+				printf("# table %s\nPUT /%s\n{\"settings\": "
+					   "{\"index.mapping.total_fields.limit\": %ld},\n \"mappings\": %s}\n\n",
+					   tables.items[i].name, tables.items[i].index, limit, mapping);
 			free(mapping);
 		}
 		catalog_tables_free(&tables);
@@ -323,7 +391,7 @@ mapping_for_relation(MappingCache *mc, uint64_t relid, const char *index, size_t
 	t.relid = (unsigned int) relid;
 	t.name = name;
 	mapping = derive_mapping(mc, &t, &lost);
-	if (mapping && buf_printf(body, "{\"mappings\":%s}", mapping))
+	if (mapping && append_create_body(body, mapping, index, len))
 	{
 		free(mapping);
 		return MAPPING_CREATE;

@@ -84,4 +84,26 @@ FROM pg_logical_slot_get_changes('rev_slot', NULL, NULL, 'versioning', 'off');
 SELECT id, regexp_replace(convert_from(pg2es.doc_source('rev_num', t), 'UTF8'), '0{20,}', '<zeros>', 'g') AS doc
 FROM rev_num t ORDER BY id;
 
+-- mappings within the engines' depth limit (20; an object at a path of k
+-- names is at depth k + 1): objects at paths of 19 names are disabled, as
+-- composite fields there and, through a dynamic template, inside json and
+-- jsonb values; a mapping without json or jsonb has no template
+CREATE TYPE rev_n1 AS (v int, j jsonb);
+DO $$
+BEGIN
+	FOR i IN 2 .. 20 LOOP
+		EXECUTE format('CREATE TYPE rev_n%s AS (v int, n rev_n%s)', i, i - 1);
+	END LOOP;
+END
+$$;
+CREATE TABLE rev_deep (id int PRIMARY KEY, j jsonb, ja json[], c rev_n20, cj rev_n2);
+SELECT pg2es.mapping('rev_deep') -> 'dynamic_templates' AS templates;
+SELECT regexp_replace(pg2es.mapping('rev_deep')::text, '("properties": \{"n": \{)+', '<...>', 'g') AS mapping;
+-- c.n ... at paths of 2 to 18 names are mapped (17), the one at 19 disabled;
+-- cj.n (rev_n1) is mapped
+SELECT count(*) AS mapped_n_objects
+FROM regexp_matches(pg2es.mapping('rev_deep')::text, '"n": \{"properties"', 'g');
+SELECT pg2es.mapping('rev_ranges') ? 'dynamic_templates' AS ranges_template,
+	   pg2es.mapping('rev_names') ? 'dynamic_templates' AS names_template;
+
 SELECT 'dropped' FROM pg_drop_replication_slot('rev_slot');
