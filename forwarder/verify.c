@@ -649,17 +649,16 @@ change_fields(const Config *cfg, const char **skip)
 
 /*
  * has_extension: whether the database has the pg2es extension, whose
- * functions verify runs; says what to do when not. *failed is set (logged)
- * when the question itself fails.
+ * functions verify runs; when not, or when the question fails, says so
+ * (logged) and what to do.
  */
 static bool
-has_extension(PGconn *conn, bool *failed)
+has_extension(PGconn *conn)
 {
 	PGresult   *res = PQexec(conn, "SELECT 1 FROM pg_extension WHERE extname = 'pg2es'");
 	bool		found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
 
-	*failed = PQresultStatus(res) != PGRES_TUPLES_OK;
-	if (*failed)
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		log_error("could not look for the pg2es extension: %s", PQerrorMessage(conn));
 	else if (!found)
 		log_error("verify needs the pg2es extension in the database: run CREATE EXTENSION pg2es");
@@ -712,9 +711,8 @@ verify_run(const Config *cfg, volatile sig_atomic_t *stop)
 	size_t		i;
 	int			worst = 0;
 	int			nequal = 0;
-	bool		failed = false;
 
-	if (conn == NULL || !has_extension(conn, &failed) ||
+	if (conn == NULL || !has_extension(conn) ||
 		(optlit = catalog_options_literal(conn, cfg)) == NULL ||
 		!catalog_tables(conn, cfg, (const char *const *) cfg->verify_tables,
 						cfg->nverify_tables, &tables))
