@@ -51,7 +51,7 @@ fi
 out=$(docker-compose -f docker-compose.yml config -q 2>&1)
 ok $? "docker-compose config -q accepts docker-compose.yml" "$out"
 
-docker-compose -f docker-compose.yml --profile ui config >"$work/config.yml" 2>"$work/config.err"
+docker-compose -f docker-compose.yml --profile ui --profile opensearch config >"$work/config.yml" 2>"$work/config.err"
 out=$($facts compose "$work/config.yml" forwarder 2>&1)
 ok $? "services postgres, elasticsearch, pg2es (after both are healthy, with variables the forwarder reads), elasticvue under profile ui" "$out"
 

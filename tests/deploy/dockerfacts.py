@@ -159,6 +159,7 @@ def check_compose(config, forwarder_dir):
 
     if "ui" not in services["elasticvue"].get("profiles", []):
         problems.append("elasticvue is not under the profile ui")
+    problems += check_opensearch_variant(services)
     for name in ("postgres", "elasticsearch", "pg2es"):
         if services[name].get("profiles"):
             problems.append(f"service {name} is under a profile; it must always start")
@@ -179,6 +180,29 @@ def check_compose(config, forwarder_dir):
     for key in pg2es_env:
         if key.startswith("PG2ES_") and key not in known:
             problems.append(f"pg2es: the forwarder reads no variable {key}")
+    return problems
+
+
+def check_opensearch_variant(services):
+    """The "opensearch" profile: an OpenSearch node and a forwarder of its
+    own (another slot), both only under that profile."""
+    problems = []
+    for name in ("opensearch", "pg2es-opensearch"):
+        if name not in services:
+            return ["service %s is missing" % name]
+        if "opensearch" not in services[name].get("profiles", []):
+            problems.append("%s is not under the profile opensearch" % name)
+    if "test" not in services["opensearch"].get("healthcheck", {}):
+        problems.append("service opensearch has no healthcheck")
+    depends = services["pg2es-opensearch"].get("depends_on", {})
+    if not isinstance(depends, dict) or \
+            depends.get("opensearch", {}).get("condition") != "service_healthy":
+        problems.append("pg2es-opensearch does not wait for opensearch to be healthy")
+    env = services["pg2es-opensearch"].get("environment", {})
+    if env.get("PG2ES_SLOT") == services["pg2es"].get("environment", {}).get("PG2ES_SLOT"):
+        problems.append("pg2es-opensearch shares the slot of pg2es")
+    if not str(env.get("PG2ES_ES_URL", "")).startswith("http://opensearch:"):
+        problems.append("pg2es-opensearch does not point at the opensearch service")
     return problems
 
 
