@@ -82,6 +82,10 @@ $node->safe_psql('lat',
 ok(wait_until(sub { $es->count($lat_index) == 3 }), 'LATIN1 database: the stream syncs')
   or diag $fw->log_contents;
 $fw->stop;
+# (all_docs gives the UTF-8 bytes, as this file's literals are)
+my $lat_docs = $es->all_docs($lat_index);
+like($lat_docs->{'café'} // '', qr/"prénom":"Zoé"/,
+	'LATIN1 database: _id and document in UTF-8 in the index');
 my ($st, $out, $err) = verify('lat');
 is($st, 0, 'LATIN1 database: verify exits 0') or diag "$out\n$err";
 like($out, qr/"\Q$lat_index\E": 3 rows, 3 documents: equal/, 'LATIN1 database: verify finds the index equal');
