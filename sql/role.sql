@@ -40,8 +40,9 @@ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pg2es_sync') \gexec
 -- REPLICATION: needed to open a replication connection (replication=database)
 --   and run CREATE_REPLICATION_SLOT / START_REPLICATION / DROP_REPLICATION_SLOT
 --   with the pg2es output plugin.  On servers with output_plugin_libraries
---   (15.19 and the minor releases of the other branches of the same day) a
---   non-superuser may only use the plugins listed there, so pg2es must be.
+--   (15.19 and the minor releases of the other branches of the same day)
+--   every role, superusers included, may only use the plugins listed there,
+--   so pg2es must be.
 -- The NO... attributes are the defaults; stating them fixes a role that
 -- existed before with more rights.
 ALTER ROLE pg2es_sync WITH LOGIN REPLICATION
