@@ -29,7 +29,10 @@ batch_new(BatchKind kind)
 static void
 batch_free(Batch *b)
 {
-	buf_free(&b->body);
+	if (b->adopted)
+		free(b->adopted);
+	else
+		buf_free(&b->body);
 	free(b->items);
 	free(b->index);
 	free(b);
@@ -46,7 +49,7 @@ batch_free(Batch *b)
 static void
 batch_release(BulkQueue *q, Batch *b)
 {
-	if (q->spare.data == NULL && b->body.cap > q->max_bytes)
+	if (q->spare.data == NULL && b->adopted == NULL && b->body.cap > q->max_bytes)
 	{
 		buf_take(&q->spare, &b->body);
 		buf_reset(&q->spare);
@@ -194,6 +197,37 @@ bulk_append_item(BulkQueue *q, const char *data, size_t len, ItemAction action,
 	q->bytes += len;
 	if (q->filling->nitems >= q->max_items || q->filling->body.len >= q->max_bytes)
 		bulk_seal(q);
+	return true;
+}
+
+/*
+ * bulk_adopt_item: queue the item data[0..len), which lies inside the
+ * malloc'd block, as a batch of its own without copying it: the queue takes
+ * the block (freed with free() with the batch; libpq's PQfreemem is free()
+ * outside Windows). For an item over max_bytes, which travels alone anyway:
+ * its bytes are then held once (the copy of bulk_append_item would be a
+ * second). On false (out of memory) the queue is unchanged and the block
+ * still the caller's.
+ */
+bool
+bulk_adopt_item(BulkQueue *q, void *block, const char *data, size_t len, ItemAction action,
+				uint64_t txn_seq)
+{
+	Batch	   *b = batch_new(BATCH_BULK);
+
+	if (b == NULL || (b->items = calloc(1, sizeof(BulkItem))) == NULL)
+	{
+		free(b);
+		return false;
+	}
+	b->adopted = block;
+	b->body.data = (char *) data;
+	b->body.len = b->body.cap = len;
+	b->items[0].len = len;
+	b->items[0].action = action;
+	b->items[0].txn_seq = txn_seq;
+	b->nitems = b->cap = 1;
+	push_alone(q, b);
 	return true;
 }
 
@@ -358,9 +392,15 @@ copy_items(const Batch *src, size_t from, size_t to, const bool *keep)
 bool
 bulk_replace_head(BulkQueue *q, const bool *keep)
 {
-	Batch	   *b = copy_items(q->head, 0, q->head->nitems, keep);
+	Batch	   *b;
+	size_t		i;
 
-	if (b == NULL)
+	/* all kept (a lone large item, say): no copy */
+	for (i = 0; i < q->head->nitems && (keep == NULL || keep[i]); i++)
+		;
+	if (i == q->head->nitems && q->head->nitems > 0)
+		return true;
+	if ((b = copy_items(q->head, 0, q->head->nitems, keep)) == NULL)
 		return false;
 	if (b->nitems == 0)
 	{

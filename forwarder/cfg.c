@@ -40,6 +40,7 @@ enum
 	OPT_BULK_MAX_ITEMS,
 	OPT_BULK_LINGER_MS,
 	OPT_MAX_MEMORY,
+	OPT_ES_MAX_CONTENT_LENGTH,
 	OPT_PAUSE_AFTER,
 	OPT_ON_ITEM_ERROR,
 	OPT_DEAD_LETTER_FILE,
@@ -71,6 +72,7 @@ static const struct option long_options[] = {
 	{"bulk-max-items", required_argument, NULL, OPT_BULK_MAX_ITEMS},
 	{"bulk-linger-ms", required_argument, NULL, OPT_BULK_LINGER_MS},
 	{"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+	{"es-max-content-length", required_argument, NULL, OPT_ES_MAX_CONTENT_LENGTH},
 	{"pause-after", required_argument, NULL, OPT_PAUSE_AFTER},
 	{"on-item-error", required_argument, NULL, OPT_ON_ITEM_ERROR},
 	{"dead-letter-file", required_argument, NULL, OPT_DEAD_LETTER_FILE},
@@ -129,6 +131,8 @@ usage(void)
 		   "                             (default: 100)\n"
 		   "      --max-memory=SIZE      stop reading from PostgreSQL while this much is\n"
 		   "                             buffered (default: 32MB)\n"
+		   "      --es-max-content-length=SIZE  the cluster's http.max_content_length:\n"
+		   "                             a larger item is dead-lettered (default: 100MB)\n"
 		   "      --pause-after=SECS     when Elasticsearch has taken nothing for SECS while\n"
 		   "                             changes wait, close the replication connection\n"
 		   "                             until it has taken them (default: 15)\n"
@@ -420,6 +424,7 @@ apply_option(Config *cfg, int c, const char *name, const char *arg)
 		case OPT_BULK_MAX_ITEMS: cfg->bulk_max_items = (size_t) parse_int(name, arg, 1, 1000000); break;
 		case OPT_BULK_LINGER_MS: cfg->bulk_linger_ms = (int) parse_int(name, arg, 0, 60000); break;
 		case OPT_MAX_MEMORY: cfg->max_memory = parse_size(name, arg, 1024 * 1024); break;
+		case OPT_ES_MAX_CONTENT_LENGTH: cfg->es_max_content_length = parse_size(name, arg, 1024); break;
 		case OPT_PAUSE_AFTER: cfg->pause_after_ms = (int) parse_int(name, arg, 1, 86400) * 1000; break;
 		case OPT_ON_ITEM_ERROR:
 			cfg->on_item_error = parse_choice(name, arg, "dead-letter", "stop") == 0
@@ -589,6 +594,7 @@ set_defaults(Config *cfg)
 	cfg->bulk_max_items = 5000;
 	cfg->bulk_linger_ms = 100;
 	cfg->max_memory = 32 * 1024 * 1024;
+	cfg->es_max_content_length = MAX_REQUEST_BYTES;
 	cfg->pause_after_ms = 15 * 1000;
 	cfg->on_item_error = ON_ITEM_ERROR_DEAD_LETTER;
 	cfg->dead_letter_file = xstrdup("pg2es-dead-letter.ndjson");
@@ -703,6 +709,8 @@ check_combinations(const Config *cfg)
 		fail("--bulk-max-bytes cannot exceed 100MB (Elasticsearch's default request limit)");
 	if (cfg->max_memory < 2 * cfg->bulk_max_bytes)
 		fail("--max-memory must be at least twice --bulk-max-bytes");
+	if (cfg->bulk_max_bytes > cfg->es_max_content_length)
+		fail("--bulk-max-bytes cannot exceed --es-max-content-length");
 	if (cfg->snapshot_tables && cfg->no_initial_load)
 		fail("--snapshot and --no-initial-load cannot be used together");
 	if (cfg->command == COMMAND_SYNC && cfg->on_item_error == ON_ITEM_ERROR_DEAD_LETTER)

@@ -86,6 +86,9 @@ typedef struct Load
 	size_t	   *order;			/* ack ordinal - 1 -> table index */
 	uint64_t   *rows;			/* per table: items queued */
 	int64_t		now_us;			/* when the rows being read arrived */
+	char	   *block;			/* the message being read (PQgetCopyData's),
+								 * until the sync takes it; or NULL */
+	size_t		block_len;
 	int64_t		table_started_us;
 	Progress	progress;
 	char		err[256];
@@ -389,7 +392,17 @@ on_item(void *arg, int fieldno, const char *data, int32_t len)
 	frame.items[0].data = data;
 	frame.items[0].len = (size_t) len;
 	frame.items[0].action = ITEM_INDEX;
-	if (sync_add_frame(&ld->sync, &frame, ld->now_us) != SYNC_OK)
+	/* an item inside the message may be taken with it: a large one is not copied */
+	if (ld->block && data >= ld->block && data + len <= ld->block + ld->block_len)
+	{
+		void	   *block = ld->block;
+		SyncStatus	status = sync_add_owned_frame(&ld->sync, &frame, &block, ld->now_us);
+
+		ld->block = block;
+		if (status != SYNC_OK)
+			return false;
+	}
+	else if (sync_add_frame(&ld->sync, &frame, ld->now_us) != SYNC_OK)
 		return false;
 	ld->rows[ld->order[ld->committed]]++;
 	return true;
@@ -459,6 +472,7 @@ drain_rows(Load *ld, LoadJob *job, size_t *got)
 {
 	char	   *data;
 	int			r;
+	bool		good;
 
 	while (ld->sync.queue.bytes < ld->cfg->max_memory)
 	{
@@ -473,13 +487,17 @@ drain_rows(Load *ld, LoadJob *job, size_t *got)
 			return false;
 		}
 		*got += (size_t) r;
-		if (!copyin_feed(&job->ci, data, (size_t) r, on_item, ld, ld->err, sizeof(ld->err)))
+		ld->block = data;
+		ld->block_len = (size_t) r;
+		good = copyin_feed(&job->ci, data, (size_t) r, on_item, ld, ld->err, sizeof(ld->err));
+		/* unless the sync took it (on_item) */
+		PQfreemem(ld->block);
+		ld->block = NULL;
+		if (!good)
 		{
-			PQfreemem(data);
 			log_error("could not read the copied rows: %s", ld->err);
 			return false;
 		}
-		PQfreemem(data);
 	}
 	return true;
 }

@@ -145,7 +145,9 @@ read_messages(Stream *s, int64_t now)
 			s->reply_now |= msg.reply_requested;
 			continue;
 		}
-		switch (sync_add_message(s->sync, msg.data, msg.len, now))
+		/* the sync takes the message's block: a large item is not copied */
+		switch (sync_add_owned_message(s->sync, repl_take_message(s->repl), msg.data, msg.len,
+									   now))
 		{
 			case SYNC_OK:
 				break;

@@ -570,6 +570,20 @@ repl_read(Repl *repl, ReplMsg *msg)
 }
 
 /*
+ * repl_take_message: the block holding the message repl_read returned last
+ * (its payload stays where msg->data points); the caller owns it now and
+ * frees it with PQfreemem. NULL when there is none.
+ */
+void *
+repl_take_message(Repl *repl)
+{
+	void	   *block = repl->copybuf;
+
+	repl->copybuf = NULL;
+	return block;
+}
+
+/*
  * repl_send_feedback: send a standby status update. For a logical slot only
  * flushed moves confirmed_flush_lsn; written is informational. Returns
  * REPL_RETRY (logged) when the connection failed.

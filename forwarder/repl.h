@@ -62,6 +62,7 @@ typedef struct Repl
 extern void repl_init(Repl *repl, const ReplOptions *opt);
 extern PG2ES_MUSTCHECK ReplStatus repl_connect(Repl *repl, Lsn start);
 extern PG2ES_MUSTCHECK ReplStatus repl_read(Repl *repl, ReplMsg *msg);
+extern void *repl_take_message(Repl *repl);
 extern PG2ES_MUSTCHECK ReplStatus repl_send_feedback(Repl *repl, Lsn written, Lsn flushed,
 													 bool reply_requested);
 extern PG2ES_MUSTCHECK ReplStatus repl_flush(Repl *repl);

@@ -214,10 +214,68 @@ is_move(const Frame *frame)
 }
 
 /*
- * add_frame: hand one frame to the queue and the bookkeeping.
+ * refuse_oversized: an item of len bytes larger than what the cluster takes
+ * in one request (--es-max-content-length, its http.max_content_length) is
+ * never sent: Elasticsearch would refuse the whole request with 413. It is
+ * written to the dead-letter file with an error naming its size and the
+ * limit (or stops the sync under --on-item-error=stop), synced at once
+ * since nothing else waits for it, and the sync goes on without it.
  */
 static SyncStatus
-add_frame(Sync *sync, const Frame *frame, int64_t now_us)
+refuse_oversized(Sync *sync, const char *data, size_t len)
+{
+	const char *nl = memchr(data, '\n', len);
+	int			action_len = nl ? (int) (nl - data) : (int) len;
+	char		error[256];
+
+	snprintf(error, sizeof(error),
+			 "{\"type\":\"item_too_large\",\"reason\":\"the item is %zu bytes, over the request limit of %zu bytes (--es-max-content-length, the cluster's http.max_content_length)\"}",
+			 len, sync->cfg->es_max_content_length);
+	metrics_item_error(sync->metrics, "item_too_large");
+	if (sync->cfg->on_item_error == ON_ITEM_ERROR_STOP)
+	{
+		log_error("item %.*s is %zu bytes, over the request limit of %zu bytes; stopping (--on-item-error=stop)",
+				  action_len, data, len, sync->cfg->es_max_content_length);
+		return SYNC_FATAL;
+	}
+	log_warning("item %.*s is %zu bytes, over the request limit of %zu bytes (--es-max-content-length): written to the dead-letter file, not sent",
+				action_len, data, len, sync->cfg->es_max_content_length);
+	if (!dlq_write(&sync->dlq, data, len, 413, error) || !dlq_sync(&sync->dlq))
+		return SYNC_FATAL;
+	sync->metrics->dead_lettered++;
+	return SYNC_OK;
+}
+
+/*
+ * queue_item: queue item i of CHANGE frame under transaction seq: adopting
+ * *block (the caller's malloc'd block holding the item, or NULL; set to
+ * NULL once adopted) when the item travels alone anyway, so that its bytes
+ * are not copied; else copied. Returns false when out of memory.
+ */
+static bool
+queue_item(Sync *sync, const Frame *frame, size_t i, uint64_t seq, void **block,
+		   int64_t now_us)
+{
+	const FrameItem *item = &frame->items[i];
+
+	if (block && *block && item->len > sync->queue.max_bytes)
+	{
+		if (!bulk_adopt_item(&sync->queue, *block, item->data, item->len,
+							 item_action(frame, i), seq))
+			return false;
+		*block = NULL;
+		return true;
+	}
+	return bulk_append_item(&sync->queue, item->data, item->len, item_action(frame, i), seq,
+							now_us);
+}
+
+/*
+ * add_frame: hand one frame to the queue and the bookkeeping; block as for
+ * queue_item.
+ */
+static SyncStatus
+add_frame(Sync *sync, const Frame *frame, void **block, int64_t now_us)
 {
 	uint64_t	seq;
 	size_t		i;
@@ -235,10 +293,17 @@ add_frame(Sync *sync, const Frame *frame, int64_t now_us)
 				break;
 			}
 			for (i = 0; i < frame->nitems; i++)
+			{
+				if (frame->items[i].len > sync->cfg->es_max_content_length)
+				{
+					if (refuse_oversized(sync, frame->items[i].data, frame->items[i].len) != SYNC_OK)
+						return SYNC_FATAL;
+					continue;
+				}
 				if (!ack_add_item(&sync->ack, &seq) ||
-					!bulk_append_item(&sync->queue, frame->items[i].data, frame->items[i].len,
-									  item_action(frame, i), seq, now_us))
+					!queue_item(sync, frame, i, seq, block, now_us))
 					goto oom;
+			}
 			break;
 		case FRAME_TRUNCATE:
 			if (!ack_add_item(&sync->ack, &seq) ||
@@ -266,6 +331,19 @@ oom:
 SyncStatus
 sync_add_message(Sync *sync, const char *data, size_t len, int64_t now_us)
 {
+	return sync_add_owned_message(sync, NULL, data, len, now_us);
+}
+
+/*
+ * sync_add_owned_message: as sync_add_message, but the sync takes block, a
+ * malloc'd block holding data[0..len) (PQgetCopyData's buffer; NULL =
+ * none): an item too large to share a request is queued without a copy
+ * (queue_item), and the block is freed when it is not kept.
+ */
+SyncStatus
+sync_add_owned_message(Sync *sync, void *block, const char *data, size_t len,
+					   int64_t now_us)
+{
 	FrameReader reader;
 	Frame		frame;
 	FrameStatus fs;
@@ -274,7 +352,8 @@ sync_add_message(Sync *sync, const char *data, size_t len, int64_t now_us)
 
 	frame_reader_init(&reader, data, len);
 	while (status == SYNC_OK && (fs = frame_reader_next(&reader, &frame, err, sizeof(err))) == FRAME_OK)
-		status = add_frame(sync, &frame, now_us);
+		status = add_frame(sync, &frame, &block, now_us);
+	free(block);
 	if (status == SYNC_OK && fs == FRAME_ERROR)
 	{
 		log_error("invalid data from the pg2es plugin: %s (is the server's plugin the same version?)", err);
@@ -291,7 +370,19 @@ sync_add_message(Sync *sync, const char *data, size_t len, int64_t now_us)
 SyncStatus
 sync_add_frame(Sync *sync, const Frame *frame, int64_t now_us)
 {
-	return add_frame(sync, frame, now_us);
+	return add_frame(sync, frame, NULL, now_us);
+}
+
+/*
+ * sync_add_owned_frame: as sync_add_frame, with *block a malloc'd block
+ * holding the frame's item (or NULL), which the sync may take to queue the
+ * item without a copy (*block is then set to NULL; else it stays the
+ * caller's).
+ */
+SyncStatus
+sync_add_owned_frame(Sync *sync, const Frame *frame, void **block, int64_t now_us)
+{
+	return add_frame(sync, frame, block, now_us);
 }
 
 /*

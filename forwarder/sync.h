@@ -57,6 +57,11 @@ extern PG2ES_MUSTCHECK SyncStatus sync_add_message(Sync *sync, const char *data,
 												   int64_t now_us);
 extern void sync_keepalive(Sync *sync, Lsn wal_end);
 extern PG2ES_MUSTCHECK SyncStatus sync_add_frame(Sync *sync, const Frame *frame, int64_t now_us);
+extern PG2ES_MUSTCHECK SyncStatus sync_add_owned_message(Sync *sync, void *block,
+														 const char *data, size_t len,
+														 int64_t now_us);
+extern PG2ES_MUSTCHECK SyncStatus sync_add_owned_frame(Sync *sync, const Frame *frame,
+													   void **block, int64_t now_us);
 extern PG2ES_MUSTCHECK SyncStatus sync_run(Sync *sync, int64_t now_us);
 extern int64_t sync_deadline(Sync *sync, int64_t now_us);
 extern bool sync_idle(const Sync *sync);
