@@ -15,6 +15,7 @@ packages=(
 	libipc-run-perl libio-socket-ssl-perl python3 openssl curl
 	libfuzzer-14-dev libclang-rt-14-dev valgrind
 	docker-compose
+	openjdk-17-jdk-headless maven
 	debootstrap patchelf
 )
 # Benchmarks compare with these; `make bench` installs them the same way.
@@ -58,4 +59,21 @@ if [ "$(id -u)" -eq 0 ] && ! id "$TEST_USER" >/dev/null 2>&1; then
 	useradd --system --create-home --home-dir "/var/lib/$TEST_USER" \
 		--shell /bin/bash "$TEST_USER"
 	echo "bootstrap: created user $TEST_USER for the test clusters"
+fi
+
+# The launcher of real search engines (tests/engines/start): Maven fetches
+# OpenSearch's artifacts into the local repository of whoever runs this
+# (root in `make check`: /root/.m2/repository, so a second run downloads
+# nothing) and copies the jars into tests/engines/target/lib, which
+# check.sh's copy of the tree hands to the test user with the rest.
+engines=$(cd "$(dirname "$0")" && pwd)/engines
+if [ ! -f "$engines/target/built" ] ||
+	[ -n "$(find "$engines/pom.xml" "$engines/src" -newer "$engines/target/built")" ]; then
+	echo "bootstrap: building tests/engines (Maven; a first run downloads about 70 MB)"
+	if ! log=$(mvn -B -Dstyle.color=never -f "$engines/pom.xml" package 2>&1); then
+		printf '%s\n' "$log" | tail -n 40 >&2
+		echo "bootstrap: building tests/engines failed" >&2
+		exit 1
+	fi
+	touch "$engines/target/built"
 fi

@@ -56,6 +56,66 @@ prove_dir() {
 	prove --timer "${files[@]}"
 }
 
+# e2e_suite: the end-to-end tests (E2E_FILES="110_forwarder_sync.pl ..."
+# limits them to some files) against a real engine: the one ES_URL names,
+# else OpenSearch started here once for the whole suite by
+# tests/engines/start (E2E_ENGINE=opensearch by default; empty for none).
+# The files that need the emulator's own behaviour (require_emulator) run
+# against the emulator; without Java every file does, and it says so.
+# One "=== e2e engine" line per engine tells what ran where.
+e2e_suite() {
+	local real=() emu=() f
+	for f in tests/e2e/t/*.pl; do
+		if [ -n "${E2E_FILES:-}" ] && [[ " $E2E_FILES " != *" $(basename "$f") "* ]]; then
+			continue
+		fi
+		if grep -q 'require_emulator(' "$f"; then emu+=("$f"); else real+=("$f"); fi
+	done
+	if [ -n "${ES_URL:-}" ]; then
+		e2e_prove "the cluster at ES_URL" "$ES_URL" "" "${real[@]}" "${emu[@]}"
+		return
+	fi
+	local engine=${E2E_ENGINE-opensearch} port url="" rc=0 status=0
+	if [ -n "$engine" ]; then
+		port=${PG2ES_ENGINE_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+		url=$(PG2ES_ENGINE_WATCH_PID=$$ tests/engines/start "$engine" "$port") || rc=$?
+		if [ $rc -eq 3 ]; then
+			echo "=== e2e: no real $engine on this machine (above); every file runs against the emulator"
+			emu=("${real[@]}" "${emu[@]}")
+			real=()
+		elif [ $rc -ne 0 ]; then
+			echo "=== e2e engine $engine: did not start"
+			return 1
+		fi
+	else
+		emu=("${real[@]}" "${emu[@]}")
+		real=()
+	fi
+	if [ ${#real[@]} -gt 0 ]; then
+		local version
+		version=$(curl -s "$url/" | sed -n 's/.*"number" *: *"\([^"]*\)".*/\1/p' | head -n 1)
+		e2e_prove "$engine $version" "$url" 1 "${real[@]}" || status=1
+		tests/engines/stop "$port"
+	fi
+	if [ ${#emu[@]} -gt 0 ]; then
+		e2e_prove "the emulator" "" "" "${emu[@]}" || status=1
+	fi
+	return $status
+}
+
+# e2e_prove NAME URL OWNED FILE...: runs the files with ES_URL=URL (none:
+# the emulator) and prints the engine's summary line.  OWNED=1: the engine
+# is the suite's own, each test file starts by deleting every index.
+e2e_prove() {
+	local name=$1 url=$2 owned=$3 start=$SECONDS rc=0
+	shift 3
+	[ $# -gt 0 ] || return 0
+	echo "=== e2e against $name${url:+ ($url)}: $*"
+	ES_URL=$url PG2ES_ENGINE_OWNED=$owned prove --timer "$@" || rc=$?
+	echo "=== e2e engine $name: $# files, $([ $rc -eq 0 ] && echo passed || echo FAILED) ($((SECONDS - start)) s)"
+	return $rc
+}
+
 run_suite unit make -s -C forwarder check
 run_suite sanitize make -s -C forwarder sanitize-check
 run_suite emulator /usr/bin/python3 -m unittest discover -s tests/emulator
@@ -63,7 +123,7 @@ run_suite faultproxy /usr/bin/python3 -m unittest discover -s tests/faultproxy
 run_suite regress make -s -C decoder installcheck
 run_suite valgrind make -s -C decoder valgrind-check
 run_suite compat bash tests/compat/check_majors.sh
-run_suite e2e prove_dir tests/e2e/t
+run_suite e2e e2e_suite
 # Other PostgreSQL majors (tests/majors; "regress" and "e2e" above are the
 # machine's 15): the decoder's regression suite on 17, 18 and 13 (when its
 # root could be built), and streaming, the initial load with verify and the

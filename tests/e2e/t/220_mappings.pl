@@ -54,10 +54,14 @@ ok(wait_until(sub { ($status) = $es->request('GET', "/$shop"); $status == 200 })
 	'the sync creates the index');
 my (undef, $got) = $es->request('GET', "/$shop/_mapping");
 my $want = $node->safe_psql('postgres', "SELECT pg2es.mapping('shop')");
-is(json_canonical(JSON::PP->new->encode($got->{$shop}{mappings})), json_canonical($want),
+is(json_canonical(JSON::PP->new->allow_bignum->encode($got->{$shop}{mappings})), json_canonical($want),
 	'GET /INDEX/_mapping shows the derived mapping');
-like($fwd->log_contents, qr/created index "\Q$shop\E" with the mapping of table public\.shop/,
+# A real engine shows the index (GET 200) before it answers the creation
+# and before the forwarder goes on to create its slot: wait for both.
+ok(wait_until(sub { $fwd->log_contents =~ /created index "\Q$shop\E" with the mapping of table public\.shop/ }),
 	'the creation is logged');
+ok(wait_until(sub { $fwd->log_contents =~ /streaming slot "mapslot"/ }),
+	'the forwarder streams its new slot');
 $node->safe_psql('postgres',
 	"INSERT INTO shop VALUES (2, 'ink', 2.25); INSERT INTO plain VALUES (1, 3.5)");
 ok(wait_until(sub { $es->count($shop) == 1 && $es->count($plain) == 1 }),
@@ -72,7 +76,7 @@ $es->delete_index($later);
 $node->safe_psql('postgres', "INSERT INTO later VALUES (1, 9.99, now(), '::1')");
 ok(wait_until(sub { $es->count($later) == 1 }), 'a new table is streamed');
 (undef, $got) = $es->request('GET', "/$later/_mapping");
-is(json_canonical(JSON::PP->new->encode($got->{$later}{mappings})),
+is(json_canonical(JSON::PP->new->allow_bignum->encode($got->{$later}{mappings})),
 	json_canonical($node->safe_psql('postgres', "SELECT pg2es.mapping('later')")),
 	'its index was created with the derived mapping');
 is($fwd->stop, 0, 'the forwarder stops');

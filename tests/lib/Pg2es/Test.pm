@@ -253,7 +253,24 @@ sub new
 	$http{SSL_options} = { SSL_ca_file => $self->{cacert} }
 	  if $self->{cacert};
 	$self->{http} = HTTP::Tiny->new(%http);
+	$self->_wipe_suite_engine unless $self->{emulated};
 	return $self;
+}
+
+# A real engine that tests/run-suites.sh started for the suite
+# (PG2ES_ENGINE_OWNED=1, never a cluster the user named) serves every test
+# file in turn: each file starts from no index at all, as it does with an
+# emulator of its own.  Done once per test file, at its first start_es.
+my $suite_engine_wiped = 0;
+
+sub _wipe_suite_engine
+{
+	my ($self) = @_;
+	return unless $ENV{PG2ES_ENGINE_OWNED} && !$suite_engine_wiped++;
+	my ($status, undef, $raw) = $self->request('DELETE', '/*');
+	BAIL_OUT("could not delete the suite engine's indexes: HTTP $status $raw")
+	  unless $status == 200 || $status == 404;
+	return;
 }
 
 # Emulators and forwarders still running when the test file ends are
