@@ -142,8 +142,11 @@ for major in 17 18; do
 done
 # Failovers and standbys (tests/e2e/t/4xx_*.pl, which "e2e" runs on 15) on
 # 17 and 18; each file skips what its major lacks (E2E_FILES: only those).
+# Each major keeps its clusters apart (TESTDIR), as a failed run leaves them.
 for major in 17 18; do
-	run_suite "ha-$major" env PG2ES_INSTALL_PATH="$majors_roots/$major/usr/lib/postgresql/$major" \
+	mkdir -p "$TESTDIR/ha-$major"
+	run_suite "ha-$major" env TESTDIR="$TESTDIR/ha-$major" \
+		PG2ES_INSTALL_PATH="$majors_roots/$major/usr/lib/postgresql/$major" \
 		prove --timer $(printf 'tests/e2e/t/%s ' ${E2E_FILES:-$(cd tests/e2e/t && echo 4[0-9][0-9]_*.pl)})
 done
 run_suite fuzz make -s -C forwarder fuzz

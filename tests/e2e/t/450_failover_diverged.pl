@@ -59,20 +59,27 @@ ok( wait_until(
 		sub { $standby->safe_psql('postgres', 'SELECT count(*) FROM pg_stat_wal_receiver') == 0 }),
 	'the standby no longer receives WAL');
 $primary->safe_psql('postgres', <<'EOS');
-INSERT INTO items SELECT g, 'vanishing' FROM generate_series(1001, 1050) g;
+INSERT INTO items SELECT g, repeat('vanishing', 300) FROM generate_series(1001, 2000) g;
 UPDATE items SET v = 'vanishing' WHERE id <= 20;
 DELETE FROM items WHERE id BETWEEN 100 AND 110;
 EOS
 ok(wait_slot_caught_up($primary, 'pg2es'), 'the forwarder stored and confirmed them');
-is($es->count($index), 239, 'Elasticsearch holds the changes the standby lacks');
+is($es->count($index), 1189, 'Elasticsearch holds the changes the standby lacks');
 
+# Those changes were megabytes of WAL: the promoted server, quiet, stays
+# behind the position they reached until it is written to.
 $primary->stop('fast');
 $standby->promote;
-my $writer = start_writer($conninfo, 'items', 2000);
 ok(wait_until(sub { $fwd->log_contents =~ /replication slot "pg2es" is lost: the promoted server left timeline 1 at/ }),
 	'the forwarder refuses the synchronized slot, saying why');
 like($fwd->log_contents, qr/starting over with a new slot and a new initial load/, 'and starts over');
-like($fwd->log_contents, qr/waiting for the server's WAL to pass/, 'once the new WAL is past what Elasticsearch holds');
+ok(wait_until(sub { $fwd->log_contents =~ /waiting for the server's WAL to pass/ }),
+	'but waits until the new WAL is past what Elasticsearch holds');
+my @created = $fwd->log_contents =~ /created the slot/g;
+is(scalar(@created), 1, 'no new slot meanwhile');
+$standby->safe_psql('postgres',
+	"SELECT pg_logical_emit_message(false, 'pg2es-test', repeat('x', 8 * 1024 * 1024))");
+my $writer = start_writer($conninfo, 'items', 3000);
 ok(wait_until(sub { $fwd->log_contents =~ /removed \d+ document\(s\) of rows deleted while the slot was lost/ }),
 	'a new load, and the older documents removed');
 ok(wait_until(sub { writer_count($writer) >= 50 }), 'writes on the new primary');
