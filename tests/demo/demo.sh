@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # `make demo`: the pg2es pipeline on this machine, without Docker.
 #
-# Starts a throwaway PostgreSQL cluster with the pg2es plugin, the
-# Elasticsearch EMULATOR from tests/emulator (no Elasticsearch runs here;
-# `docker compose up` runs the real one) and the forwarder; creates the
+# Starts a throwaway PostgreSQL cluster with the pg2es plugin, a real
+# OpenSearch through tests/engines/start (when Java is here; else, and said
+# so on screen, the Elasticsearch EMULATOR from tests/emulator) and the
+# forwarder; creates the
 # reference article's todos table, lets the forwarder load it, runs the
 # article's two tests (an INSERT, then an UPDATE of row 2) and prints what
 # the index holds after each.  Everything stops on exit, also on failure or
 # Ctrl-C; the logs are kept when something failed.
 #
-# Run as root, the cluster, the emulator and the forwarder run as the
+# Run as root, the cluster, the engine and the forwarder run as the
 # unprivileged user pg2es-test (or postgres), because initdb refuses root;
 # root also installs the plugin into the server (make -C decoder install).
 set -euo pipefail
@@ -67,18 +68,22 @@ stop_pidfile() {
 	kill -KILL "$pid" 2>/dev/null || true
 }
 
+engine_port=
 cleanup() {
 	local status=$?
 	trap - EXIT INT TERM
 	stop_pidfile "$work/pg2es.pid"
 	stop_pidfile "$work/esemu.pid"
+	if [ -n "$engine_port" ]; then
+		as_user env TMPDIR="$work" "$work/engines/stop" "$engine_port" || true
+	fi
 	if [ -f "$pgdata/postmaster.pid" ]; then
 		as_user "$bindir/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null 2>&1 || true
 	fi
 	if [ $status -eq 0 ]; then
 		rm -rf "$work"
 	else
-		echo "demo: FAILED; logs kept in $work (postgres.log, esemu.log, pg2es.log)" >&2
+		echo "demo: FAILED; logs kept in $work (postgres.log, esemu.log or pg2es-engine.*/log, pg2es.log)" >&2
 	fi
 	exit $status
 }
@@ -138,14 +143,48 @@ psql_demo -f "$work/todos.sql"
 psql_demo -v sync_password="$sync_password" -f "$work/role.sql"
 echo "   database demo: table public.todos (3 rows), role pg2es_sync (sql/role.sql)"
 
-echo "== Elasticsearch EMULATOR (tests/emulator/esemu.py): not Elasticsearch,"
-echo "   an in-memory stand-in for its document APIs, used because no"
-echo "   Elasticsearch can run here; docker compose up runs the real one"
-start_bg esemu /usr/bin/python3 "$work/bin/esemu.py" --host 127.0.0.1 --port 0 \
-	--port-file "$work/esemu.port"
-wait_for "the emulator" 30 test -s "$work/esemu.port"
-es_url=http://127.0.0.1:$(cat "$work/esemu.port")
-echo "   listening on $es_url"
+# start_engine: starts a real OpenSearch (tests/engines/start, copied so
+# that the unprivileged user can run it; built here first if it is not) and
+# sets es_url.  Returns 3 when this machine cannot run one (no Java, or no
+# Maven to build the launcher), 1 when it failed to start.
+start_engine() {
+	local java=${JAVA_HOME:+$JAVA_HOME/bin/}java rc=0
+	command -v "$java" >/dev/null 2>&1 || return 3
+	if [ ! -f "$root/tests/engines/target/classes/pg2es/engines/Launcher.class" ]; then
+		command -v mvn >/dev/null 2>&1 || return 3
+		echo "   building tests/engines (Maven; a first run downloads about 70 MB)"
+		mvn -B -Dstyle.color=never -f "$root/tests/engines/pom.xml" package >"$work/mvn.log" 2>&1 ||
+			return 1
+	fi
+	cp -r "$root/tests/engines" "$work/engines"
+	chown -R "$run_user" "$work/engines"
+	engine_port=$(free_port)
+	# The engine stops by itself when this script exits, however it ends.
+	es_url=$(as_user env TMPDIR="$work" PG2ES_ENGINE_WATCH_PID=$$ \
+		"$work/engines/start" opensearch "$engine_port" 2>"$work/engine-start.log") || rc=$?
+	[ $rc -eq 0 ] || { cat "$work/engine-start.log" >&2; engine_port=; }
+	return $rc
+}
+
+echo "== OpenSearch, a real one (tests/engines/start; it takes some seconds)"
+engine_rc=0
+start_engine || engine_rc=$?
+if [ $engine_rc -eq 0 ]; then
+	echo "   OpenSearch $(curl -s "$es_url/" | sed -n 's/.*"number" *: *"\([^"]*\)".*/\1/p') listening on $es_url"
+elif [ $engine_rc -eq 3 ]; then
+	echo "   no Java here to run it: falling back to the"
+	echo "== Elasticsearch EMULATOR (tests/emulator/esemu.py): NOT Elasticsearch,"
+	echo "   an in-memory stand-in for its document APIs; install Java 17 and"
+	echo "   Maven (tests/bootstrap.sh) for the real engine"
+	start_bg esemu /usr/bin/python3 "$work/bin/esemu.py" --host 127.0.0.1 --port 0 \
+		--port-file "$work/esemu.port"
+	wait_for "the emulator" 30 test -s "$work/esemu.port"
+	es_url=http://127.0.0.1:$(cat "$work/esemu.port")
+	echo "   listening on $es_url"
+else
+	echo "demo: OpenSearch did not start (above)" >&2
+	exit 1
+fi
 
 echo "== pg2es forwarder: slot $slot, initial load, then streaming"
 metrics_port=$(free_port)
@@ -155,8 +194,10 @@ start_bg pg2es env PGPASSWORD="$sync_password" "$work/bin/pg2es" \
 	--dead-letter-file "$work/dead-letter.ndjson"
 wait_for "the forwarder's /healthz" 30 curl -fsS "http://127.0.0.1:$metrics_port/healthz"
 
-# doc_count: the number of documents in public.todos (0 while it is missing).
+# doc_count: the number of documents in public.todos (0 while it is missing),
+# after a refresh (a real engine counts only refreshed documents).
 doc_count() {
+	curl -s -XPOST "$es_url/public.todos/_refresh" >/dev/null
 	curl -s "$es_url/public.todos/_count" |
 		/usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin).get("count", 0))'
 }
@@ -188,6 +229,7 @@ echo
 
 echo
 echo "== What the index holds: curl -s '$es_url$LOOK_PATH'"
+curl -s -XPOST "$es_url/public.todos/_refresh" >/dev/null
 curl -s "$es_url$LOOK_PATH"
 echo
 echo "demo: OK - 4 rows in public.todos, 4 documents in index public.todos"
