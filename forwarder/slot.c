@@ -5,6 +5,7 @@
  */
 #include "slot.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +16,17 @@
 
 /* how often the monitor reads pg_replication_slots while streaming */
 #define SLOT_MONITOR_INTERVAL_US (10 * 1000000)
+/* how long its connection attempt may take */
+#define SLOT_MONITOR_CONNECT_US (10 * 1000000)
 
 static bool build_inspect_query(PGconn *conn, const char *slot, Buf *sql);
 static int64_t int_or_unknown(const PGresult *res, int col);
 static void read_slot_row(const PGresult *res, SlotInfo *info);
 static bool query_in_recovery(PGconn *conn, bool *in_recovery);
 static bool slot_in_load_state(PGconn *control, const char *slot, bool *known);
-static void monitor_connect(SlotMonitor *mon);
+static void monitor_connect(SlotMonitor *mon, int64_t now);
+static bool monitor_connected(SlotMonitor *mon, int64_t now);
+static void monitor_send(SlotMonitor *mon);
 static void monitor_take(SlotMonitor *mon, Metrics *metrics);
 static void monitor_warn(SlotMonitor *mon, const SlotInfo *info);
 
@@ -330,25 +335,78 @@ slot_monitor_init(SlotMonitor *mon, const Config *cfg)
 }
 
 /*
- * monitor_connect: open the monitor's connection (blocking, at most 5 s:
- * it is only tried while the replication connection is up, so the server
- * answers). A failure is logged at debug level and retried at the next
- * interval.
+ * monitor_connect: start opening the monitor's connection, without waiting
+ * (monitor_connected completes it); a failure is logged at debug level and
+ * tried again at the next interval.
  */
 static void
-monitor_connect(SlotMonitor *mon)
+monitor_connect(SlotMonitor *mon, int64_t now)
 {
-	const char *keywords[] = {"connect_timeout", "dbname", "fallback_application_name", NULL};
-	const char *values[] = {"5", mon->cfg->conninfo, "pg2es", NULL};
+	const char *keywords[] = {"dbname", "fallback_application_name", NULL};
+	const char *values[] = {mon->cfg->conninfo, "pg2es", NULL};
 
-	mon->conn = PQconnectdbParams(keywords, values, 1);
-	if (mon->conn != NULL && PQstatus(mon->conn) == CONNECTION_OK &&
-		PQsetnonblocking(mon->conn, 1) == 0)
+	mon->conn = PQconnectStartParams(keywords, values, 1);
+	if (mon->conn == NULL || PQstatus(mon->conn) == CONNECTION_BAD)
+	{
+		log_debug("slot monitor: could not connect: %s",
+				  mon->conn ? PQerrorMessage(mon->conn) : "out of memory");
+		slot_monitor_free(mon);
 		return;
-	log_debug("slot monitor: could not connect: %s",
-			  mon->conn ? PQerrorMessage(mon->conn) : "out of memory");
-	PQfinish(mon->conn);
-	mon->conn = NULL;
+	}
+	mon->connecting = true;
+	mon->waiting_for = PGRES_POLLING_WRITING;
+	mon->connect_deadline_us = now + SLOT_MONITOR_CONNECT_US;
+}
+
+/*
+ * monitor_connected: one step of the connection attempt, when its socket
+ * is ready for what libpq waits for (looked at without waiting). Returns
+ * true once connected; gives up (logged at debug level) on a failure or
+ * after SLOT_MONITOR_CONNECT_US.
+ */
+static bool
+monitor_connected(SlotMonitor *mon, int64_t now)
+{
+	struct pollfd pfd = {PQsocket(mon->conn), 0, 0};
+
+	pfd.events = mon->waiting_for == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+	if (pfd.fd >= 0 && poll(&pfd, 1, 0) == 0)
+	{
+		if (now >= mon->connect_deadline_us)
+		{
+			log_debug("slot monitor: connecting timed out");
+			slot_monitor_free(mon);
+		}
+		return false;
+	}
+	mon->waiting_for = PQconnectPoll(mon->conn);
+	if (mon->waiting_for == PGRES_POLLING_OK && PQsetnonblocking(mon->conn, 1) == 0)
+	{
+		mon->connecting = false;
+		return true;
+	}
+	if (mon->waiting_for == PGRES_POLLING_FAILED || mon->waiting_for == PGRES_POLLING_OK)
+	{
+		log_debug("slot monitor: could not connect: %s", PQerrorMessage(mon->conn));
+		slot_monitor_free(mon);
+	}
+	return false;
+}
+
+/*
+ * monitor_send: send the query on the connected monitor connection.
+ */
+static void
+monitor_send(SlotMonitor *mon)
+{
+	Buf			sql;
+
+	buf_init(&sql);
+	mon->busy = build_inspect_query(mon->conn, mon->cfg->slot, &sql) &&
+		PQsendQuery(mon->conn, sql.data) == 1 && PQflush(mon->conn) >= 0;
+	buf_free(&sql);
+	if (!mon->busy)
+		slot_monitor_free(mon);
 }
 
 /*
@@ -409,15 +467,14 @@ monitor_take(SlotMonitor *mon, Metrics *metrics)
 
 /*
  * slot_monitor_poll: called by the streaming loop at every turn; never
- * waits for the server: every SLOT_MONITOR_INTERVAL_US it sends the query,
- * and later turns pick the answer up. Failures are retried at the next
- * interval with a new connection.
+ * waits for the server: every SLOT_MONITOR_INTERVAL_US it sends the query
+ * (connecting first if need be, a step per turn), and later turns pick the
+ * answer up. Failures are retried at the next interval with a new
+ * connection.
  */
 void
 slot_monitor_poll(SlotMonitor *mon, Metrics *metrics, int64_t now)
 {
-	Buf			sql;
-
 	if (mon->busy)
 	{
 		if (PQflush(mon->conn) < 0 || !PQconsumeInput(mon->conn))
@@ -426,19 +483,19 @@ slot_monitor_poll(SlotMonitor *mon, Metrics *metrics, int64_t now)
 			monitor_take(mon, metrics);
 		return;
 	}
+	if (mon->connecting)
+	{
+		if (monitor_connected(mon, now))
+			monitor_send(mon);
+		return;
+	}
 	if (now < mon->next_us)
 		return;
 	mon->next_us = now + SLOT_MONITOR_INTERVAL_US;
 	if (mon->conn == NULL)
-		monitor_connect(mon);
-	if (mon->conn == NULL)
-		return;
-	buf_init(&sql);
-	mon->busy = build_inspect_query(mon->conn, mon->cfg->slot, &sql) &&
-		PQsendQuery(mon->conn, sql.data) == 1 && PQflush(mon->conn) >= 0;
-	buf_free(&sql);
-	if (!mon->busy)
-		slot_monitor_free(mon);
+		monitor_connect(mon, now);
+	else
+		monitor_send(mon);
 }
 
 /*
@@ -450,4 +507,5 @@ slot_monitor_free(SlotMonitor *mon)
 	PQfinish(mon->conn);
 	mon->conn = NULL;
 	mon->busy = false;
+	mon->connecting = false;
 }

@@ -50,6 +50,9 @@ typedef struct SlotMonitor
 {
 	const Config *cfg;
 	PGconn	   *conn;			/* ordinary connection, or NULL */
+	bool		connecting;		/* conn is being opened */
+	PostgresPollingStatusType waiting_for;	/* what PQconnectPoll waits for */
+	int64_t		connect_deadline_us;
 	bool		busy;			/* a query is in flight */
 	int64_t		next_us;		/* when to ask next */
 	LogState	warned;			/* the retained-WAL warning, once per change */
