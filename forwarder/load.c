@@ -824,7 +824,7 @@ decide_and_copy(Load *ld)
 	if (!exists)
 	{
 		/* a slot lost at a failover is not replaced without a full load (slot.h) */
-		if (!slot_check_missing(ld->control, ld->cfg, &lost))
+		if (!slot_check_missing(ld->control, ld->cfg, ld->metrics, &lost))
 			return LOAD_FAILED;
 		if (!ld->cfg->create_slot || ld->cfg->no_initial_load)
 			return LOAD_OK;

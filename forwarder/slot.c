@@ -16,6 +16,9 @@
 
 /* how often the monitor reads pg_replication_slots while streaming */
 #define SLOT_MONITOR_INTERVAL_US (10 * 1000000)
+/* slot_report_lost said it, and the start-over has not looked yet */
+static bool lost_reported = false;
+
 /* how long its connection attempt may take */
 #define SLOT_MONITOR_CONNECT_US (10 * 1000000)
 
@@ -233,11 +236,12 @@ slot_in_load_state(PGconn *control, const char *slot, bool *known)
  * that did not have it, or dropped): say so, and refuse when the start
  * would create a fresh slot without a full load (--no-initial-load), or
  * not create one at all; *lost tells the caller to remove, after the new
- * load, the documents it did not write (prune.h). Returns false (logged)
- * when the start must stop.
+ * load, the documents it did not write (prune.h). The loss is counted in
+ * metrics, unless the stream found it first (slot_report_lost). Returns
+ * false (logged) when the start must stop.
  */
 bool
-slot_check_missing(PGconn *control, const Config *cfg, bool *lost)
+slot_check_missing(PGconn *control, const Config *cfg, Metrics *metrics, bool *lost)
 {
 	bool		known = false;
 	char		reason[256];
@@ -248,10 +252,18 @@ slot_check_missing(PGconn *control, const Config *cfg, bool *lost)
 	if (!known)
 		return true;
 	*lost = true;
+	/* a start-over after a loss the stream found: said and counted there */
+	if (lost_reported)
+	{
+		lost_reported = false;
+		return true;
+	}
 	snprintf(reason, sizeof(reason),
 			 "it does not exist on this server, though pg2es.load_state shows it was loaded"
 			 " (a failover to a standby that did not have it, or it was dropped)");
+	metrics->slot_lost++;
 	slot_report_lost(cfg, reason);
+	lost_reported = false;
 	return cfg->create_slot && !cfg->no_initial_load;
 }
 
@@ -284,6 +296,7 @@ slot_check_load_possible(PGconn *control)
 void
 slot_report_lost(const Config *cfg, const char *reason)
 {
+	lost_reported = true;
 	if (cfg->create_slot && !cfg->no_initial_load)
 		log_error("replication slot \"%s\" is lost: %s; changes since the forwarder's last"
 				  " confirmed position cannot be streamed: starting over with a new slot and"

@@ -62,7 +62,8 @@ extern PG2ES_MUSTCHECK bool slot_inspect(PGconn *conn, const char *slot, SlotInf
 extern PG2ES_MUSTCHECK bool slot_creation_options(PGconn *conn, bool export_snapshot,
 												  char *out, size_t size);
 extern PG2ES_MUSTCHECK bool slot_drop(PGconn *conn, const char *slot);
-extern PG2ES_MUSTCHECK bool slot_check_missing(PGconn *control, const Config *cfg, bool *lost);
+extern PG2ES_MUSTCHECK bool slot_check_missing(PGconn *control, const Config *cfg,
+												 Metrics *metrics, bool *lost);
 extern PG2ES_MUSTCHECK bool slot_check_load_possible(PGconn *control);
 extern void slot_report_lost(const Config *cfg, const char *reason);
 extern PG2ES_MUSTCHECK bool slot_wal_passed(const Config *cfg, Lsn lsn, bool *passed);
