@@ -4,7 +4,8 @@
 # retries the creation of the indexes, and meanwhile both endpoints answer
 # at once (/healthz "not ready", /metrics with pg2es_up of Elasticsearch 0),
 # for a slot to be created and for an existing slot alike. SIGTERM during
-# those retries ends the forwarder promptly with status 0.
+# those retries ends the forwarder promptly with status 0. The reconnect
+# backoff while PostgreSQL is down answers as well.
 
 use strict;
 use warnings;
@@ -15,7 +16,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
 
-use Pg2es::Test qw(new_cluster start_forwarder wait_until);
+use Pg2es::Test qw(new_cluster start_es start_forwarder wait_until);
 
 # An "Elasticsearch" nobody listens on: a free port that stays closed.
 {
@@ -64,5 +65,29 @@ check_serving('new slot', 'serving_new', '--create-slot');
 $node->safe_psql('postgres',
 	"SELECT 'init' FROM pg_create_logical_replication_slot('serving_old', 'pg2es')");
 check_serving('existing slot', 'serving_old');
+
+# The reconnect backoff while PostgreSQL is down serves them too.
+my $real = start_es();
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+my $fw = start_forwarder(node => $node, es => $real, slot => 'serving_old',
+	args => [ '--metrics-port', $port ]);
+my $http = HTTP::Tiny->new(timeout => 2);
+ok(wait_until(sub { $fw->log_contents =~ /streaming slot "serving_old"/ }, 60),
+	'backoff: the forwarder streams')
+  or diag $fw->log_contents;
+$node->stop('fast');
+ok(wait_until(sub { $fw->log_contents =~ /reconnecting with backoff/ }, 30),
+	'backoff: PostgreSQL is gone');
+for my $round (1 .. 3)
+{
+	my $metrics = $http->get("http://127.0.0.1:$port/metrics");
+	like($metrics->{content}, qr/^pg2es_up\{end="postgresql"\} 0$/m,
+		"backoff: /metrics answers, PostgreSQL down ($round)");
+	is($http->get("http://127.0.0.1:$port/healthz")->{status}, 503,
+		"backoff: /healthz answers \"not ready\" ($round)");
+	sleep 1;
+}
+$node->start;
+is($fw->stop('TERM'), 0, 'backoff: SIGTERM exits 0');
 
 done_testing();
