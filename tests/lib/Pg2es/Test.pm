@@ -139,7 +139,8 @@ sub json_canonical
 }
 
 # Runs the forwarder in the background.  %opts: node (the cluster), slot,
-# es (a Pg2es::Test::ES), args (extra arguments), env (extra environment),
+# es (a Pg2es::Test::ES), es_url (the --es-url value, when it is not the
+# es object's URL), args (extra arguments), env (extra environment),
 # log (file for stdout+stderr; default in the test's tmp dir).
 # Returns a Pg2es::Test::Forwarder.
 sub start_forwarder
@@ -515,7 +516,7 @@ sub command
 		Pg2es::Test::forwarder_bin(),
 		'-d', $node->connstr($self->{dbname} // 'postgres'),
 		'-S', $self->{slot} // 'pg2es',
-		'--es-url', $self->{es}->url);
+		'--es-url', $self->{es_url} // $self->{es}->url);
 	push @cmd, @{ $self->{args} } if $self->{args};
 	return @cmd;
 }

@@ -39,7 +39,10 @@ import org.opensearch.transport.TransportService;
  * the cluster answers green or yellow).
  *
  * The cluster stops on SIGTERM (a shutdown hook closes every node) and when
- * the watched process exits.  Exit status: 0 after a requested stop, 1 when
+ * the watched process exits.  While it runs, a file "stop I", "start I" or
+ * "restart I" dropped as control/NAME.cmd beside the home directory stops,
+ * starts or restarts node I with its data kept (tests/engines/node); the
+ * outcome is written to control/NAME.done.  Exit status: 0 after a requested stop, 1 when
  * the cluster could not start (the reason is on stderr), 2 for bad usage.
  */
 public final class Launcher {
@@ -58,6 +61,8 @@ public final class Launcher {
     private final long watchPid;
     private final Path readyFile;
     private final List<Node> nodes = new ArrayList<>();
+    private final Path controlDir;
+    private String seed;
 
     private Launcher(Path home, int httpPort, int nodeCount, long watchPid, Path readyFile) {
         this.home = home;
@@ -65,6 +70,7 @@ public final class Launcher {
         this.nodeCount = nodeCount;
         this.watchPid = watchPid;
         this.readyFile = readyFile;
+        this.controlDir = home.resolveSibling("control");
     }
 
     /** Parses the arguments, starts the cluster and waits for its end. */
@@ -124,7 +130,7 @@ public final class Launcher {
      */
     private void start() throws Exception {
         Files.createDirectories(home);
-        String seed = null;
+        Files.createDirectories(controlDir);
         for (int i = 0; i < nodeCount; i++) {
             Node node = new MockNode(nodeSettings(i, seed), PLUGINS);
             synchronized (nodes) {
@@ -194,7 +200,8 @@ public final class Launcher {
     private void watchParent() {
         if (watchPid <= 0) {
             while (true) {
-                sleepQuietly(60_000);
+                serveControl();
+                sleepQuietly(500);
             }
         }
         Optional<ProcessHandle> parent = ProcessHandle.of(watchPid);
@@ -204,9 +211,74 @@ public final class Launcher {
             if (now.isEmpty() || !now.flatMap(p -> p.info().startInstant()).equals(started)) {
                 break;
             }
+            serveControl();
             sleepQuietly(500);
         }
         System.out.println("launcher: process " + watchPid + " is gone, stopping the cluster");
+    }
+
+    /** Carries out the control files waiting, oldest name first. */
+    private void serveControl() {
+        List<Path> commands;
+        try (Stream<Path> files = Files.list(controlDir)) {
+            commands = files.filter(f -> f.toString().endsWith(".cmd")).sorted().toList();
+        } catch (IOException e) {
+            return;
+        }
+        for (Path cmd : commands) {
+            String name = cmd.getFileName().toString();
+            Path done = controlDir.resolve(name.substring(0, name.length() - 4) + ".done");
+            String outcome;
+            try {
+                outcome = control(Files.readString(cmd, StandardCharsets.UTF_8).trim());
+            } catch (Exception e) {
+                outcome = "error: " + e;
+            }
+            try {
+                Files.writeString(done, outcome + "\n", StandardCharsets.UTF_8);
+                Files.deleteIfExists(cmd);
+            } catch (IOException e) {
+                System.err.println("launcher: control " + name + ": " + e);
+            }
+        }
+    }
+
+    /** One control command ("stop I", "start I", "restart I"); returns "ok". */
+    private String control(String command) throws Exception {
+        String[] words = command.split("\\s+");
+        int i = words.length == 2 ? Integer.parseInt(words[1]) : -1;
+        if (i < 0 || i >= nodeCount || !List.of("stop", "start", "restart").contains(words[0])) {
+            return "error: unknown command [" + command + "]";
+        }
+        if (i == 0 && nodeCount > 1) {
+            // the others found the cluster through node-0's transport port,
+            // which a new node-0 would not get back
+            return "error: node-0 is the seed of the others; stop another node";
+        }
+        if (!words[0].equals("start")) {
+            Node node;
+            synchronized (nodes) {
+                node = nodes.set(i, null);
+            }
+            if (node != null) {
+                node.close();
+                System.out.println("launcher: node-" + i + " stopped");
+            }
+        }
+        if (!words[0].equals("stop")) {
+            synchronized (nodes) {
+                if (nodes.get(i) != null) {
+                    return "error: node-" + i + " runs already";
+                }
+            }
+            Node node = new MockNode(nodeSettings(i, i == 0 ? null : seed), PLUGINS);
+            node.start();
+            synchronized (nodes) {
+                nodes.set(i, node);
+            }
+            System.out.println("launcher: node-" + i + " started");
+        }
+        return "ok";
     }
 
     /** Closes every node, last started first, then deletes the home directory. */
@@ -217,6 +289,9 @@ public final class Launcher {
             nodes.clear();
         }
         for (int i = toClose.size() - 1; i >= 0; i--) {
+            if (toClose.get(i) == null) {
+                continue;
+            }
             try {
                 toClose.get(i).close();
             } catch (IOException | RuntimeException e) {
