@@ -504,3 +504,93 @@ es_status_transient(long status)
 {
 	return status == 0 || status == 429 || status >= 500 || status == 401 || status == 403;
 }
+
+/*
+ * find_text: the first occurrence of the NUL-terminated needle in
+ * hay[0..len), or NULL.
+ */
+static const char *
+find_text(const char *hay, size_t len, const char *needle)
+{
+	size_t		n = strlen(needle);
+	size_t		i;
+
+	for (i = 0; n <= len && i <= len - n; i++)
+		if (memcmp(hay + i, needle, n) == 0)
+			return hay + i;
+	return NULL;
+}
+
+/*
+ * es_forbidden_action: the action a security refusal in body[0..len) names
+ * (body need not be NUL-terminated), copied into action[size]: OpenSearch
+ * says "no permissions for [ACTION] and User [...]", Elasticsearch "action
+ * [ACTION] is unauthorized for user [...]", in the error of a whole
+ * request, a shard failure or a bulk item alike. Nested brackets are kept
+ * ("indices:admin/refresh[s]"). Returns false, with action "", when body
+ * names none (or the name does not fit).
+ */
+bool
+es_forbidden_action(const char *body, size_t len, char *action, size_t size)
+{
+	static const char *const markers[] = {"no permissions for [", "action ["};
+	const char *end = body + len;
+	size_t		m;
+
+	if (size == 0)
+		return false;
+	action[0] = '\0';
+	for (m = 0; body && m < sizeof(markers) / sizeof(markers[0]); m++)
+	{
+		const char *p = find_text(body, len, markers[m]);
+		const char *q;
+		int			depth = 1;
+
+		if (p == NULL)
+			continue;
+		p += strlen(markers[m]);
+		for (q = p; q < end && depth > 0; q++)
+			depth += *q == '[' ? 1 : *q == ']' ? -1 : 0;
+		if (depth != 0 || (size_t) (q - 1 - p) >= size || q - 1 == p)
+			continue;
+		memcpy(action, p, (size_t) (q - 1 - p));
+		action[q - 1 - p] = '\0';
+		return true;
+	}
+	return false;
+}
+
+/*
+ * es_privilege_for: what grants action (as es_forbidden_action found it),
+ * in Elasticsearch's privilege names and OpenSearch's permissions, for the
+ * log; a static string. The README's role "pg2es" lists them all.
+ */
+const char *
+es_privilege_for(const char *action)
+{
+	static const struct
+	{
+		const char *prefix;
+		const char *grant;
+	}			table[] = {
+		{"cluster:monitor/main", "the cluster privilege \"monitor\" (Elasticsearch) or the cluster permission \"cluster:monitor/main\" (OpenSearch)"},
+		{"indices:admin/refresh", "the index privilege \"maintenance\" (Elasticsearch) or the index permission \"indices:admin/refresh*\" (OpenSearch)"},
+		{"indices:admin/create", "the index privilege \"create_index\" (Elasticsearch) or the index permission \"indices:admin/create\" (OpenSearch)"},
+		{"indices:admin/auto_create", "the index privilege \"create_index\" (Elasticsearch) or the index permission \"indices:admin/create\" (OpenSearch)"},
+		{"indices:admin/mapping/", "the index privilege \"write\" (Elasticsearch) or the index permission \"indices:admin/mapping/put\" (OpenSearch)"},
+		{"indices:data/write/bulk[", "the index privilege \"write\" (Elasticsearch) or the index permission \"indices:data/write/bulk*\" (OpenSearch)"},
+		{"indices:data/write/bulk", "the index privilege \"write\" (Elasticsearch) or the cluster permission \"indices:data/write/bulk\" (OpenSearch)"},
+		{"indices:data/write/delete/byquery", "the index privileges \"read\" and \"write\" (Elasticsearch) or the index permission \"indices:data/write/delete/byquery\" (OpenSearch)"},
+		{"indices:data/write/", "the index privilege \"write\" (Elasticsearch) or the index permissions \"indices:data/write/index\", \"indices:data/write/update\" and \"indices:data/write/delete\" (OpenSearch)"},
+		{"indices:data/read/mget[", "the index privilege \"read\" (Elasticsearch) or the index permission \"indices:data/read/mget*\" (OpenSearch)"},
+		{"indices:data/read/mget", "the index privilege \"read\" (Elasticsearch) or the cluster permission \"indices:data/read/mget\" (OpenSearch)"},
+		{"indices:data/read/scroll", "the index privilege \"read\" (Elasticsearch) or the cluster permissions \"indices:data/read/scroll\" and \"indices:data/read/scroll/clear\" (OpenSearch)"},
+		{"indices:data/read/", "the index privilege \"read\" (Elasticsearch) or the index permissions \"indices:data/read/search\" and \"indices:data/read/get\" (OpenSearch)"},
+	};
+	size_t		i;
+
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strncmp(action, table[i].prefix, strlen(table[i].prefix)) == 0)
+			return table[i].grant;
+	return "the privilege for it";
+}

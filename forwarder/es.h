@@ -74,5 +74,7 @@ extern void es_cancel(Es *es);
 extern char *es_escape(Es *es, const char *text, size_t len);
 extern char *es_index_path(Es *es, const char *index, const char *suffix);
 extern bool es_status_transient(long status);
+extern bool es_forbidden_action(const char *body, size_t len, char *action, size_t size);
+extern const char *es_privilege_for(const char *action);
 
 #endif							/* PG2ES_ES_H */

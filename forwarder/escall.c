@@ -29,6 +29,7 @@ escall_init(EsCall *call, const Config *cfg, volatile sig_atomic_t *stop)
 	call->max_attempts = 0;
 	call->http = NULL;
 	call->metrics = NULL;
+	call->report = NULL;
 	return es_init(&call->es, &opt);
 }
 
@@ -43,6 +44,37 @@ escall_serve(EsCall *call, Http *http, const Metrics *metrics)
 {
 	call->http = http;
 	call->metrics = metrics;
+}
+
+/*
+ * escall_report: keep metrics->es_forbidden (borrowed; must outlive the
+ * calls) in step with the answers: 1 while a request is refused with 403.
+ */
+void
+escall_report(EsCall *call, Metrics *metrics)
+{
+	call->report = metrics;
+}
+
+/*
+ * note_refusal: log a 401 or 403 answer r to method path once, naming the
+ * action refused and what grants it.
+ */
+static void
+note_refusal(EsCall *call, const char *method, const char *path, const EsResult *r)
+{
+	char		action[128];
+
+	if (r->status == 401)
+		log_error("Elasticsearch at %s: %s %s gave HTTP 401: authentication failed (check --es-user and the password, or the API key)",
+				  r->node, method, path);
+	else if (es_forbidden_action(r->body->data, r->body->len, action, sizeof(action)))
+		log_error("Elasticsearch at %s: %s %s gave HTTP 403: pg2es's user may not run [%s]; grant it %s (the README's role \"pg2es\" lists every privilege pg2es needs)",
+				  r->node, method, path, action, es_privilege_for(action));
+	else
+		log_error("Elasticsearch at %s: %s %s gave HTTP 403: %.*s", r->node, method, path,
+				  (int) (r->body->len > 512 ? 512 : r->body->len),
+				  r->body->data ? r->body->data : "");
 }
 
 /*
@@ -101,9 +133,13 @@ sleep_serving(EsCall *call, int64_t us)
 /*
  * escall: method path with an optional JSON body (borrowed), waiting for
  * the answer and retrying with backoff while there is none or it is 429 or
- * 5xx (logged once; at most max_attempts tries when set). Returns the HTTP status, *response then the body
- * (owned by the client, valid until the next call); 0 when the request
- * could not be made or a stop signal came.
+ * 5xx (logged once; at most max_attempts tries when set). 401 and 403 are
+ * logged once with the action refused; with max_attempts set (a one-off
+ * command such as verify) they are returned at once, otherwise they are
+ * retried like 5xx until the credentials or the role are fixed.
+ * Returns the HTTP status, *response then the body (owned by the client,
+ * valid until the next call); 0 when the request could not be made or a
+ * stop signal came.
  */
 long
 escall(EsCall *call, const char *method, const char *path, const char *body,
@@ -112,6 +148,7 @@ escall(EsCall *call, const char *method, const char *path, const char *body,
 	EsResult	r;
 	int64_t		backoff = ESCALL_BACKOFF_MIN_US;
 	bool		warned = false;
+	bool		refused = false;
 	int			attempts = 0;
 
 	for (;;)
@@ -119,8 +156,21 @@ escall(EsCall *call, const char *method, const char *path, const char *body,
 		if (!send_once(call, method, path, body, len, &r))
 			return 0;
 		*response = r.body;
-		if (r.status != 0 && r.status != 429 && r.status < 500)
+		if (call->report)
+			call->report->es_forbidden = r.status == 403;
+		if ((r.status == 401 || r.status == 403) && !refused)
+			note_refusal(call, method, path, &r);
+		refused = refused || r.status == 401 || r.status == 403;
+		/* a one-off command reports a refusal; others wait for the grant */
+		if ((r.status == 401 || r.status == 403) && call->max_attempts > 0)
 			return r.status;
+		if (r.status != 0 && r.status != 429 && r.status < 500 &&
+			r.status != 401 && r.status != 403)
+		{
+			if (refused)
+				log_info("Elasticsearch at %s: %s %s goes through again", r.node, method, path);
+			return r.status;
+		}
 		if (call->max_attempts > 0 && ++attempts >= call->max_attempts)
 		{
 			log_error("Elasticsearch at %s: %s %s failed %d time(s); giving up", r.node,
@@ -128,7 +178,9 @@ escall(EsCall *call, const char *method, const char *path, const char *body,
 			return 0;
 		}
 		/* say why there was no answer: a TLS failure must be visible */
-		if (!warned && r.status)
+		if (!warned && (r.status == 401 || r.status == 403))
+			log_info("waiting for the privilege; %s %s is tried again with backoff", method, path);
+		else if (!warned && r.status)
 			log_warning("Elasticsearch at %s: %s %s gave HTTP %ld; retrying", r.node, method, path,
 						r.status);
 		else if (!warned)

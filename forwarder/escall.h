@@ -22,11 +22,14 @@ typedef struct EsCall
 	int			max_attempts;	/* give up after this many; 0 = until stopped */
 	Http	   *http;			/* served while waiting, or NULL (borrowed) */
 	const Metrics *metrics;		/* what it serves (borrowed) */
+	Metrics    *report;			/* es_forbidden kept up to date, or NULL
+								 * (borrowed) */
 } EsCall;
 
 extern PG2ES_MUSTCHECK bool escall_init(EsCall *call, const Config *cfg,
 										volatile sig_atomic_t *stop);
 extern void escall_serve(EsCall *call, Http *http, const Metrics *metrics);
+extern void escall_report(EsCall *call, Metrics *metrics);
 extern void escall_free(EsCall *call);
 extern long escall(EsCall *call, const char *method, const char *path,
 				   const char *body, size_t len, const Buf **response);

@@ -32,6 +32,7 @@ typedef struct Metrics
 	double		lag_seconds;		/* oldest unconfirmed commit's wait; 0 = none */
 	bool		pg_connected;
 	bool		es_ok;
+	bool		es_forbidden;	/* the last answer was a 403 (a privilege is missing) */
 	/* initial load (load.c): tables, and the table being copied */
 	uint32_t	load_tables_total;
 	uint32_t	load_tables_done;

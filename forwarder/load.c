@@ -962,6 +962,7 @@ load_prepare(const Config *cfg, Metrics *metrics, Http *http, volatile sig_atomi
 		escall_init(&call, cfg, stop))
 	{
 		escall_serve(&call, http, metrics);
+		escall_report(&call, metrics);
 		if (mapping_ensure_indexes(ld.control, cfg, &call, &ld.tables))
 			status = decide_and_copy(&ld);
 		escall_free(&call);

@@ -30,7 +30,8 @@ enum
 {
 	ES_STATE_OK = 1,
 	ES_STATE_UNREACHABLE,
-	ES_STATE_HTTP_ERROR
+	ES_STATE_HTTP_ERROR,
+	ES_STATE_FORBIDDEN
 };
 
 /*
@@ -399,12 +400,58 @@ sync_keepalive(Sync *sync, Lsn wal_end)
 }
 
 /*
+ * note_forbidden: Elasticsearch at node refused a request (or a bulk item)
+ * with 401 or 403, body[0..len) saying why. Nothing after it is sent until
+ * it goes through (the caller retries with backoff), so this is a waiting
+ * state: one ERROR naming the action and what grants it, again only when
+ * another action is refused; pg2es_es_forbidden is 1 meanwhile. A role
+ * fixed while it waits lets the sync resume without a restart.
+ */
+static void
+note_forbidden(Sync *sync, const char *node, long status, const char *body, size_t len)
+{
+	char		action[sizeof(sync->forbidden_action)];
+
+	sync->metrics->es_ok = false;
+	if (status == 401)
+	{
+		log_state(&sync->es_state, ES_STATE_HTTP_ERROR, LOG_LEVEL_ERROR,
+				  "Elasticsearch at %s answers HTTP 401: authentication failed (check --es-user and the password, or the API key); waiting and retrying",
+				  node);
+		return;
+	}
+	sync->metrics->es_forbidden = true;
+	(void) es_forbidden_action(body, len, action, sizeof(action));
+	if (sync->es_state.current == ES_STATE_FORBIDDEN &&
+		strcmp(action, sync->forbidden_action) == 0)
+		return;
+	sync->es_state.current = ES_STATE_FORBIDDEN;
+	memcpy(sync->forbidden_action, action, sizeof(action));
+	if (action[0])
+		log_error("Elasticsearch at %s answers HTTP 403: pg2es's user may not run [%s]; grant it %s (the README's role \"pg2es\" lists every privilege pg2es needs); nothing after this request is sent until then, it is tried again with backoff",
+				  node, action, es_privilege_for(action));
+	else
+		log_error("Elasticsearch at %s answers HTTP 403: %.*s; nothing after this request is sent until it is allowed, it is tried again with backoff",
+				  node, (int) (len > 512 ? 512 : len), body ? body : "");
+}
+
+/*
  * note_es_state: keep metrics and the log in step with whether
  * Elasticsearch answers; logs only changes.
  */
 static void
 note_es_state(Sync *sync, const EsResult *r)
 {
+	if (r->status == 401 || r->status == 403)
+	{
+		note_forbidden(sync, r->node, r->status, r->body->data, r->body->len);
+		return;
+	}
+	if (r->status != 0 && !es_status_transient(r->status) &&
+		sync->es_state.current == ES_STATE_FORBIDDEN)
+		log_info("Elasticsearch at %s allows pg2es's requests again ([%s] was granted); resuming",
+				 r->node, sync->forbidden_action);
+	sync->metrics->es_forbidden = false;
 	if (r->status == 0)
 	{
 		sync->metrics->es_ok = false;
@@ -415,8 +462,7 @@ note_es_state(Sync *sync, const EsResult *r)
 	{
 		sync->metrics->es_ok = r->status == 429;
 		log_state(&sync->es_state, ES_STATE_HTTP_ERROR, LOG_LEVEL_WARNING,
-				  "Elasticsearch at %s answers HTTP %ld%s; retrying", r->node, r->status,
-				  r->status == 401 || r->status == 403 ? " (check the credentials)" : "");
+				  "Elasticsearch at %s answers HTTP %ld; retrying", r->node, r->status);
 	}
 	else
 	{
@@ -539,6 +585,26 @@ apply_items(Sync *sync, BulkRespItem *items, int64_t now_us)
 }
 
 /*
+ * note_bulk_state: note_es_state for a 200 response to a _bulk request
+ * read into items[0..n): a privilege missing for an item (403, which waits
+ * and is sent again) is noted as for a whole request.
+ */
+static void
+note_bulk_state(Sync *sync, const EsResult *r, const BulkRespItem *items, size_t n)
+{
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		if (items[i].status == 403)
+		{
+			note_forbidden(sync, r->node, 403, items[i].error,
+						   items[i].error ? strlen(items[i].error) : 0);
+			return;
+		}
+	note_es_state(sync, r);
+}
+
+/*
  * read_response: act on a 200 response to the head's _bulk request. A
  * response we cannot read is treated like no answer: send again.
  */
@@ -563,12 +629,14 @@ read_response(Sync *sync, const EsResult *r, int64_t now_us)
 		if (bulkresp_parse(r->body->data, r->body->len, actions, nitems, items,
 						   err, sizeof(err)))
 		{
+			note_bulk_state(sync, r, items, nitems);
 			/* may free the head */
 			status = apply_items(sync, items, now_us);
 			bulkresp_items_free(items, nitems);
 		}
 		else
 		{
+			note_es_state(sync, r);
 			log_warning("unusable response from %s: %s; sending the request again", r->node, err);
 			retry_head_later(sync, head, head->nitems, now_us);
 		}
@@ -947,12 +1015,14 @@ handle_result(Sync *sync, const EsResult *r, int64_t now_us)
 {
 	Batch	   *head = bulk_head(&sync->queue);
 
-	if (!sync->probed && r->status != 200 && r->status != 0)
+	if (sync->probed && head->kind == BATCH_BULK && r->status == 200)
+		;						/* read_response notes it: items may be 403 */
+	else if (!sync->probed && r->status != 200 && r->status != 0 &&
+			 r->status != 401 && r->status != 403)
 	{
 		sync->metrics->es_ok = false;
 		log_state(&sync->es_state, ES_STATE_HTTP_ERROR, LOG_LEVEL_ERROR,
-				  "Elasticsearch at %s answers GET / with HTTP %ld%s; retrying", r->node, r->status,
-				  r->status == 401 || r->status == 403 ? " (check the credentials)" : "");
+				  "Elasticsearch at %s answers GET / with HTTP %ld; retrying", r->node, r->status);
 	}
 	else
 		note_es_state(sync, r);

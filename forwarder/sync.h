@@ -41,6 +41,7 @@ typedef struct Sync
 	int64_t		progress_us;	/* Elasticsearch last took something, or
 								 * the queue was last empty */
 	LogState	es_state;
+	char		forbidden_action[128];	/* named by the 403 last logged, or "" */
 	char	   *path;			/* URL path of the request in flight, owned */
 	TruncateJob truncate;		/* progress of the head TRUNCATE */
 	const Batch *truncating;	/* the TRUNCATE batch truncate is for, or NULL */

@@ -207,6 +207,7 @@ compare_batch(Verify *v, const PGresult *rows, const int *rowmap, int n, const B
 	const char *docs = NULL;
 	JsonMember	m;
 	int			i;
+	char		action[128];
 
 	while (p && jsoncmp_next_member(&p, end, &m) == 1)
 		if (m.keylen == 4 && memcmp(m.key, "docs", 4) == 0)
@@ -225,6 +226,13 @@ compare_batch(Verify *v, const PGresult *rows, const int *rowmap, int n, const B
 		if (jsoncmp_next_element(&docs, end, &doc, &len) != 1 ||
 			!doc_fields(doc, len, &found, &src, &srclen))
 			break;
+		/* a document refused to us is not a missing one */
+		if (!found && es_forbidden_action(doc, len, action, sizeof(action)))
+		{
+			log_error("_mget on index \"%s\": pg2es's user may not run [%s]; grant it %s",
+					  v->table->index, action, es_privilege_for(action));
+			return false;
+		}
 		if (!found || src == NULL)
 			note_id(&v->missing, PQgetvalue(rows, row, 0), (size_t) PQgetlength(rows, row, 0));
 		else

@@ -19,6 +19,7 @@
 
 static bool request_to(Es *es, const char *url, EsResult *r);
 static int	listen_on_loopback(int *port);
+static void test_forbidden_action(void);
 
 /*
  * request_to: GET url through es (freed, then set up again with that
@@ -107,5 +108,44 @@ main(void)
 	unlink(path);
 	es_free(&es);
 	curl_global_cleanup();
+	test_forbidden_action();
 	return done_testing();
+}
+
+/*
+ * test_forbidden_action: the action a 403 names is found in each shape
+ * the engines answer with (bodies as a real OpenSearch 2.19 with security
+ * and Elasticsearch's documentation give them), and mapped to what grants
+ * it.
+ */
+static void
+test_forbidden_action(void)
+{
+	static const char opensearch[] =
+		"{\"error\":{\"root_cause\":[{\"type\":\"security_exception\",\"reason\":\"no permissions for [cluster:monitor/main] and User [name=probe, backend_roles=[], requestedTenant=null]\"}],\"type\":\"security_exception\"},\"status\":403}";
+	static const char shard[] =
+		"{\"_shards\":{\"total\":2,\"successful\":0,\"failed\":2,\"failures\":[{\"shard\":0,\"index\":\"t1\",\"status\":\"FORBIDDEN\",\"reason\":{\"type\":\"security_exception\",\"reason\":\"no permissions for [indices:admin/refresh[s]] and User [name=p1]\"}}]}}";
+	static const char elasticsearch[] =
+		"{\"error\":{\"type\":\"security_exception\",\"reason\":\"action [indices:admin/refresh] is unauthorized for user [pg2es] with effective roles [pg2es] on indices [public.t]\"},\"status\":403}";
+	char		action[128];
+	char		tiny[8];
+
+	ok(es_forbidden_action(opensearch, sizeof(opensearch) - 1, action, sizeof(action)) &&
+	   strcmp(action, "cluster:monitor/main") == 0, "OpenSearch's refusal names %s", action);
+	ok(strstr(es_privilege_for(action), "\"monitor\"") != NULL, "GET / needs the cluster privilege monitor");
+	ok(es_forbidden_action(shard, sizeof(shard) - 1, action, sizeof(action)) &&
+	   strcmp(action, "indices:admin/refresh[s]") == 0, "a shard failure's refusal keeps nested brackets: %s", action);
+	ok(strstr(es_privilege_for(action), "\"maintenance\"") != NULL, "_refresh needs the index privilege maintenance");
+	ok(es_forbidden_action(elasticsearch, sizeof(elasticsearch) - 1, action, sizeof(action)) &&
+	   strcmp(action, "indices:admin/refresh") == 0, "Elasticsearch's refusal names %s", action);
+	/* the body is not NUL-terminated: only len bytes are read */
+	ok(!es_forbidden_action(opensearch, 40, action, sizeof(action)) && action[0] == '\0',
+	   "a body cut before the action's end names none");
+	ok(!es_forbidden_action(opensearch, sizeof(opensearch) - 1, tiny, sizeof(tiny)) && tiny[0] == '\0',
+	   "an action longer than the buffer is not cut");
+	ok(!es_forbidden_action("{\"error\":\"forbidden\"}", 21, action, sizeof(action)),
+	   "a 403 naming no action names none");
+	ok(strstr(es_privilege_for("indices:data/write/bulk[s]"), "indices:data/write/bulk*") != NULL &&
+	   strstr(es_privilege_for("indices:data/write/bulk"), "cluster permission") != NULL,
+	   "bulk: the index-level and the cluster-level permission are told apart");
 }
