@@ -2693,6 +2693,21 @@ def _media_type(header):
     return parts[0].lower(), params
 
 
+def read_chunked(rfile):
+    """A chunked request body (Transfer-Encoding: chunked), trailers
+    skipped."""
+    chunks = []
+    while True:
+        line = rfile.readline(1024)
+        chunk_len = int(line.split(b";")[0].strip() or b"0", 16)
+        if chunk_len == 0:
+            while rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass
+            return b"".join(chunks)
+        chunks.append(rfile.read(chunk_len))
+        rfile.readline(8)
+
+
 class Handler(BaseHTTPRequestHandler):
     """One HTTP/1.1 connection (keep-alive).  Every request goes through
     dispatch(): control endpoints, auth, size and encoding checks, faults,
@@ -2755,19 +2770,7 @@ class Handler(BaseHTTPRequestHandler):
         after answering 413 when it is too large."""
         limit = self.server.max_content_length
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            size = 0
-            while True:
-                line = self.rfile.readline(1024)
-                chunk_len = int(line.split(b";")[0].strip() or b"0", 16)
-                if chunk_len == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                chunks.append(self.rfile.read(chunk_len))
-                self.rfile.readline(8)
-                size += chunk_len
-            body = b"".join(chunks)
+            body = read_chunked(self.rfile)
         else:
             length = int(self.headers.get("Content-Length") or 0)
             if length > limit:
