@@ -77,3 +77,16 @@ if [ ! -f "$engines/target/built" ] ||
 	fi
 	touch "$engines/target/built"
 fi
+# ... and the one with the security plugin (tests/engines/start --security,
+# OpenSearch 2.19.4: about 120 MB more on a first run).
+secure=$engines/secure
+if [ ! -f "$secure/target/built" ] ||
+	[ -n "$(find "$secure/pom.xml" "$secure/src" -newer "$secure/target/built")" ]; then
+	echo "bootstrap: building tests/engines/secure (Maven)"
+	if ! log=$(mvn -B -Dstyle.color=never -f "$secure/pom.xml" package 2>&1); then
+		printf '%s\n' "$log" | tail -n 40 >&2
+		echo "bootstrap: building tests/engines/secure failed; the least-privilege test will fail or skip" >&2
+	else
+		touch "$secure/target/built"
+	fi
+fi
