@@ -1014,9 +1014,14 @@ static SyncStatus
 handle_result(Sync *sync, const EsResult *r, int64_t now_us)
 {
 	Batch	   *head = bulk_head(&sync->queue);
+	char		action[sizeof(sync->forbidden_action)];
 
 	if (sync->probed && head->kind == BATCH_BULK && r->status == 200)
 		;						/* read_response notes it: items may be 403 */
+	else if (sync->probed && head->kind == BATCH_TRUNCATE && r->status == 200 &&
+			 sync->truncate.step == TRUNCATE_DELETE_PAGE &&
+			 es_forbidden_action(r->body->data, r->body->len, action, sizeof(action)))
+		note_forbidden(sync, r->node, 403, r->body->data, r->body->len);	/* deletes refused */
 	else if (!sync->probed && r->status != 200 && r->status != 0 &&
 			 r->status != 401 && r->status != 403)
 	{

@@ -18,6 +18,9 @@
 #    document is deleted and no later change sent meanwhile; `pg2es verify`
 #    stops with the same privilege named; the role fixed, the sync resumes
 #    and the index equals the table.
+#  * Without indices:data/write/delete ("write"): the TRUNCATE's versioned
+#    deletes are refused item by item inside a 200 answer; the same waiting
+#    state, named once; the role fixed, the index equals the table.
 
 use strict;
 use warnings;
@@ -270,6 +273,27 @@ ok(wait_until(sub { (gauge($mport, 'pg2es_es_forbidden') // '') eq '0' }, 30),
 	'refresh granted: pg2es_es_forbidden is 0 again');
 ($vrc, $vout, $verr) = run_verify($node, $partial_es);
 is($vrc, 0, 'refresh granted: verify finds the index equal') or diag "$vout\n$verr";
+
+# ---------------------------------------------------------------------------
+# 4. A role without indices:data/write/delete: the TRUNCATE's versioned
+# deletes are refused item by item (inside a 200 answer).
+
+put_role('pg2es_partial', qr{^indices:data/write/delete$});
+$before = $admin->count($index);
+$node->safe_psql('postgres', <<'EOS');
+TRUNCATE lp_items;
+INSERT INTO lp_items VALUES (1, 1, 'after the third truncate');
+EOS
+log_says($fwd,
+	qr{error: .*HTTP 403: pg2es's user may not run \[indices:data/write/delete\]; grant it the index privilege "write" \(Elasticsearch\)},
+	'no delete: the refused deletes of a TRUNCATE are named in the log');
+ok(wait_until(sub { (gauge($mport, 'pg2es_es_forbidden') // '') eq '1' }, 30),
+	'no delete: pg2es_es_forbidden is 1');
+sleep 3;
+is($admin->count($index), $before, 'no delete: nothing deleted, nothing later sent');
+unlike($fwd->log_contents, qr/a delete got status 403/, 'no delete: no warning at every retry');
+put_role('pg2es_partial');
+synced('delete granted: the TRUNCATE and what followed are applied', $fwd);
 is($fwd->stop, 0, 'the forwarder stops cleanly');
 
 diag(sprintf('330_least_privilege: %.1f s in all', time() - $t0));
