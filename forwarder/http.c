@@ -210,7 +210,7 @@ format_metrics(Buf *out, const Metrics *m)
 		ok = buf_printf(out, "pg2es_item_errors_total{type=\"other\"} %llu\n",
 						(unsigned long long) m->error_count[METRICS_MAX_ERROR_TYPES]);
 	if (ok)
-		ok = buf_printf(out, "# HELP pg2es_es_forbidden 1 while Elasticsearch refuses pg2es's requests with HTTP 403 (a missing privilege, named in the log); nothing after them is sent meanwhile\n"
+		ok = buf_printf(out, "# HELP pg2es_es_forbidden 1 while Elasticsearch refuses pg2es's requests with HTTP 403 (a missing privilege, or an index write block, named in the log); nothing after them is sent meanwhile\n"
 						"# TYPE pg2es_es_forbidden gauge\npg2es_es_forbidden %d\n", m->es_forbidden ? 1 : 0);
 	return ok && format_load_metrics(out, m) && format_slot_metrics(out, m);
 }
