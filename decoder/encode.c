@@ -20,7 +20,8 @@
  *	                                 the same digits: the engines' JSON
  *	                                 parser refuses such a number (its
  *	                                 double field keeps it in _source,
- *	                                 unindexed).  Also inside jsonb
+ *	                                 unindexed).  Also inside json and
+ *	                                 jsonb values
  *	boolean                          true / false
  *	text, varchar, char(n), name,    string, UTF-8, with ", \ and every
  *	"char"                           control character escaped (\n, \t, ...

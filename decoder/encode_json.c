@@ -35,8 +35,39 @@ utf8_sequence_at(const char *p, const char *end, int *seqlen)
 }
 
 /*
+ * Returns the length of the json number token at p (before end), and
+ * whether the engines can read it as a number (numeric_text_is_engine_number:
+ * only a long one or one with an exponent can fail) in *readable.
+ */
+static int
+json_number_at(const char *p, const char *end, bool *readable)
+{
+	const char *q = p;
+	bool		exponent = false;
+	char	   *text;
+
+	for (; q < end; q++)
+	{
+		if (*q == 'e' || *q == 'E')
+			exponent = true;
+		else if (!isdigit((unsigned char) *q) && *q != '-' && *q != '+' &&
+				 *q != '.')
+			break;
+	}
+	*readable = true;
+	if (exponent || q - p > 300)
+	{
+		text = pnstrdup(p, q - p);
+		*readable = numeric_text_is_engine_number(text, NULL);
+		pfree(text);
+	}
+	return q - p;
+}
+
+/*
  * Appends the json text s (len bytes of UTF-8, or of anything under
- * SQL_ASCII) without whitespace outside strings.  Under SQL_ASCII, bytes
+ * SQL_ASCII) without whitespace outside strings.  A number the engines
+ * cannot read as one becomes a string of its text, as for jsonb.  Under SQL_ASCII, bytes
  * inside strings that are not valid UTF-8 become \u00XX (the same Latin-1
  * reading as json_append_string); outside strings the json parser allows
  * ASCII only.
@@ -78,6 +109,19 @@ append_compact_json(StringInfo out, const char *s, int len, bool sql_ascii)
 		{
 			appendBinaryStringInfo(out, run, p - run);
 			run = p + 1;
+		}
+		else if (c == '-' || isdigit(c))
+		{
+			bool		readable;
+			int			numlen = json_number_at(p, end, &readable);
+
+			if (!readable)
+			{
+				appendBinaryStringInfo(out, run, p - run);
+				json_append_string(out, p, numlen);
+				run = p + numlen;
+			}
+			p += numlen - 1;
 		}
 	}
 	if (run < end)

@@ -74,6 +74,12 @@ INSERT INTO rev_num VALUES
 SELECT regexp_replace(data, '0{20,}', '<zeros>', 'g') AS data,
 	   length(data) AS len
 FROM pg_logical_slot_get_changes('rev_slot', NULL, NULL, 'versioning', 'off');
+-- json (its text kept): the same for its numbers, nothing else touched
+CREATE TABLE rev_json (id int PRIMARY KEY, j json);
+INSERT INTO rev_json VALUES (1, '{"a": 1e400, "b": [-2.5E+3, 1e308], "c": "1e400", "d": -0}'),
+	(2, ('{"k": 1' || repeat('0', 1000) || '}')::json);
+SELECT regexp_replace(data, '0{20,}', '<zeros>', 'g') AS data
+FROM pg_logical_slot_get_changes('rev_slot', NULL, NULL, 'versioning', 'off');
 -- 10^1000: 1001 digits, a string; 10^-998 in 1000 characters: a number
 INSERT INTO rev_num VALUES (4, ('1' || repeat('0', 1000))::numeric, NULL, NULL),
 	(5, ('0.' || repeat('0', 997) || '1')::numeric, NULL, NULL);
