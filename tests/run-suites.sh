@@ -94,7 +94,7 @@ e2e_suite() {
 	if [ ${#real[@]} -gt 0 ]; then
 		local version
 		version=$(curl -s "$url/" | sed -n 's/.*"number" *: *"\([^"]*\)".*/\1/p' | head -n 1)
-		e2e_prove "$engine $version" "$url" 1 "${real[@]}" || status=1
+		e2e_prove "$engine $version" "$url" "$url" "${real[@]}" || status=1
 		tests/engines/stop "$port"
 	fi
 	if [ ${#emu[@]} -gt 0 ]; then
@@ -104,8 +104,8 @@ e2e_suite() {
 }
 
 # e2e_prove NAME URL OWNED FILE...: runs the files with ES_URL=URL (none:
-# the emulator) and prints the engine's summary line.  OWNED=1: the engine
-# is the suite's own, each test file starts by deleting every index.
+# the emulator) and prints the engine's summary line.  OWNED=URL: the
+# engine is the suite's own, each test file starts by deleting its indexes.
 e2e_prove() {
 	local name=$1 url=$2 owned=$3 start=$SECONDS rc=0
 	shift 3

@@ -259,17 +259,21 @@ sub new
 }
 
 # A real engine that tests/run-suites.sh started for the suite
-# (PG2ES_ENGINE_OWNED=1, never a cluster the user named) serves every test
-# file in turn: each file starts from no index at all, as it does with an
-# emulator of its own.  Done once per test file, at its first start_es.
+# (PG2ES_ENGINE_OWNED=its URL; never a cluster the user named, nor one a
+# test started itself) serves every test file in turn: each file starts
+# from no index at all, as it does with an emulator of its own.  Done once
+# per test file, at its first start_es on that engine.
 my $suite_engine_wiped = 0;
 
 sub _wipe_suite_engine
 {
 	my ($self) = @_;
-	return unless $ENV{PG2ES_ENGINE_OWNED} && !$suite_engine_wiped++;
+	my $owned = $ENV{PG2ES_ENGINE_OWNED} // '';
+	return if $owned eq '' || $suite_engine_wiped;
+	return if ($self->{upstream} // $self->{url}) ne ($owned =~ s{/+$}{}r);
+	$suite_engine_wiped = 1;
 	my ($status, undef, $raw) = $self->request('DELETE', '/*');
-	BAIL_OUT("could not delete the suite engine's indexes: HTTP $status $raw")
+	die "could not delete the suite engine's indexes: HTTP $status $raw"
 	  unless $status == 200 || $status == 404;
 	return;
 }
@@ -411,9 +415,25 @@ sub count
 	$self->refresh($index);
 	my ($status, $body) =
 	  $self->request('GET', '/' . _path_escape($index) . '/_count');
+	($status, $body) =
+	  $self->request('GET', '/' . _path_escape($index) . '/_count')
+	  if $status == 503 && $self->_wait_for_primaries($index);
 	return 0 if $status == 404;
 	die "count $index: HTTP $status" unless $status == 200;
 	return $body->{count};
+}
+
+# A real engine answers 503 to a search of an index created a moment ago
+# whose primary shard has not started yet: waits (30 s at most) until it
+# has, then refreshes it.  Returns whether it has.
+sub _wait_for_primaries
+{
+	my ($self, $index) = @_;
+	my ($status) = $self->request('GET', '/_cluster/health/' . _path_escape($index)
+		  . '?wait_for_status=yellow&timeout=30s');
+	return 0 unless $status == 200;
+	$self->refresh($index);
+	return 1;
 }
 
 # All documents of the index as { _id => source JSON text }, read with a
@@ -423,9 +443,11 @@ sub all_docs
 	my ($self, $index) = @_;
 	my %docs;
 	$self->refresh($index);
-	my ($status, $body) = $self->request('POST',
-		'/' . _path_escape($index) . '/_search?scroll=1m',
+	my @first = ('POST', '/' . _path_escape($index) . '/_search?scroll=1m',
 		{ size => 1000, sort => ['_doc'], query => { match_all => {} } });
+	my ($status, $body) = $self->request(@first);
+	($status, $body) = $self->request(@first)
+	  if $status == 503 && $self->_wait_for_primaries($index);
 	return {} if $status == 404;
 	die "search $index: HTTP $status" unless $status == 200;
 	while (1)
