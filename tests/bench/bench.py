@@ -36,6 +36,9 @@ import threading
 import time
 import urllib.request
 
+import chain
+import realengine
+
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PORTS = range(55700, 55800)
@@ -172,7 +175,8 @@ class Cluster:
                         "-E", "UTF8", "--locale=C", "--no-sync"],
                        check=True, stdout=subprocess.DEVNULL)
         conf = [
-            "wal_level = logical", "listen_addresses = ''",
+            # 127.0.0.1 too for Debezium's JDBC connection (chain.py)
+            "wal_level = logical", "listen_addresses = '127.0.0.1'",
             "unix_socket_directories = '%s'" % self.dir, "port = %d" % self.port,
             "max_replication_slots = 20", "max_wal_senders = 10",
             "max_wal_size = 4GB", "checkpoint_timeout = 30min",
@@ -554,6 +558,10 @@ class Sink:
         stats = http_json(self.url + "/_emulator/stats")
         return stats["items"] - self.base, stats.get("first_bulk"), stats.get("last_bulk")
 
+    def set_delay(self, ms):
+        """sink.py holds every _bulk answer ms milliseconds from now on."""
+        http_json(self.url + "/_bench/delay?ms=%d" % ms, data=b"", method="POST")
+
     def reset(self, latency=False):
         """Zeroes the counters: sink.py drops its samples (and takes new
         ones only when latency is true); a sink that cannot be reset (the
@@ -674,7 +682,7 @@ class Watchdog:
         self.timer.cancel()
 
 
-def pipeline_once(cfg, cl, system, sink, endpos, nchanges, timeout=None):
+def pipeline_once(cfg, cl, system, sink, endpos, nchanges, timeout=None, extra=()):
     """Runs one pipeline over a copy of the base slot up to endpos into
     sink, killing it after timeout s (default cfg.pipeline_timeout).
     Returns {wall, server, clients{name: cpu}, rss_kb, sink_cpu, items} or
@@ -686,7 +694,7 @@ def pipeline_once(cfg, cl, system, sink, endpos, nchanges, timeout=None):
     logdir = os.path.join(cfg.work, "logs")
     mark = cl.server_cpu_begin()
     start = time.monotonic()
-    procs = start_pipeline(cfg, cl, system, slot, sink.url, logdir, endpos)
+    procs = start_pipeline(cfg, cl, system, slot, sink.url, logdir, endpos, extra)
     dog = Watchdog(procs, timeout or cfg.pipeline_timeout)
     done = wait4_all(procs)
     wall = time.monotonic() - start
@@ -949,6 +957,31 @@ def measure_load(cfg, cl, results, sinks, nrows):
             log("load   %s run %d: %s" % (label, rep + 1, res))
 
 
+def measure_delays(cfg, cl, results, sinks, endpos, changes):
+    """The insert workload through pg2es into the counting sink holding
+    each answer 0, 20, 100 and 300 ms (realengine.measure_delays)."""
+    if "pg2es forwarder" in results["unavailable"]:
+        return
+    sink = sinks["counting"]
+
+    def once(label, extra):
+        return pipeline_once(cfg, cl, "pg2es forwarder", sink, endpos, changes, extra=extra)
+    realengine.measure_delays(cfg, results, once, sink, endpos, changes)
+
+
+def measure_real_engines(cfg, cl, results):
+    """Every pipeline against real OpenSearch clusters, the chain among
+    them when it is built (realengine.py, chain.py)."""
+    if cfg.chain:
+        problem = chain.available()
+        if problem:
+            results["unavailable"][chain.LABEL] = problem
+            cfg.chain = False
+    results["settings"].update(engine_rows=cfg.engine_rows, engine_rate=cfg.engine_rate,
+                               engine_nodes=cfg.engine_nodes)
+    realengine.measure_engines(cfg, cl, results, rows_sql)
+
+
 def start_sinks(cfg, ports):
     """nginx (the null sink), sink.py (the counting sink, which also takes
     the latency samples) and the full emulator when it is present.  The
@@ -995,8 +1028,16 @@ def parse_args():
     cfg.lat_seconds = float(os.environ.get("BENCH_LAT_SECONDS") or (2 if cfg.smoke else 20))
     cfg.load_rows = int(os.environ.get("BENCH_LOAD_ROWS") or (2000 if cfg.smoke else 1000000))
     cfg.only = os.environ.get("BENCH_ONLY") or None
-    if cfg.only not in (None, "load"):
-        parser.error("BENCH_ONLY=%s: only \"load\" is known" % cfg.only)
+    if cfg.only not in (None, "load", "delay", "engines", "chain"):
+        parser.error("BENCH_ONLY=%s: load, delay, engines or chain" % cfg.only)
+    # Real engines and the chain (realengine.py): not in a smoke run.
+    cfg.engine_rows = int(os.environ.get("BENCH_ENGINE_ROWS") or 100000)
+    cfg.engine_rate = float(os.environ.get("BENCH_ENGINE_RATE") or 2000)
+    cfg.engine_timeout = 600
+    cfg.engine_nodes = [int(n) for n in (os.environ.get("BENCH_ENGINE_NODES") or
+                                         ("1" if cfg.only == "chain" else "1 3")).split()]
+    cfg.chain = os.environ.get("BENCH_CHAIN", "1") != "0"
+    cfg.engines = not cfg.smoke and cfg.only in (None, "engines", "chain")
     cfg.pipeline_timeout = 30 if cfg.smoke else max(120, cfg.rows / 1000)
     cfg.load_timeout = 30 if cfg.smoke else max(120, cfg.load_rows / 10000)
     return cfg
@@ -1017,20 +1058,27 @@ def run_all(cfg, cl, results, ports):
     sinks = start_sinks(cfg, ports)
     results["sinks"] = {k: s.label for k, s in sinks.items()}
     try:
-        for kind, _ in [] if cfg.only == "load" else WORKLOADS:
+        for kind, _ in WORKLOADS if cfg.only is None else \
+                [("insert", "")] if cfg.only == "delay" else []:
             log("workload %s, %d rows" % (kind, cfg.rows))
             endpos, changes = prepare_workload(cl, kind, cfg.rows)
             results["changes"][kind] = changes
-            measure_decoding(cfg, cl, results, kind, endpos, changes)
+            if cfg.only is None:
+                measure_decoding(cfg, cl, results, kind, endpos, changes)
             if kind == "insert":
-                measure_sql_interface(cfg, cl, results, changes)
-                choose_null_sink(cfg, cl, results, sinks, endpos, changes)
-                measure_pipelines(cfg, cl, results, sinks, endpos, changes)
+                if cfg.only is None:
+                    measure_sql_interface(cfg, cl, results, changes)
+                    choose_null_sink(cfg, cl, results, sinks, endpos, changes)
+                    measure_pipelines(cfg, cl, results, sinks, endpos, changes)
+                measure_delays(cfg, cl, results, sinks, endpos, changes)
         cl.psql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots")
         cl.psql("TRUNCATE bench")
-        if cfg.only != "load":
+        if cfg.only is None:
             measure_latency(cfg, cl, results, sinks)
-        measure_load(cfg, cl, results, sinks, cfg.load_rows)
+        if cfg.only in (None, "load"):
+            measure_load(cfg, cl, results, sinks, cfg.load_rows)
+        if cfg.engines:
+            measure_real_engines(cfg, cl, results)
     finally:
         for sink in {id(s): s for s in sinks.values()}.values():
             sink.stop()
@@ -1041,6 +1089,10 @@ def main():
     cfg = parse_args()
     os.makedirs(os.path.join(cfg.work, "logs"), exist_ok=True)
     os.makedirs(cfg.out, exist_ok=True)
+    # The forwarder writes its dead-letter file into its working directory,
+    # which must be writable by this user (make bench starts here as root).
+    cfg.work, cfg.out = os.path.abspath(cfg.work), os.path.abspath(cfg.out)
+    os.chdir(cfg.work)
     ports = set()
     cl = Cluster(cfg.work, ports)
     cl.start()

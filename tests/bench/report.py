@@ -393,6 +393,260 @@ class Report:
         self.table(["target", "figures", "verdict"], rows)
 
 
+# -- issue 14: delayed sink, real engines, the Debezium chain
+
+DELAY_GOAL_MS = "100"
+REFRESH_MS = 1000.0
+
+
+def delay_figures(res):
+    """{lane label: {delay ms (str): rows/s}} of the delay sweep."""
+    n = res["changes"].get("insert")
+    out = {}
+    for label, runs in res.get("delay", {}).items():
+        out[label] = {ms: (n / r["wall"] if n and "error" not in r else None)
+                      for ms, r in runs.items()}
+    return out
+
+
+def engine_cpu_per_m(run, part):
+    """(pipeline CPU, engine CPU) seconds per million rows of a window."""
+    w = run.get(part) or {}
+    rows = w.get("rows")
+    if "error" in w or not w.get("cpu") or not rows:
+        return None, None
+    return sum(w["cpu"].values()) * 1e6 / rows, w["engine_cpu"] * 1e6 / rows
+
+
+def peak_mb(run):
+    """Peak RSS (MB) of each client process of a run, as text."""
+    rss = run.get("rss_kb") or {}
+    return ", ".join("%s %.0f" % (name, kb / 1024) for name, kb in rss.items() if kb) or "-"
+
+
+def cpu_text(window):
+    """A window's CPU seconds per process, as text."""
+    return ", ".join("%s %.2f" % (name, cpu) for name, cpu in sorted(
+        (window or {}).get("cpu", {}).items(), key=lambda kv: -kv[1]))
+
+
+def delay_section(rep):
+    """Rows/s against the counting sink's answer delay."""
+    figures = delay_figures(rep.res)
+    if not figures:
+        return figures
+    n = rep.res["changes"].get("insert", 0)
+    rep.add("## 5. Answer delay (counting sink holding each `_bulk` answer)", "",
+            "The insert workload (%s rows, one transaction) through pg2es, from a copy of the "
+            "same slot, into tests/bench/sink.py answering every `_bulk` request after the "
+            "given delay (requests in flight together wait together, as on a cluster with "
+            "spare capacity). rows/s = rows / the forwarder's run to `--endpos`." % (
+                "{:,}".format(n)), "")
+    labels = list(figures)
+    delays = sorted({ms for f in figures.values() for ms in f}, key=int)
+    rows = []
+    for ms in delays:
+        row = [ms + " ms"]
+        for label in labels:
+            rate, zero = figures[label].get(ms), figures[label].get("0")
+            row.append("%s (%s)" % (fmt(rate, 0), "-" if not rate or not zero
+                                    else "%.0f%%" % (100 * rate / zero)))
+            if rate is None:
+                rep.problems.append("delay %s ms, %s: %s" % (
+                    ms, label, rep.res["delay"][label][ms].get("error", "no figure")))
+        rows.append(row)
+    rep.table(["answer delay"] + ["%s: rows/s (of 0 ms)" % l for l in labels], rows)
+    return figures
+
+
+def engines_section(rep):
+    """The real engines and the chain; returns {engine: {pipeline: run}}."""
+    engines = rep.res.get("engines") or {}
+    s = rep.res["settings"]
+    if not engines:
+        if not s.get("smoke") and rep.only in (None, "engines", "chain"):
+            why = [k + ": " + v for k, v in rep.unavailable.items() if "OpenSearch" in k]
+            rep.add("## 6. Real engines", "", "Not measured%s." % (
+                (": " + "; ".join(why)) if why else ""), "")
+        return engines
+    rep.add("## 6. Real engines and the Debezium chain", "",
+            "A real OpenSearch 2.19.6 (tests/engines/start, heap 512 MB a node, default "
+            "refresh interval 1 s), one node then three; every pipeline runs as a service "
+            "on the same PostgreSQL. After a warm-up row per table is searchable: "
+            "**backlog** = one INSERT of %s rows, rows/s = rows / (commit to `_count` "
+            "showing them all, polled every 0.1 s); **steady** = %s rows/s offered in "
+            "%d-row transactions for %s s while single-row probes go into `bench_lat` at "
+            "%s/s, delivered = rows / (first commit to all searchable); **latency** = "
+            "each probe's `clock_timestamp()` at INSERT to the first `_search` answer "
+            "holding it (polled every 20 ms, so up to ~20 ms late). CPU = utime+stime of "
+            "every process of the pipeline over the backlog window, PostgreSQL's = the "
+            "backends the pipeline holds; the engine's JVM apart. Peak RSS = VmHWM." % (
+                "{:,}".format(s.get("engine_rows", 0)), fmt(s.get("engine_rate"), 0), 50,
+                fmt(s.get("lat_seconds"), 0), fmt(s.get("lat_rate"), 0)), "")
+    if rep.res.get("lanes_option") is False:
+        rep.add("The forwarder measured has no `--lanes` option yet: its rows are one "
+                "request in flight.", "")
+    for engine, runs in engines.items():
+        rep.add("### %s" % engine, "")
+        rows = []
+        for label, run in runs.items():
+            b, st = run.get("backlog") or {}, run.get("steady") or {}
+            if "error" in run or "error" in b or "error" in st:
+                err = run.get("error") or b.get("error") or st.get("error")
+                rep.problems.append("engine %s, %s: %s" % (engine, label, err))
+            cpu, eng = engine_cpu_per_m(run, "backlog")
+            busy = sum(st["cpu"].values()) / st["seconds"] if st.get("seconds") else None
+            rows.append([label, fmt(b.get("rows_s"), 0),
+                         "%s / %s" % (fmt(st.get("offered"), 0), fmt(st.get("delivered"), 0)),
+                         fmt(st.get("lag"), 2), fmt(st.get("p50"), 0), fmt(st.get("p90"), 0),
+                         fmt(st.get("p99"), 0), fmt(cpu, 1), fmt(eng, 1), fmt(busy, 2),
+                         cpu_text(b), peak_mb(run)])
+        rep.table(["pipeline", "backlog rows/s", "steady offered / delivered rows/s",
+                   "lag s", "p50 ms", "p90 ms", "p99 ms",
+                   "CPU s / M rows (engine excl.)", "engine CPU s / M rows",
+                   "steady: cores busy (engine excl.)",
+                   "CPU s by process (backlog)", "peak RSS MB"], rows)
+    return engines
+
+
+def pg2es_label(runs, default=True):
+    """The label of pg2es's default (or 1-lane) run in runs, or None."""
+    for label in runs:
+        if label.startswith("pg2es") and (("default" in label) == default or "no --lanes" in label
+                                          or "1 request" in label):
+            return label
+    return None
+
+
+def goals_section(rep, delays, engines):
+    """Issue 14's goals, each with its figures."""
+    rows = []
+    verdict = lambda ok: "-" if ok is None else ("met" if ok else "**not met**")
+    label = pg2es_label(delays) if delays else None
+    if label:
+        zero, slow = delays[label].get("0"), delays[label].get(DELAY_GOAL_MS)
+        ok = None if not zero or not slow else slow >= 0.7 * zero
+        rows.append(["100 ms answer delay: pg2es (%s) keeps ≥ 70%% of its 0 ms rows/s" % label,
+                     "%s vs %s rows/s (%s)" % (fmt(slow, 0), fmt(zero, 0),
+                                               "-" if ok is None else "%.0f%%" % (100 * slow / zero)),
+                     verdict(ok)])
+    for engine, runs in engines.items():
+        mine = pg2es_label(runs)
+        chain = next((l for l in runs if l.startswith("Debezium")), None)
+        if mine and chain:
+            a, b = runs[mine].get("backlog") or {}, runs[chain].get("backlog") or {}
+            ca, _ = engine_cpu_per_m(runs[mine], "backlog")
+            cb, _ = engine_cpu_per_m(runs[chain], "backlog")
+            ra, rb = a.get("rows_s"), b.get("rows_s")
+            ok = None if not ra or not rb else ra >= 1.5 * rb
+            rows.append(["%s: pg2es rows/s ≥ 1.5× the chain's (backlog)" % engine,
+                         "%s vs %s (%s)" % (fmt(ra, 0), fmt(rb, 0), fmt_ratio(ratio(ra, rb))),
+                         verdict(ok)])
+            ok = None if ca is None or cb is None else ca <= cb / 4
+            rows.append(["%s: pg2es CPU ≤ ¼ of the chain's, engine excluded" % engine,
+                         "%s vs %s s / M rows (%s)" % (fmt(ca, 1), fmt(cb, 1),
+                                                       fmt_ratio(ratio(ca, cb))), verdict(ok)])
+            for lbl, w in ((mine, a), (chain, b)):
+                if w.get("wall") and "engine_cpu" in w:
+                    rows.append(["%s, %s: who is the bottleneck" % (engine, lbl),
+                                 "engine %.2f cores busy, pipeline %.2f (of %s)" % (
+                                     w["engine_cpu"] / w["wall"], sum(w["cpu"].values()) / w["wall"],
+                                     rep.res.get("machine", {}).get("nproc", "?")), ""])
+        if mine:
+            st = runs[mine].get("steady") or {}
+            p99 = st.get("p99")
+            ok = None if p99 is None else p99 <= REFRESH_MS + 200
+            rows.append(["%s: pg2es commit-to-searchable p99 ≤ refresh (1 s) + 200 ms at %s rows/s"
+                         % (engine, fmt(st.get("offered"), 0)), "%s ms" % fmt(p99, 0),
+                         verdict(ok)])
+    if rows:
+        rep.add("## Goals (issue 14)", "")
+        rep.table(["goal", "figures", "verdict"], rows)
+
+
+def plot_lines(out, name, series, title, xlabel, ylabel):
+    """NAME.png: one line per series {label: [(x, y)]}; its name or None."""
+    if not shutil.which("gnuplot") or not series:
+        return None
+    plots = []
+    for i, (label, points) in enumerate(series.items()):
+        dat = os.path.join(out, "%s-%d.dat" % (name, i))
+        with open(dat, "w") as f:
+            for x, y in points:
+                f.write("%s %s\n" % (x, "?" if y is None else "%.0f" % y))
+        plots.append("'%s' using 1:2 with linespoints lw 2 title '%s'" % (dat, label))
+    script = "\n".join([
+        "set terminal pngcairo size 900,550 noenhanced font ',10'",
+        "set output '%s'" % os.path.join(out, name + ".png"),
+        "set title '%s'" % title, "set xlabel '%s'" % xlabel, "set ylabel '%s'" % ylabel,
+        "set datafile missing '?'", "set yrange [0:*]", "set grid", "set key top right",
+        "set format y '%.0f'", "plot " + ", ".join(plots), ""])
+    res = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+    if res.returncode != 0:
+        print("report: gnuplot failed: %s" % res.stderr, file=sys.stderr)
+        return None
+    return name + ".png"
+
+
+def plot_stacked(out, name, data, parts, title, ylabel):
+    """NAME.png: one stacked bar per (label, [value per part]); or None."""
+    if not shutil.which("gnuplot") or not data:
+        return None
+    dat = os.path.join(out, name + ".dat")
+    with open(dat, "w") as f:
+        f.write("system " + " ".join('"%s"' % p for p in parts) + "\n")
+        for label, values in data:
+            f.write('"%s" %s\n' % (label, " ".join("%.3f" % (v or 0) for v in values)))
+    plots = ", ".join("'%s' using %d%s title columnheader(%d)"
+                      % (dat if i == 0 else "", i + 2, ":xtic(1)" if i == 0 else "", i + 2)
+                      for i in range(len(parts)))
+    script = "\n".join([
+        "set terminal pngcairo size 1100,650 noenhanced font ',10'",
+        "set output '%s'" % os.path.join(out, name + ".png"),
+        "set title '%s'" % title, "set ylabel '%s'" % ylabel,
+        "set style data histograms", "set style histogram rowstacked",
+        "set style fill solid 0.85 border -1", "set boxwidth 0.6",
+        "set yrange [0:*]", "set grid ytics", "set key top left",
+        "set xtics rotate by -20 scale 0", "plot " + plots, ""])
+    res = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+    if res.returncode != 0:
+        print("report: gnuplot failed: %s" % res.stderr, file=sys.stderr)
+        return None
+    return name + ".png"
+
+
+def engine_plots(out, delays, engines):
+    """The three plots of issue 14; the PNG names made."""
+    made = []
+    if delays:
+        made.append(plot_lines(out, "delay", {
+            label: sorted(((int(ms), rate) for ms, rate in f.items()))
+            for label, f in delays.items()},
+            "pg2es into the counting sink: rows/s against answer delay",
+            "answer delay (ms)", "rows / s"))
+    short = {"OpenSearch 2.19, 1 node": "1 node", "OpenSearch 2.19, 3 nodes": "3 nodes"}
+    lat, cpu, parts = [], [], []
+    for engine, runs in engines.items():
+        for label, run in runs.items():
+            tag = "%s, %s" % (label.split(" (")[0], short.get(engine, engine))
+            st = run.get("steady") or {}
+            if "p50" in st:
+                lat.append((tag, [st["p50"], st["p90"], st["p99"]]))
+            b = run.get("backlog") or {}
+            if b.get("rows") and b.get("cpu"):
+                per = {k: v * 1e6 / b["rows"] for k, v in b["cpu"].items()}
+                cpu.append((tag, per))
+                parts += [p for p in per if p not in parts]
+    if lat:
+        made.append(gnuplot(out, "latency", lat, ["p50", "p90", "p99"],
+                            "Commit to searchable at a steady rate (refresh 1 s)", "ms"))
+    if cpu:
+        made.append(plot_stacked(out, "cpu", [(t, [per.get(p) for p in parts]) for t, per in cpu],
+                                 parts, "CPU per pipeline by process, backlog, engine excluded",
+                                 "CPU s / M rows"))
+    return [m for m in made if m]
+
+
 def gnuplot(out, name, data, columns, title, ylabel):
     """Writes NAME.dat and renders NAME.png (clustered bars); returns the
     PNG's file name or None when gnuplot is missing or fails."""
@@ -453,27 +707,38 @@ def main():
                 res.get("sinks", {}).get("emulator", "not available")), "")
     for note in res.get("notes", []):
         rep.add("Note: " + note, "")
-    decode = rep.decoding_section(plugins)
-    rep.sql_section(plugins)
-    pipelines = rep.pipeline_section(systems)
-    rep.latency_section()
-    load = rep.load_section()
-    rep.calibration_section(decode, pipelines)
-    rep.targets_section(decode, pipelines, load)
+    decode, pipelines, load = {}, {}, {}
+    if s.get("only") in (None, "load"):
+        decode = rep.decoding_section(plugins)
+        rep.sql_section(plugins)
+        pipelines = rep.pipeline_section(systems)
+        rep.latency_section()
+        load = rep.load_section()
+    delays = delay_section(rep)
+    engines = engines_section(rep)
+    if not s.get("only"):
+        rep.calibration_section(decode, pipelines)
+        rep.targets_section(decode, pipelines, load)
+    goals_section(rep, delays, engines)
 
-    kinds = list(res["changes"])
-    png = gnuplot(args.out, "decoding",
-                  [(p, [decode[k].get(p, (None,))[0] for k in kinds]) for p in plugins],
-                  [WORKLOAD_TITLES.get(k, k) for k in kinds],
-                  "Decoding alone: rows/s per plugin and workload (median)", "row changes / s")
+    kinds = list(decode)
+    png = png2 = None
+    if kinds:
+        png = gnuplot(args.out, "decoding",
+                      [(p, [decode[k].get(p, (None,))[0] for k in kinds]) for p in plugins],
+                      [WORKLOAD_TITLES.get(k, k) for k in kinds],
+                      "Decoding alone: rows/s per plugin and workload (median)",
+                      "row changes / s")
     sinks = list(pipelines)
-    png2 = gnuplot(args.out, "pipeline",
-                   [(n, [(pipelines[k].get(n) or {}).get("rate") for k in sinks])
-                    for n in systems],
-                   sinks, "Whole pipeline: rows/s per sink (median)", "rows / s")
-    if png or png2:
+    if sinks:
+        png2 = gnuplot(args.out, "pipeline",
+                       [(n, [(pipelines[k].get(n) or {}).get("rate") for k in sinks])
+                        for n in systems],
+                       sinks, "Whole pipeline: rows/s per sink (median)", "rows / s")
+    more = engine_plots(args.out, delays, engines)
+    if png or png2 or more:
         rep.add("## Plots", "")
-        for p in (png, png2):
+        for p in [png, png2] + more:
             if p:
                 rep.add("![%s](%s)" % (p, p), "")
     elif not s["smoke"]:

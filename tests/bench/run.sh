@@ -11,6 +11,14 @@
 #   BENCH_ONLY=load   only the initial-load section (COPY vs the load); like a
 #                     smoke run, its report stays in the scratch directory (or
 #                     BENCH_OUT) and the committed one is untouched
+#   BENCH_ONLY=delay  only the answer-delay sweep (counting sink, 0/20/100/300 ms)
+#   BENCH_ONLY=engines  only the real engines (one node, three nodes), the
+#                     Debezium chain among the pipelines
+#   BENCH_ONLY=chain  only the Debezium chain beside pg2es, one node
+#   BENCH_ENGINE_ROWS=N  rows of the real engines' backlog (default 100000)
+#   BENCH_ENGINE_RATE=R  rows/s offered in their steady run (default 2000)
+#   BENCH_ENGINE_NODES="1 3"  the cluster sizes (default "1 3"; "1" for chain)
+#   BENCH_CHAIN=0     leave the Debezium chain out
 #   BENCH_REPEAT=K    runs per figure, medians reported (default 3)
 #   BENCH_LAT_RATE / BENCH_LAT_SECONDS   latency write rate and duration (200 tx/s, 20 s)
 #   BENCH_SMOKE=1     tiny run (2000 rows everywhere, 1 repeat) that only checks that every
@@ -46,7 +54,7 @@ trap cleanup EXIT
 
 # A copy, so that building here never races with work in the tree and the
 # test user can read everything.
-tar -C "$root" --exclude=.git --exclude=tests/bench/results -cf - . |
+tar -C "$root" --exclude=.git --exclude=tests/bench/results --exclude=tests/bench/chain/target -cf - . |
 	tar -C "$work" --one-top-level=src -xf -
 src=$work/src
 
@@ -63,15 +71,35 @@ fi
 make -s -C "$src/forwarder" pg2es >"$work/build-forwarder.log" 2>&1 ||
 	echo "bench: the forwarder does not build (see $work/build-forwarder.log)" >&2
 
+# The real engines' launcher and the Debezium chain's jars (Maven Central),
+# built here as root with root's local Maven repository, as bootstrap.sh
+# builds the launcher; neither is needed by a smoke run or the sink-only modes.
+case "${BENCH_ONLY:-}" in
+"" | engines | chain)
+	if [ -z "$smoke" ] && [ "$(id -u)" -eq 0 ] && command -v mvn >/dev/null; then
+		[ -d "$src/tests/engines/target/lib" ] ||
+			(cd "$src/tests/engines" && mvn -B -q package) >"$work/build-engines.log" 2>&1 ||
+			echo "bench: building tests/engines failed (see $work/build-engines.log)" >&2
+		if [ "${BENCH_CHAIN:-1}" != 0 ]; then
+			(cd "$src/tests/bench/chain" && mvn -B -q package) >"$work/build-chain.log" 2>&1 ||
+				echo "bench: building the Debezium chain failed (see $work/build-chain.log)" >&2
+		fi
+	fi
+	;;
+esac
+
 mkdir -p "$work/run" "$work/out"
 command="make bench"
-for v in BENCH_ROWS BENCH_LOAD_ROWS BENCH_ONLY BENCH_REPEAT BENCH_LAT_RATE BENCH_LAT_SECONDS BENCH_SMOKE; do
+engine_vars="BENCH_ENGINE_ROWS BENCH_ENGINE_RATE BENCH_ENGINE_NODES BENCH_CHAIN"
+for v in BENCH_ROWS BENCH_LOAD_ROWS BENCH_ONLY BENCH_REPEAT BENCH_LAT_RATE BENCH_LAT_SECONDS BENCH_SMOKE $engine_vars; do
 	[ -n "${!v:-}" ] && command="$v=${!v} $command"
 done
 bench=(env PATH="$(pg_config --bindir):$PATH" BENCH_SMOKE="$smoke"
 	BENCH_ROWS="${BENCH_ROWS:-}" BENCH_LOAD_ROWS="${BENCH_LOAD_ROWS:-}"
 	BENCH_ONLY="${BENCH_ONLY:-}" BENCH_REPEAT="${BENCH_REPEAT:-}"
 	BENCH_LAT_RATE="${BENCH_LAT_RATE:-}" BENCH_LAT_SECONDS="${BENCH_LAT_SECONDS:-}"
+	BENCH_ENGINE_ROWS="${BENCH_ENGINE_ROWS:-}" BENCH_ENGINE_RATE="${BENCH_ENGINE_RATE:-}"
+	BENCH_ENGINE_NODES="${BENCH_ENGINE_NODES:-}" BENCH_CHAIN="${BENCH_CHAIN:-}"
 	/usr/bin/python3)
 run=(/usr/bin/python3)
 if [ "$(id -u)" -eq 0 ]; then

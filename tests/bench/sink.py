@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """sink.py: a minimal _bulk endpoint for the benchmarks.
 
-Usage: sink.py --port-file F [--port 0]
+Usage: sink.py --port-file F [--port 0] [--delay-ms MS]
 
 Stores nothing.  Every _bulk request is answered 200 with a well-formed,
 successful answer holding one item per action (so clients that check the
-item count accept it), and counted.  This is the bench's counting sink:
+item count accept it), and counted; with --delay-ms, each answer waits
+that long first (as a cluster takes time to index a request), requests
+in flight at once waiting side by side.  This is the bench's counting sink:
 the emulator's --counting-only mode parses every action line as JSON and
 became the bottleneck of the faster pipelines.  After a reset asking for
 latency samples, every source line holding a field "ts_us": MICROSECONDS
@@ -25,6 +27,10 @@ Control and introspection (bench only):
                            ?latency=1, take latency samples until the next
                            reset (scanning every source line costs as much
                            as all the rest, so it is off otherwise)
+  POST /_bench/delay?ms=N  hold every _bulk answer N ms from now on (a
+                           cluster's indexing time; --delay-ms sets it at
+                           start): each request waits in its own thread, so
+                           requests in flight together wait together
 Other requests (index creation, HEAD, GET /) get a 200 with a small JSON
 body, so a client's start-up checks pass.
 """
@@ -55,6 +61,7 @@ class State:
     def __init__(self):
         """Counters start at zero."""
         self.lock = threading.Lock()
+        self.delay = 0.0
         self.reset()
 
     def reset(self, latency=False):
@@ -171,12 +178,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             STATE.reset(latency="latency=1" in self.path)
             self.answer(200, b"{}")
             return
+        if path == "/_bench/delay":
+            match = re.search(r"[?&]ms=(\d+)", self.path)
+            STATE.delay = int(match.group(1)) / 1000.0 if match else 0.0
+            self.answer(200, b"{}")
+            return
         if not path.endswith("/_bulk"):
             with STATE.lock:
                 STATE.requests += 1
             self.answer(200, b'{"acknowledged":true}')
             return
         answer, count, stamps = bulk_answer(body, STATE.sampling)
+        if STATE.delay:
+            time.sleep(STATE.delay)
         now_us = time.time() * 1e6
         # Counted and stamped at once, so that a reader who sees the
         # count complete also sees when it completed.
@@ -225,7 +239,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file", required=True)
+    parser.add_argument("--delay-ms", type=float, default=0.0,
+                        help="hold each _bulk answer this long")
     args = parser.parse_args()
+    STATE.delay = args.delay_ms / 1000.0
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     with open(args.port_file + ".tmp", "w") as f:
