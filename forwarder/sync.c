@@ -22,6 +22,8 @@
 #include "frame.h"
 #include "mapping.h"
 
+static size_t retry_after_first(const Batch *head, const BulkRespItem *items, bool *retry);
+
 /* retry backoff: 100 ms doubling to 30 s, each wait cut by up to half at random */
 #define BACKOFF_BASE_US 100000
 #define BACKOFF_MAX_US (30 * 1000000)
@@ -579,9 +581,41 @@ apply_items(Sync *sync, BulkRespItem *items, int64_t now_us)
 		}
 	}
 	if (status == SYNC_OK)
+	{
+		nretry += retry_after_first(head, items, retry);
 		status = settle_items(sync, retry, nretry, now_us);
+	}
 	free(retry);
 	return status;
+}
+
+/*
+ * retry_after_first: mark for sending again every item stored after the
+ * first item to be retried (those refused for good excepted); returns how
+ * many it marked.  Items of one document in one transaction carry the
+ * same version, so external_gte alone does not order them: an index
+ * retried after its document's delete (same version) had been applied
+ * would bring the row back.  Sending the rest of the batch again, in
+ * order, replays what was applied too early; a replay is harmless.
+ */
+static size_t
+retry_after_first(const Batch *head, const BulkRespItem *items, bool *retry)
+{
+	size_t		i = 0;
+	size_t		marked = 0;
+
+	while (i < head->nitems && !retry[i])
+		i++;
+	for (i++; i < head->nitems; i++)
+	{
+		if (!retry[i] &&
+			bulkresp_item_outcome(head->items[i].action, items[i].status) == ITEM_DONE)
+		{
+			retry[i] = true;
+			marked++;
+		}
+	}
+	return marked;
 }
 
 /*
