@@ -94,6 +94,7 @@ static void
 push_sealed(BulkQueue *q, Batch *b)
 {
 	b->next = NULL;
+	b->epoch = q->epoch;
 	if (q->tail)
 		q->tail->next = b;
 	else
@@ -369,6 +370,7 @@ copy_items(const Batch *src, size_t from, size_t to, const bool *keep)
 		return NULL;
 	b->attempts = src->attempts;
 	b->opened_us = src->opened_us;
+	b->epoch = src->epoch;
 	for (i = from; i < to; i++)
 	{
 		const BulkItem *item = &src->items[i];
@@ -505,6 +507,7 @@ bulk_resolve_move(BulkQueue *q, const char *index_item, size_t len)
 	}
 	if ((b = batch_new(BATCH_BULK)) == NULL)
 		return false;
+	b->epoch = head->epoch;
 	if (!batch_add(b, index_item, len, ITEM_INDEX, head->items[1].txn_seq) ||
 		!batch_add(b, head->body.data + del->off, del->len, ITEM_DELETE, del->txn_seq))
 	{
@@ -513,4 +516,85 @@ bulk_resolve_move(BulkQueue *q, const char *index_item, size_t len)
 	}
 	replace_head_with(q, b, b, b->body.len);
 	return true;
+}
+
+/*
+ * bulk_set_epoch: seal the filling batch and give every batch sealed from
+ * now on the number epoch (sync.c numbers the barriers across its lanes so:
+ * a batch is sent only once the barriers before it are done).
+ */
+void
+bulk_set_epoch(BulkQueue *q, uint64_t epoch)
+{
+	bulk_seal(q);
+	q->epoch = epoch;
+}
+
+/*
+ * bulk_held_bytes: the memory the queue holds for bodies: the bytes of
+ * its batches, and max_bytes for its spare body: the spare's pages once
+ * written stay resident, and a batch writes about max_bytes of them (its
+ * capacity is larger, but pages never written cost nothing).
+ */
+size_t
+bulk_held_bytes(const BulkQueue *q)
+{
+	return q->bytes + (q->spare.data ? q->max_bytes : 0);
+}
+
+/*
+ * bulk_depth: the number of batches held, the filling one included.
+ */
+size_t
+bulk_depth(const BulkQueue *q)
+{
+	const Batch *b;
+	size_t		n = q->filling ? 1 : 0;
+
+	for (b = q->head; b; b = b->next)
+		n++;
+	return n;
+}
+
+/*
+ * bulk_item_lane: the lane, of nlanes, of the bulk item data[0..len): a
+ * hash of its action line from "_index" to the end of the _id (the version
+ * that may follow changes from change to change, the action word between
+ * an index, an update and a delete, but the index and _id are the
+ * document's), so that a document's items always share a lane (sync.c).
+ * The plugin writes every action line as {"ACTION":{"_index":...,"_id":
+ * "..."[,"version":N,"version_type":"external_gte"]}}; a line not so is
+ * put in lane 0. A pass over some 60 bytes already in cache: next to the
+ * copy of the item into its batch, nothing.
+ */
+size_t
+bulk_item_lane(const char *data, size_t len, size_t nlanes)
+{
+	static const char suffix[] = ",\"version_type\":\"external_gte\"}}";
+	const size_t slen = sizeof(suffix) - 1;
+	const char *nl;
+	const char *p;
+	const char *end;
+	uint32_t	h = 2166136261u;	/* FNV-1a */
+
+	if (nlanes <= 1 || (nl = memchr(data, '\n', len)) == NULL || nl - data < 4 ||
+		(p = memchr(data + 1, '{', (size_t) (nl - data) - 1)) == NULL)
+		return 0;
+	end = nl;
+	if ((size_t) (end - p) > slen + 2 && memcmp(end - slen, suffix, slen) == 0)
+	{
+		/* back over ,"version":N to the comma before it */
+		for (end -= slen; end > p && *(end - 1) != ','; end--)
+			;
+		end = end > p ? end - 1 : end;
+	}
+	else if (end - p >= 2)
+		end -= 2;				/* }} */
+	for (; p < end; p++)
+		h = (h ^ (uint8_t) *p) * 16777619u;
+	/* FNV's low bits mix poorly: fold the high ones in (murmur3's finish) */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	return h % nlanes;
 }

@@ -6,8 +6,9 @@
  * when it reaches the size or count limit or has lingered long enough, and
  * sealed batches wait in a FIFO whose head is the one sent (or in flight).
  * Only the head is ever in flight, so the next batch fills while it is
- * (double buffering) and no two requests can reorder the changes of a
- * transaction, or overtake an unversioned partial update.
+ * (double buffering) and no two requests of a queue can reorder its
+ * changes. The pipeline keeps one queue per lane (sync.c), every item of
+ * a document in the same one (bulk_item_lane).
  *
  * A TRUNCATE becomes a batch of its own: everything before it is stored by
  * the time it reaches the head, and nothing after it is sent until it is done.
@@ -49,6 +50,7 @@ typedef struct Batch
 	size_t		cap;
 	int64_t		opened_us;		/* when the first item came (linger) */
 	uint32_t	attempts;		/* failed sends so far (backoff) */
+	uint64_t	epoch;			/* barriers queued before it (sync.c) */
 	Lsn			truncate_version;	/* TRUNCATE: its version, 0 = none */
 	char	   *index;			/* CREATE_INDEX: the index name, owned */
 	void	   *adopted;		/* owned malloc'd block body.data points
@@ -65,6 +67,7 @@ typedef struct BulkQueue
 	size_t		max_items;		/* seal at this many items */
 	int64_t		linger_us;		/* seal this long after the first item */
 	Buf			spare;			/* a sent batch's body, kept for the next */
+	uint64_t	epoch;			/* given to each new batch (bulk_set_epoch) */
 } BulkQueue;
 
 extern void bulk_queue_init(BulkQueue *q, size_t max_bytes, size_t max_items,
@@ -92,5 +95,9 @@ extern PG2ES_MUSTCHECK bool bulk_replace_head(BulkQueue *q, const bool *keep);
 extern PG2ES_MUSTCHECK bool bulk_split_head(BulkQueue *q);
 extern bool bulk_empty(const BulkQueue *q);
 extern void bulk_item_actions(const Batch *batch, ItemAction *out);
+extern void bulk_set_epoch(BulkQueue *q, uint64_t epoch);
+extern size_t bulk_held_bytes(const BulkQueue *q);
+extern size_t bulk_depth(const BulkQueue *q);
+extern size_t bulk_item_lane(const char *data, size_t len, size_t nlanes);
 
 #endif							/* PG2ES_BULK_H */

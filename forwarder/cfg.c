@@ -40,6 +40,7 @@ enum
 	OPT_BULK_MAX_ITEMS,
 	OPT_BULK_LINGER_MS,
 	OPT_MAX_MEMORY,
+	OPT_LANES,
 	OPT_ES_MAX_CONTENT_LENGTH,
 	OPT_PAUSE_AFTER,
 	OPT_ON_ITEM_ERROR,
@@ -72,6 +73,7 @@ static const struct option long_options[] = {
 	{"bulk-max-items", required_argument, NULL, OPT_BULK_MAX_ITEMS},
 	{"bulk-linger-ms", required_argument, NULL, OPT_BULK_LINGER_MS},
 	{"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+	{"lanes", required_argument, NULL, OPT_LANES},
 	{"es-max-content-length", required_argument, NULL, OPT_ES_MAX_CONTENT_LENGTH},
 	{"pause-after", required_argument, NULL, OPT_PAUSE_AFTER},
 	{"on-item-error", required_argument, NULL, OPT_ON_ITEM_ERROR},
@@ -131,6 +133,9 @@ usage(void)
 		   "                             (default: 100)\n"
 		   "      --max-memory=SIZE      stop reading from PostgreSQL while this much is\n"
 		   "                             buffered (default: 32MB)\n"
+		   "      --lanes=N              _bulk requests in flight at once, each document\n"
+		   "                             always in the same one (1..64, default: %d;\n"
+		   "                             1 under -o versioning=off)\n"
 		   "      --es-max-content-length=SIZE  the cluster's http.max_content_length:\n"
 		   "                             a larger item is dead-lettered (default: 100MB)\n"
 		   "      --pause-after=SECS     when Elasticsearch has taken nothing for SECS while\n"
@@ -162,7 +167,7 @@ usage(void)
 		   "  -?, --help                 show this help, then exit\n"
 		   "\nEvery option can be set in the environment as PG2ES_ and its long name in\n"
 		   "upper case with underscores (PG2ES_ES_URL, PG2ES_SLOT, ...); options on the\n"
-		   "command line win. SIZE takes a kB, MB or GB suffix.\n");
+		   "command line win. SIZE takes a kB, MB or GB suffix.\n", CFG_DEFAULT_LANES);
 }
 
 /*
@@ -284,6 +289,36 @@ parse_bool(const char *name, const char *value)
 		return false;
 	fail("invalid boolean value \"%s\" for %s", value, name);
 	return false;
+}
+
+/*
+ * cfg_versioning_off: whether the plugin options (-o) turn versioning off:
+ * the last -o versioning wins, and its value is false as PostgreSQL's
+ * parse_bool reads it (false, no, off, 0, or a unique prefix of them; a
+ * bare option means true). Items then carry no version.
+ */
+bool
+cfg_versioning_off(const Config *cfg)
+{
+	static const char *const falses[] = {"false", "no", "off", "0"};
+	bool		off = false;
+	size_t		i;
+	size_t		f;
+
+	for (i = 0; i < cfg->nopts; i++)
+	{
+		const char *v = cfg->opt_values[i];
+		size_t		n = v ? strlen(v) : 0;
+
+		if (strcmp(cfg->opt_names[i], "versioning") != 0)
+			continue;
+		off = false;
+		for (f = 0; n > 0 && f < sizeof(falses) / sizeof(falses[0]); f++)
+			if (strncasecmp(v, falses[f], n) == 0 && n <= strlen(falses[f]) &&
+				(f != 2 || n >= 2))
+				off = true;
+	}
+	return off;
 }
 
 /*
@@ -424,6 +459,7 @@ apply_option(Config *cfg, int c, const char *name, const char *arg)
 		case OPT_BULK_MAX_ITEMS: cfg->bulk_max_items = (size_t) parse_int(name, arg, 1, 1000000); break;
 		case OPT_BULK_LINGER_MS: cfg->bulk_linger_ms = (int) parse_int(name, arg, 0, 60000); break;
 		case OPT_MAX_MEMORY: cfg->max_memory = parse_size(name, arg, 1024 * 1024); break;
+		case OPT_LANES: cfg->lanes = (int) parse_int(name, arg, 1, 64); break;
 		case OPT_ES_MAX_CONTENT_LENGTH: cfg->es_max_content_length = parse_size(name, arg, 1024); break;
 		case OPT_PAUSE_AFTER: cfg->pause_after_ms = (int) parse_int(name, arg, 1, 86400) * 1000; break;
 		case OPT_ON_ITEM_ERROR:
@@ -594,6 +630,7 @@ set_defaults(Config *cfg)
 	cfg->bulk_max_items = 5000;
 	cfg->bulk_linger_ms = 100;
 	cfg->max_memory = 32 * 1024 * 1024;
+	cfg->lanes = CFG_DEFAULT_LANES;
 	cfg->es_max_content_length = MAX_REQUEST_BYTES;
 	cfg->pause_after_ms = 15 * 1000;
 	cfg->on_item_error = ON_ITEM_ERROR_DEAD_LETTER;

@@ -60,6 +60,7 @@ typedef struct Config
 	size_t		bulk_max_items;
 	int			bulk_linger_ms;
 	size_t		max_memory;
+	int			lanes;			/* _bulk requests in flight (sync.c) */
 	size_t		es_max_content_length;	/* larger items are dead-lettered */
 	int			pause_after_ms; /* release PostgreSQL after this long stalled */
 
@@ -86,8 +87,12 @@ typedef struct Config
 	LogLevel	log_level;
 } Config;
 
+/* --lanes when not given (chosen by measurement: README "Lanes") */
+#define CFG_DEFAULT_LANES 4
+
 extern void cfg_parse(Config *cfg, int argc, char **argv);
 extern void cfg_free(Config *cfg);
 extern PG2ES_MUSTCHECK bool cfg_parse_lsn(const char *text, Lsn *lsn);
+extern bool cfg_versioning_off(const Config *cfg);
 
 #endif							/* PG2ES_CFG_H */

@@ -137,6 +137,28 @@ es_init(Es *es, const EsOptions *opt)
 }
 
 /*
+ * es_init_lane: as es_init, but the Es shares the multi handle of owner
+ * (an Es set up by es_init, which must outlive it and be freed after it),
+ * so that one wait (es_wait on owner) covers the requests of both and
+ * es_drive on either finishes them all; its first request goes to node
+ * first_node modulo the number of nodes.
+ */
+bool
+es_init_lane(Es *es, const EsOptions *opt, Es *owner, size_t first_node)
+{
+	CURLM	   *own;
+
+	if (!es_init(es, opt))
+		return false;
+	own = es->multi;
+	es->multi = owner->multi;
+	es->shared_multi = true;
+	es->node = first_node % opt->nurls;
+	curl_multi_cleanup(own);
+	return true;
+}
+
+/*
  * es_free: abort any request and release curl.
  */
 void
@@ -147,7 +169,7 @@ es_free(Es *es)
 	es_cancel(es);
 	if (es->easy)
 		curl_easy_cleanup(es->easy);
-	if (es->multi)
+	if (es->multi && !es->shared_multi)
 		curl_multi_cleanup(es->multi);
 	curl_slist_free_all(es->headers);
 	curl_slist_free_all(es->json_headers);
@@ -279,6 +301,8 @@ set_options(Es *es, const char *method, const char *body, size_t len, bool ndjso
 	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
 	SETOPT(CURLOPT_HEADERDATA, es);
 	SETOPT(CURLOPT_ERRORBUFFER, es->result.error);
+	/* es_drive finds the Es of a finished transfer by it (shared multi) */
+	SETOPT(CURLOPT_PRIVATE, (void *) es);
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
 	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	SETOPT(CURLOPT_TIMEOUT_MS, es->opt.timeout_ms);
@@ -388,8 +412,10 @@ finish(Es *es, CURLcode code)
 }
 
 /*
- * es_drive: let curl make progress; notices a finished transfer. Returns
- * false (logged) only when curl's multi interface itself fails.
+ * es_drive: let curl make progress; notices finished transfers, those of
+ * every Es sharing this one's multi handle included (es_init_lane): each
+ * is recorded in its own Es. Returns false (logged) only when curl's multi
+ * interface itself fails.
  */
 bool
 es_drive(Es *es)
@@ -398,9 +424,8 @@ es_drive(Es *es)
 	int			left;
 	CURLMsg    *msg;
 	CURLMcode	mc;
+	char	   *owner;
 
-	if (!es->busy)
-		return true;
 	if ((mc = curl_multi_perform(es->multi, &running)) != CURLM_OK)
 	{
 		log_error("HTTP client failure: %s", curl_multi_strerror(mc));
@@ -408,10 +433,15 @@ es_drive(Es *es)
 	}
 	while ((msg = curl_multi_info_read(es->multi, &left)) != NULL)
 	{
-		if (msg->msg != CURLMSG_DONE || msg->easy_handle != es->easy)
+		Es		   *done;
+
+		if (msg->msg != CURLMSG_DONE ||
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &owner) != CURLE_OK ||
+			owner == NULL)
 			continue;
-		finish(es, msg->data.result);
-		if ((mc = curl_multi_remove_handle(es->multi, es->easy)) != CURLM_OK)
+		done = (Es *) (void *) owner;
+		finish(done, msg->data.result);
+		if ((mc = curl_multi_remove_handle(done->multi, done->easy)) != CURLM_OK)
 		{
 			log_error("HTTP client failure: %s", curl_multi_strerror(mc));
 			return false;

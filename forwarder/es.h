@@ -2,9 +2,11 @@
  * es.h
  *		HTTP to Elasticsearch with libcurl's multi interface.
  *
- * One request at a time (the batcher never needs more), driven without
- * blocking from the main loop, which waits on curl's sockets and the
- * replication socket together through es_wait.
+ * One request at a time per Es, driven without blocking from the main
+ * loop, which waits on curl's sockets and the replication socket together
+ * through es_wait. The lanes of the pipeline (sync.c) are several Es
+ * sharing one multi handle (es_init_lane), so that one wait serves them
+ * all.
  */
 #ifndef PG2ES_ES_H
 #define PG2ES_ES_H
@@ -49,6 +51,7 @@ typedef struct Es
 	int64_t    *down_until;		/* per node: not before this time */
 	char	  **display;		/* per node: URL for logs, credentials hidden */
 	size_t		node;			/* next node to use */
+	bool		shared_multi;	/* multi is another Es's (es_init_lane) */
 	bool		busy;			/* a request is in flight */
 	bool		finished;		/* result holds an unread outcome */
 	bool		product_seen;	/* X-Elastic-Product: Elasticsearch seen */
@@ -63,6 +66,8 @@ typedef struct Es
 extern char *es_redact_url(const char *url);
 extern void es_options_from_config(EsOptions *opt, const Config *cfg);
 extern PG2ES_MUSTCHECK bool es_init(Es *es, const EsOptions *opt);
+extern PG2ES_MUSTCHECK bool es_init_lane(Es *es, const EsOptions *opt, Es *owner,
+										 size_t first_node);
 extern void es_free(Es *es);
 extern PG2ES_MUSTCHECK bool es_request(Es *es, const char *method, const char *path,
 									   const char *body, size_t len, bool ndjson);

@@ -163,6 +163,27 @@ format_slot_metrics(Buf *out, const Metrics *m)
 }
 
 /*
+ * format_lane_metrics: the requests in flight and each lane's queue depth
+ * (sync.c) into out; false when out of memory.
+ */
+static bool
+format_lane_metrics(Buf *out, const Metrics *m)
+{
+	uint32_t	i;
+	bool		ok;
+
+	ok = buf_printf(out, "# HELP pg2es_requests_in_flight requests to Elasticsearch under way, all lanes\n"
+					"# TYPE pg2es_requests_in_flight gauge\npg2es_requests_in_flight %u\n"
+					"# TYPE pg2es_lanes gauge\npg2es_lanes %u\n"
+					"# HELP pg2es_lane_batches batches a lane holds (sealed, in flight, filling)\n"
+					"# TYPE pg2es_lane_batches gauge\n",
+					m->requests_in_flight, m->lanes);
+	for (i = 0; ok && i < m->lanes && i < METRICS_MAX_LANES; i++)
+		ok = buf_printf(out, "pg2es_lane_batches{lane=\"%u\"} %u\n", i, m->lane_depth[i]);
+	return ok;
+}
+
+/*
  * format_metrics: the Prometheus text exposition of m into out. Returns
  * false when out of memory.
  */
@@ -212,7 +233,8 @@ format_metrics(Buf *out, const Metrics *m)
 	if (ok)
 		ok = buf_printf(out, "# HELP pg2es_es_forbidden 1 while Elasticsearch refuses pg2es's requests with HTTP 403 (a missing privilege, or an index write block, named in the log); nothing after them is sent meanwhile\n"
 						"# TYPE pg2es_es_forbidden gauge\npg2es_es_forbidden %d\n", m->es_forbidden ? 1 : 0);
-	return ok && format_load_metrics(out, m) && format_slot_metrics(out, m);
+	return ok && format_lane_metrics(out, m) && format_load_metrics(out, m) &&
+		format_slot_metrics(out, m);
 }
 
 /*

@@ -13,6 +13,7 @@
 #include "es.h"
 
 #define METRICS_MAX_ERROR_TYPES 16
+#define METRICS_MAX_LANES 64
 
 /* Counters and gauges, updated by the main loop, read by /metrics. */
 typedef struct Metrics
@@ -33,6 +34,10 @@ typedef struct Metrics
 	bool		pg_connected;
 	bool		es_ok;
 	bool		es_forbidden;	/* the last answer was a 403 (a privilege is missing) */
+	/* the lanes of the pipeline (sync.c) */
+	uint32_t	lanes;				/* data lanes */
+	uint32_t	requests_in_flight; /* to Elasticsearch, all lanes */
+	uint32_t	lane_depth[METRICS_MAX_LANES];	/* batches held per lane */
 	/* initial load (load.c): tables, and the table being copied */
 	uint32_t	load_tables_total;
 	uint32_t	load_tables_done;

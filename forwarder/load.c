@@ -474,7 +474,7 @@ drain_rows(Load *ld, LoadJob *job, size_t *got)
 	int			r;
 	bool		good;
 
-	while (ld->sync.queue.bytes < ld->cfg->max_memory)
+	while (sync_buffered_bytes(&ld->sync) < ld->cfg->max_memory)
 	{
 		r = PQgetCopyData(job->conn, &data, 1);
 		if (r == 0)
@@ -539,7 +539,7 @@ drain_job(Load *ld, LoadJob *job)
 		if (got > before)
 			job->heard_us = ld->now_us;
 	} while (job->state == JOB_COPYING && got > before && got < LOAD_DRAIN_BYTES &&
-			 ld->sync.queue.bytes < ld->cfg->max_memory);
+			 sync_buffered_bytes(&ld->sync) < ld->cfg->max_memory);
 	return true;
 }
 
@@ -626,7 +626,7 @@ step(Load *ld)
 {
 	struct curl_waitfd fds[LOAD_MAX_JOBS + 1];
 	unsigned int nfds = 0;
-	bool		reading = ld->sync.queue.bytes < ld->cfg->max_memory;
+	bool		reading = sync_buffered_bytes(&ld->sync) < ld->cfg->max_memory;
 	int64_t		now;
 	int64_t		timeout;
 	int			i;
@@ -642,7 +642,7 @@ step(Load *ld)
 	now = pg2es_now_us();
 	if (sync_run(&ld->sync, now) != SYNC_OK || !record_confirmed(ld))
 		return false;
-	reading = ld->sync.queue.bytes < ld->cfg->max_memory;
+	reading = sync_buffered_bytes(&ld->sync) < ld->cfg->max_memory;
 	for (i = 0; i < ld->njobs; i++)
 	{
 		if (ld->jobs[i].state == JOB_IDLE)
@@ -662,7 +662,7 @@ step(Load *ld)
 	timeout = (sync_deadline(&ld->sync, now) - now) / 1000 + 1;
 	if (timeout > 200 || timeout < 0 || hurry)
 		timeout = timeout < 0 || hurry ? 0 : 200;
-	return http_wait(ld->http, ld->metrics, &ld->sync.es, fds, nfds, (int) timeout);
+	return http_wait(ld->http, ld->metrics, sync_es(&ld->sync), fds, nfds, (int) timeout);
 }
 
 /*

@@ -127,7 +127,7 @@ read_messages(Stream *s, int64_t now)
 	ReplMsg		msg;
 
 	s->got_data = false;
-	while (s->sync->queue.bytes < s->cfg->max_memory)
+	while (sync_buffered_bytes(s->sync) < s->cfg->max_memory)
 	{
 		ReplStatus	rs = repl_read(s->repl, &msg);
 
@@ -189,7 +189,7 @@ wait_for_io(Stream *s, int64_t now, bool reading)
 	fds[nfds].fd = repl_socket(s->repl);
 	fds[nfds].events = (short) ((reading ? POLLIN : 0) | (s->repl->flush_pending ? POLLOUT : 0));
 	fds[nfds++].revents = 0;
-	return http_wait(s->http, s->metrics, &s->sync->es, fds, nfds, (int) timeout);
+	return http_wait(s->http, s->metrics, sync_es(s->sync), fds, nfds, (int) timeout);
 }
 
 /*
@@ -231,7 +231,7 @@ stream(Stream *s)
 	for (;;)
 	{
 		int64_t		now = pg2es_now_us();
-		bool		reading = !s->draining && s->sync->queue.bytes < s->cfg->max_memory;
+		bool		reading = !s->draining && sync_buffered_bytes(s->sync) < s->cfg->max_memory;
 
 		if (finished(s, now))
 		{
@@ -250,7 +250,7 @@ stream(Stream *s)
 			return STREAM_FATAL;
 		if (!send_feedback_if_due(s, pg2es_now_us()))
 			return STREAM_LOST;
-		reading = !s->draining && s->sync->queue.bytes < s->cfg->max_memory;
+		reading = !s->draining && sync_buffered_bytes(s->sync) < s->cfg->max_memory;
 		if (!wait_for_io(s, pg2es_now_us(), reading))
 			return STREAM_FATAL;
 	}
@@ -265,7 +265,7 @@ wait_serving(Sync *sync, Http *http, const Metrics *metrics, int timeout_ms)
 {
 	struct curl_waitfd fd;
 
-	return http_wait(http, metrics, &sync->es, &fd, 0, timeout_ms);
+	return http_wait(http, metrics, sync_es(sync), &fd, 0, timeout_ms);
 }
 
 /*

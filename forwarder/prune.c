@@ -23,27 +23,11 @@ typedef struct Prune
 	uint64_t	deleted;
 } Prune;
 
-static bool versioning_off(const Config *cfg);
 static bool prune_index(Prune *p, const char *index);
 static bool take_page(Prune *p, const Buf *resp, size_t *n, char **scroll_id);
 static bool append_delete(Prune *p, json_t *hit);
 static bool send_deletes(Prune *p);
 static void clear_scroll(Prune *p, const char *scroll_id);
-
-/*
- * versioning_off: whether -o versioning=off (items carry no version).
- */
-static bool
-versioning_off(const Config *cfg)
-{
-	size_t		i;
-	bool		off = false;
-
-	for (i = 0; i < cfg->nopts; i++)
-		if (strcmp(cfg->opt_names[i], "versioning") == 0)
-			off = cfg->opt_values[i] != NULL && strcmp(cfg->opt_values[i], "off") == 0;
-	return off;
-}
 
 /*
  * prune_older_documents: after the full load at version (see prune.h),
@@ -60,7 +44,7 @@ prune_older_documents(const Config *cfg, const CatalogTables *tables, Lsn versio
 	size_t		u;
 	bool		good = true;
 
-	if (versioning_off(cfg))
+	if (cfg_versioning_off(cfg))
 	{
 		log_warning("versioning=off: documents of rows deleted while the slot was lost are not"
 					" removed (run pg2es verify to find them)");

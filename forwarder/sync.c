@@ -2,13 +2,22 @@
  * sync.c
  *		The pipeline from frames to Elasticsearch and back to acknowledgement.
  *
- * One request at a time: the head of the batch queue. What its response
- * says decides each item's fate (bulkresp.c): done items are acknowledged
- * (ack.c), refused ones dead-lettered first, transient failures sent again
- * alone after a backoff, and a request refused as a whole is split in two
- * until the item that spoils it is alone. Nothing after the head is sent
- * while the head is unresolved, so order within a transaction, across an
- * unversioned partial update and around a TRUNCATE is kept.
+ * The bulk items are spread over lanes (--lanes) by a hash of their index
+ * and _id, so that every item of a document travels in one lane, in stream
+ * order. Each lane has one request in flight: the head of its batch queue.
+ * What its response says decides each item's fate (bulkresp.c): done items
+ * are acknowledged (ack.c, which confirms a transaction only once its items
+ * in every lane are done), refused ones dead-lettered first, transient
+ * failures sent again alone after a backoff, and a request refused as a
+ * whole is split in two until the item that spoils it is alone. Nothing
+ * after a lane's head is sent in that lane while the head is unresolved, so
+ * the order of a document's changes is kept.
+ *
+ * A TRUNCATE, an index creation and a key change rebuilt from the old
+ * document go in the barrier lane: each starts once every lane has stored
+ * everything queued before it, and nothing queued after it is sent before
+ * it is done. Barriers are numbered (epochs, bulk_set_epoch): a batch may
+ * go once the barriers before it are done.
  */
 #include "sync.h"
 
@@ -22,6 +31,11 @@
 #include "frame.h"
 #include "mapping.h"
 
+static bool init_lanes(Sync *sync, const EsOptions *opt);
+static SyncLane *barrier_lane(const Sync *sync);
+static uint64_t barriers_done(const Sync *sync);
+static BulkQueue *begin_barrier(Sync *sync);
+static void note_lane_depths(Sync *sync);
 static size_t retry_after_first(const Batch *head, const BulkRespItem *items, bool *retry);
 
 /* retry backoff: 100 ms doubling to 30 s, each wait cut by up to half at random */
@@ -74,8 +88,6 @@ sync_init(Sync *sync, const Config *cfg, Metrics *metrics)
 	memset(sync, 0, sizeof(*sync));
 	sync->cfg = cfg;
 	sync->metrics = metrics;
-	bulk_queue_init(&sync->queue, cfg->bulk_max_bytes, cfg->bulk_max_items,
-					(int64_t) cfg->bulk_linger_ms * 1000);
 	ack_init(&sync->ack, 0);
 	es_options_from_config(&opt, cfg);
 	opt.gzip = cfg->es_gzip;
@@ -99,7 +111,93 @@ sync_init(Sync *sync, const Config *cfg, Metrics *metrics)
 		log_error("out of memory");
 		return false;
 	}
-	return es_init(&sync->es, &opt);
+	return init_lanes(sync, &opt);
+}
+
+/*
+ * init_lanes: cfg's lane count of data lanes, and the barrier lane. Under
+ * versioning=off one data lane: without external versions the engine
+ * applies whatever arrives last, so the order of requests is the only
+ * guard, and nothing would catch an item whose document the hash did not
+ * keep in its lane. Lane i starts at node i modulo the nodes, so that the
+ * lanes spread over them. A lane's batches are at most a 2 * lanes'th of
+ * --max-memory (and --bulk-max-bytes): a batch in flight and one filling
+ * per lane fit in it. Returns false (logged) when out of memory or curl
+ * fails.
+ */
+static bool
+init_lanes(Sync *sync, const EsOptions *opt)
+{
+	const Config *cfg = sync->cfg;
+	size_t		n = cfg_versioning_off(cfg) ? 1 : (size_t) cfg->lanes;
+	size_t		batch = cfg->bulk_max_bytes;
+	size_t		i;
+
+	if (n < 1)
+		n = 1;
+	if (batch > cfg->max_memory / (2 * n))
+		batch = cfg->max_memory / (2 * n);
+	if ((sync->lanes = calloc(n + 1, sizeof(SyncLane))) == NULL)
+	{
+		log_error("out of memory");
+		return false;
+	}
+	sync->nlanes = n;
+	for (i = 0; i <= n; i++)
+		bulk_queue_init(&sync->lanes[i].queue, batch, cfg->bulk_max_items,
+						(int64_t) cfg->bulk_linger_ms * 1000);
+	if (!es_init(&sync->lanes[0].es, opt))
+		return false;
+	for (i = 1; i <= n; i++)
+		if (!es_init_lane(&sync->lanes[i].es, opt, &sync->lanes[0].es, i == n ? 0 : i))
+			return false;
+	if (n < (size_t) cfg->lanes)
+		log_info("one lane, not %d: versioning=off keeps every change in stream order",
+				 cfg->lanes);
+	log_debug("%zu lanes, batches of at most %zu bytes", n, batch);
+	sync->metrics->lanes = (uint32_t) n;
+	return true;
+}
+
+/*
+ * barrier_lane: the lane of TRUNCATEs, index creations, key-change
+ * rebuilds and the probe.
+ */
+static SyncLane *
+barrier_lane(const Sync *sync)
+{
+	return &sync->lanes[sync->nlanes];
+}
+
+/*
+ * barriers_done: how many barriers are done: those before the barrier
+ * lane's head (whose epoch is its own number), or all queued when it is
+ * empty. A data batch of epoch e may be sent once barriers_done >= e.
+ */
+static uint64_t
+barriers_done(const Sync *sync)
+{
+	const Batch *head = bulk_head(&barrier_lane(sync)->queue);
+
+	return head ? head->epoch : sync->barriers;
+}
+
+/*
+ * begin_barrier: number a new barrier and return the queue to append it
+ * to: it gets epoch k (the barriers before it), and every data lane seals
+ * its filling batch and numbers what follows k + 1, so that the barrier
+ * starts after every lane's earlier batches and before their later ones.
+ */
+static BulkQueue *
+begin_barrier(Sync *sync)
+{
+	uint64_t	k = sync->barriers++;
+	size_t		i;
+
+	bulk_set_epoch(&barrier_lane(sync)->queue, k);
+	for (i = 0; i < sync->nlanes; i++)
+		bulk_set_epoch(&sync->lanes[i].queue, k + 1);
+	return &barrier_lane(sync)->queue;
 }
 
 /*
@@ -108,8 +206,16 @@ sync_init(Sync *sync, const Config *cfg, Metrics *metrics)
 void
 sync_free(Sync *sync)
 {
-	es_free(&sync->es);
-	bulk_queue_free(&sync->queue);
+	size_t		i;
+
+	/* lane 0's Es owns the multi handle the others share: freed last */
+	for (i = sync->lanes ? sync->nlanes + 1 : 0; i-- > 0;)
+	{
+		es_free(&sync->lanes[i].es);
+		bulk_queue_free(&sync->lanes[i].queue);
+	}
+	free(sync->lanes);
+	sync->lanes = NULL;
 	ack_free(&sync->ack);
 	dlq_close(&sync->dlq);
 	truncate_job_free(&sync->truncate);
@@ -124,14 +230,21 @@ void
 sync_reset(Sync *sync)
 {
 	Lsn			confirmed = sync->ack.confirmed;
+	size_t		i;
 
-	es_cancel(&sync->es);
-	sync->in_flight = false;
+	for (i = 0; i <= sync->nlanes; i++)
+	{
+		es_cancel(&sync->lanes[i].es);
+		sync->lanes[i].in_flight = false;
+		bulk_queue_free(&sync->lanes[i].queue);
+		sync->lanes[i].queue.epoch = 0;
+	}
+	sync->barriers = 0;
+	sync->metrics->requests_in_flight = 0;
 	truncate_job_free(&sync->truncate);
 	sync->truncating = NULL;
 	move_plan_free(&sync->move);
 	sync->moving = NULL;
-	bulk_queue_free(&sync->queue);
 	ack_free(&sync->ack);
 	ack_init(&sync->ack, confirmed);
 	sync->progress_us = pg2es_now_us();
@@ -189,7 +302,7 @@ queue_index_creation(Sync *sync, const Frame *frame)
 		case MAPPING_NOTHING:
 			break;
 		case MAPPING_CREATE:
-			if (!bulk_append_create_index(&sync->queue, frame->relation_index,
+			if (!bulk_append_create_index(begin_barrier(sync), frame->relation_index,
 										  frame->relation_index_len, body.data, body.len))
 			{
 				log_error("out of memory while buffering changes");
@@ -260,17 +373,16 @@ queue_item(Sync *sync, const Frame *frame, size_t i, uint64_t seq, void **block,
 		   int64_t now_us)
 {
 	const FrameItem *item = &frame->items[i];
+	BulkQueue  *q = &sync->lanes[bulk_item_lane(item->data, item->len, sync->nlanes)].queue;
 
-	if (block && *block && item->len > sync->queue.max_bytes)
+	if (block && *block && item->len > q->max_bytes)
 	{
-		if (!bulk_adopt_item(&sync->queue, *block, item->data, item->len,
-							 item_action(frame, i), seq))
+		if (!bulk_adopt_item(q, *block, item->data, item->len, item_action(frame, i), seq))
 			return false;
 		*block = NULL;
 		return true;
 	}
-	return bulk_append_item(&sync->queue, item->data, item->len, item_action(frame, i), seq,
-							now_us);
+	return bulk_append_item(q, item->data, item->len, item_action(frame, i), seq, now_us);
 }
 
 /*
@@ -291,7 +403,7 @@ add_frame(Sync *sync, const Frame *frame, void **block, int64_t now_us)
 				uint64_t	seqs[2];
 
 				if (!ack_add_item(&sync->ack, &seqs[0]) || !ack_add_item(&sync->ack, &seqs[1]) ||
-					!bulk_append_move(&sync->queue, frame, seqs))
+					!bulk_append_move(begin_barrier(sync), frame, seqs))
 					goto oom;
 				break;
 			}
@@ -310,7 +422,7 @@ add_frame(Sync *sync, const Frame *frame, void **block, int64_t now_us)
 			break;
 		case FRAME_TRUNCATE:
 			if (!ack_add_item(&sync->ack, &seq) ||
-				!bulk_append_truncate(&sync->queue, frame, seq))
+				!bulk_append_truncate(begin_barrier(sync), frame, seq))
 				goto oom;
 			break;
 		case FRAME_COMMIT:
@@ -479,11 +591,11 @@ note_es_state(Sync *sync, const EsResult *r)
  * backoff.
  */
 static void
-retry_head_later(Sync *sync, Batch *head, size_t nretried, int64_t now_us)
+retry_head_later(Sync *sync, SyncLane *lane, Batch *head, size_t nretried, int64_t now_us)
 {
 	head->attempts++;
 	sync->metrics->retries += nretried;
-	sync->retry_at = now_us + backoff_us(head->attempts);
+	lane->retry_at = now_us + backoff_us(head->attempts);
 }
 
 /*
@@ -520,9 +632,9 @@ refuse_item(Sync *sync, const Batch *b, size_t i, int status, const char *error,
  * then keep only the marked ones (or drop the head when none is).
  */
 static SyncStatus
-settle_items(Sync *sync, const bool *retry, size_t nretry, int64_t now_us)
+settle_items(Sync *sync, SyncLane *lane, const bool *retry, size_t nretry, int64_t now_us)
 {
-	Batch	   *head = bulk_head(&sync->queue);
+	Batch	   *head = bulk_head(&lane->queue);
 	size_t		i;
 
 	if (!dlq_sync(&sync->dlq))
@@ -535,15 +647,15 @@ settle_items(Sync *sync, const bool *retry, size_t nretry, int64_t now_us)
 	note_confirmed(sync);
 	if (nretry == 0)
 	{
-		bulk_pop_head(&sync->queue);
+		bulk_pop_head(&lane->queue);
 		return SYNC_OK;
 	}
-	if (!bulk_replace_head(&sync->queue, retry))
+	if (!bulk_replace_head(&lane->queue, retry))
 	{
 		log_error("out of memory while preparing a retry");
 		return SYNC_FATAL;
 	}
-	retry_head_later(sync, bulk_head(&sync->queue), nretry, now_us);
+	retry_head_later(sync, lane, bulk_head(&lane->queue), nretry, now_us);
 	return SYNC_OK;
 }
 
@@ -551,9 +663,9 @@ settle_items(Sync *sync, const bool *retry, size_t nretry, int64_t now_us)
  * apply_items: act on a 200 response whose items were read into items.
  */
 static SyncStatus
-apply_items(Sync *sync, BulkRespItem *items, int64_t now_us)
+apply_items(Sync *sync, SyncLane *lane, BulkRespItem *items, int64_t now_us)
 {
-	Batch	   *head = bulk_head(&sync->queue);
+	Batch	   *head = bulk_head(&lane->queue);
 	bool	   *retry = calloc(head->nitems, sizeof(bool));
 	size_t		nretry = 0;
 	size_t		i;
@@ -583,7 +695,7 @@ apply_items(Sync *sync, BulkRespItem *items, int64_t now_us)
 	if (status == SYNC_OK)
 	{
 		nretry += retry_after_first(head, items, retry);
-		status = settle_items(sync, retry, nretry, now_us);
+		status = settle_items(sync, lane, retry, nretry, now_us);
 	}
 	free(retry);
 	return status;
@@ -643,9 +755,9 @@ note_bulk_state(Sync *sync, const EsResult *r, const BulkRespItem *items, size_t
  * response we cannot read is treated like no answer: send again.
  */
 static SyncStatus
-read_response(Sync *sync, const EsResult *r, int64_t now_us)
+read_response(Sync *sync, SyncLane *lane, const EsResult *r, int64_t now_us)
 {
-	Batch	   *head = bulk_head(&sync->queue);
+	Batch	   *head = bulk_head(&lane->queue);
 	size_t		nitems = head->nitems;
 	ItemAction *actions = malloc(nitems * sizeof(ItemAction));
 	BulkRespItem *items = malloc(nitems * sizeof(BulkRespItem));
@@ -665,14 +777,14 @@ read_response(Sync *sync, const EsResult *r, int64_t now_us)
 		{
 			note_bulk_state(sync, r, items, nitems);
 			/* may free the head */
-			status = apply_items(sync, items, now_us);
+			status = apply_items(sync, lane, items, now_us);
 			bulkresp_items_free(items, nitems);
 		}
 		else
 		{
 			note_es_state(sync, r);
 			log_warning("unusable response from %s: %s; sending the request again", r->node, err);
-			retry_head_later(sync, head, head->nitems, now_us);
+			retry_head_later(sync, lane, head, head->nitems, now_us);
 		}
 	}
 	free(actions);
@@ -684,9 +796,9 @@ read_response(Sync *sync, const EsResult *r, int64_t now_us)
  * handle_bulk: act on the outcome of the head's _bulk request.
  */
 static SyncStatus
-handle_bulk(Sync *sync, const EsResult *r, int64_t now_us)
+handle_bulk(Sync *sync, SyncLane *lane, const EsResult *r, int64_t now_us)
 {
-	Batch	   *head = bulk_head(&sync->queue);
+	Batch	   *head = bulk_head(&lane->queue);
 	char	   *error;
 	SyncStatus	status;
 
@@ -696,14 +808,14 @@ handle_bulk(Sync *sync, const EsResult *r, int64_t now_us)
 	{
 		case REQUEST_READ_ITEMS:
 			head->attempts = 0;
-			return read_response(sync, r, now_us);
+			return read_response(sync, lane, r, now_us);
 		case REQUEST_SPLIT:
 			if (head->nitems > 1)
 			{
 				log_info("Elasticsearch refused a request of %zu items with HTTP %ld; splitting it to find the item at fault",
 						 head->nitems, r->status);
 				sync->progress_us = now_us;
-				if (bulk_split_head(&sync->queue))
+				if (bulk_split_head(&lane->queue))
 					return SYNC_OK;
 				log_error("out of memory while splitting a request");
 				return SYNC_FATAL;
@@ -712,9 +824,9 @@ handle_bulk(Sync *sync, const EsResult *r, int64_t now_us)
 			status = refuse_item(sync, head, 0, (int) r->status, error,
 								 r->status == 413 ? "request_too_large" : "request_refused");
 			free(error);
-			return status == SYNC_OK ? settle_items(sync, NULL, 0, now_us) : status;
+			return status == SYNC_OK ? settle_items(sync, lane, NULL, 0, now_us) : status;
 		case REQUEST_RETRY:
-			retry_head_later(sync, head, head->nitems, now_us);
+			retry_head_later(sync, lane, head, head->nitems, now_us);
 			break;
 	}
 	return SYNC_OK;
@@ -750,9 +862,9 @@ truncate_index(const Batch *b, size_t i, const char **name, size_t *len)
  * done.
  */
 static SyncStatus
-handle_truncate(Sync *sync, const EsResult *r, int64_t now_us)
+handle_truncate(Sync *sync, SyncLane *lane, const EsResult *r, int64_t now_us)
 {
-	Batch	   *head = bulk_head(&sync->queue);
+	Batch	   *head = bulk_head(&lane->queue);
 	TruncateJob *job = &sync->truncate;
 	const char *name;
 	size_t		len;
@@ -764,7 +876,7 @@ handle_truncate(Sync *sync, const EsResult *r, int64_t now_us)
 		case TRUNCATE_FATAL:
 			return SYNC_FATAL;
 		case TRUNCATE_RETRY:
-			retry_head_later(sync, head, head->nitems, now_us);
+			retry_head_later(sync, lane, head, head->nitems, now_us);
 			return SYNC_OK;
 		case TRUNCATE_NEXT_STEP:
 			head->attempts = 0;
@@ -784,7 +896,7 @@ handle_truncate(Sync *sync, const EsResult *r, int64_t now_us)
 	sync->metrics->truncates++;
 	truncate_job_free(job);
 	sync->truncating = NULL;
-	return settle_items(sync, NULL, 0, now_us);
+	return settle_items(sync, lane, NULL, 0, now_us);
 }
 
 /*
@@ -792,7 +904,7 @@ handle_truncate(Sync *sync, const EsResult *r, int64_t now_us)
  * there (and the credentials work) before any data is sent.
  */
 static void
-handle_probe(Sync *sync, const EsResult *r, int64_t now_us)
+handle_probe(Sync *sync, SyncLane *lane, const EsResult *r, int64_t now_us)
 {
 	if (r->status == 200)
 	{
@@ -800,7 +912,7 @@ handle_probe(Sync *sync, const EsResult *r, int64_t now_us)
 		sync->probe_attempts = 0;
 		return;
 	}
-	sync->retry_at = now_us + backoff_us(++sync->probe_attempts);
+	lane->retry_at = now_us + backoff_us(++sync->probe_attempts);
 }
 
 /*
@@ -808,7 +920,7 @@ handle_probe(Sync *sync, const EsResult *r, int64_t now_us)
  * its job when it has just reached the head.
  */
 static bool
-start_truncate_step(Sync *sync, const Batch *head)
+start_truncate_step(Sync *sync, SyncLane *lane, const Batch *head)
 {
 	const char *name;
 	size_t		len;
@@ -826,12 +938,12 @@ start_truncate_step(Sync *sync, const Batch *head)
 		sync->truncating = head;
 	}
 	if (!truncate_index(head, sync->truncate.index, &name, &len) ||
-		(escaped = es_escape(&sync->es, name, len)) == NULL)
+		(escaped = es_escape(&lane->es, name, len)) == NULL)
 		return false;
 	ok = truncate_job_request(&sync->truncate, escaped, path, sizeof(path), &body,
 							  &body_len, &ndjson);
 	curl_free(escaped);
-	return ok && es_request(&sync->es, truncate_job_method(&sync->truncate), path, body,
+	return ok && es_request(&lane->es, truncate_job_method(&sync->truncate), path, body,
 							body_len, ndjson);
 }
 
@@ -839,13 +951,13 @@ start_truncate_step(Sync *sync, const Batch *head)
  * send_bulk: send the head _bulk batch.
  */
 static bool
-send_bulk(Sync *sync, const Batch *head)
+send_bulk(Sync *sync, SyncLane *lane, const Batch *head)
 {
-	if (!es_request(&sync->es, "POST", "/_bulk?filter_path=" BULKRESP_FILTER_PATH,
+	if (!es_request(&lane->es, "POST", "/_bulk?filter_path=" BULKRESP_FILTER_PATH,
 					head->body.data, head->body.len, true))
 		return false;
 	sync->metrics->documents_sent += head->nitems;
-	sync->metrics->bulk_bytes += sync->es.result.bytes_sent;
+	sync->metrics->bulk_bytes += lane->es.result.bytes_sent;
 	return true;
 }
 
@@ -853,10 +965,10 @@ send_bulk(Sync *sync, const Batch *head)
  * start_create_index: send PUT /index with the head's mapping.
  */
 static bool
-start_create_index(Sync *sync, const Batch *head)
+start_create_index(Sync *sync, SyncLane *lane, const Batch *head)
 {
-	char	   *path = es_index_path(&sync->es, head->index, "");
-	bool		ok = path && es_request(&sync->es, "PUT", path, head->body.data, head->body.len,
+	char	   *path = es_index_path(&lane->es, head->index, "");
+	bool		ok = path && es_request(&lane->es, "PUT", path, head->body.data, head->body.len,
 									 false);
 
 	free(path);
@@ -869,14 +981,14 @@ start_create_index(Sync *sync, const Batch *head)
  * the index to dynamic mapping rather than hold up the stream.
  */
 static SyncStatus
-handle_create_index(Sync *sync, const EsResult *r, int64_t now_us)
+handle_create_index(Sync *sync, SyncLane *lane, const EsResult *r, int64_t now_us)
 {
-	Batch	   *head = bulk_head(&sync->queue);
+	Batch	   *head = bulk_head(&lane->queue);
 
 	switch (mapping_create_outcome(r->status, r->body->data, r->body->len))
 	{
 		case MAPPING_RETRY:
-			retry_head_later(sync, head, 0, now_us);
+			retry_head_later(sync, lane, head, 0, now_us);
 			return SYNC_OK;
 		case MAPPING_CREATED:
 			log_info("created index \"%s\" with the mapping of its table", head->index);
@@ -891,19 +1003,19 @@ handle_create_index(Sync *sync, const EsResult *r, int64_t now_us)
 			break;
 	}
 	mapping_note_created(sync->mappings, head->index);
-	return settle_items(sync, NULL, 0, now_us);
+	return settle_items(sync, lane, NULL, 0, now_us);
 }
 
 /*
  * move_path: the request path of the head MOVE's current step, into path.
  */
 static bool
-move_path(Sync *sync, char *path, size_t size)
+move_path(Sync *sync, SyncLane *lane, char *path, size_t size)
 {
 	const MovePlan *plan = &sync->move;
 	const char *id = plan->step == MOVE_READ_OLD ? plan->old_id : plan->new_id;
-	char	   *eindex = es_escape(&sync->es, plan->index, strlen(plan->index));
-	char	   *eid = es_escape(&sync->es, id, strlen(id));
+	char	   *eindex = es_escape(&lane->es, plan->index, strlen(plan->index));
+	char	   *eid = es_escape(&lane->es, id, strlen(id));
 	int			n = -1;
 
 	if (eindex && eid && plan->step == MOVE_PROBE_NEW)
@@ -922,7 +1034,7 @@ move_path(Sync *sync, char *path, size_t size)
  * are.
  */
 static bool
-start_move(Sync *sync, const Batch *head)
+start_move(Sync *sync, SyncLane *lane, const Batch *head)
 {
 	char		path[2048];
 
@@ -933,12 +1045,12 @@ start_move(Sync *sync, const Batch *head)
 					   head->body.data + head->items[1].off, head->items[1].len, &sync->move))
 		{
 			log_warning("a key change's items are not as expected; sending them as they are");
-			return bulk_resolve_move(&sync->queue, NULL, 0) && send_bulk(sync, bulk_head(&sync->queue));
+			return bulk_resolve_move(&lane->queue, NULL, 0) && send_bulk(sync, lane, bulk_head(&lane->queue));
 		}
 		sync->moving = head;
 	}
-	return move_path(sync, path, sizeof(path)) &&
-		es_request(&sync->es, sync->move.step == MOVE_PROBE_NEW ? "DELETE" : "GET", path, NULL,
+	return move_path(sync, lane, path, sizeof(path)) &&
+		es_request(&lane->es, sync->move.step == MOVE_PROBE_NEW ? "DELETE" : "GET", path, NULL,
 				   0, false);
 }
 
@@ -958,7 +1070,7 @@ end_move(Sync *sync)
  * is NULL or cannot be used.
  */
 static SyncStatus
-resolve_move(Sync *sync, const char *old_source, size_t len)
+resolve_move(Sync *sync, SyncLane *lane, const char *old_source, size_t len)
 {
 	Buf			item;
 	bool		rebuilt;
@@ -972,7 +1084,7 @@ resolve_move(Sync *sync, const char *old_source, size_t len)
 	else if (rebuilt)
 		log_info("rebuilt document %s of index \"%s\" from document %s (a key change that kept a TOASTed value)",
 				 sync->move.new_id, sync->move.index, sync->move.old_id);
-	ok = bulk_resolve_move(&sync->queue, rebuilt ? item.data : NULL, rebuilt ? item.len : 0);
+	ok = bulk_resolve_move(&lane->queue, rebuilt ? item.data : NULL, rebuilt ? item.len : 0);
 	buf_free(&item);
 	end_move(sync);
 	if (!ok)
@@ -985,19 +1097,19 @@ resolve_move(Sync *sync, const char *old_source, size_t len)
  * (move.h says what each means).
  */
 static SyncStatus
-handle_move(Sync *sync, const EsResult *r, int64_t now_us)
+handle_move(Sync *sync, SyncLane *lane, const EsResult *r, int64_t now_us)
 {
 	MovePlan   *plan = &sync->move;
 
 	if (es_status_transient(r->status))
 	{
-		retry_head_later(sync, bulk_head(&sync->queue), 0, now_us);
+		retry_head_later(sync, lane, bulk_head(&lane->queue), 0, now_us);
 		return SYNC_OK;
 	}
 	sync->progress_us = now_us;
-	bulk_head(&sync->queue)->attempts = 0;
+	bulk_head(&lane->queue)->attempts = 0;
 	if (plan->step == MOVE_READ_OLD && r->status == 200)
-		return resolve_move(sync, r->body->data ? r->body->data : "", r->body->len);
+		return resolve_move(sync, lane, r->body->data ? r->body->data : "", r->body->len);
 	if (plan->step == MOVE_READ_OLD && r->status == 404)
 		plan->step = MOVE_READ_NEW;
 	else if (plan->step == MOVE_READ_NEW && r->status == 404 && plan->versioned)
@@ -1007,47 +1119,77 @@ handle_move(Sync *sync, const EsResult *r, int64_t now_us)
 		log_debug("document %s of index \"%s\" was removed by a later change: its key change is moot",
 				  plan->new_id, plan->index);
 		end_move(sync);
-		return settle_items(sync, NULL, 0, now_us);
+		return settle_items(sync, lane, NULL, 0, now_us);
 	}
 	else
-		return resolve_move(sync, NULL, 0);
+		return resolve_move(sync, lane, NULL, 0);
 	return SYNC_OK;
 }
 
 /*
- * start_next: send the probe, or the head batch, if it is time.
+ * may_start: whether lane's head (or the probe) may be sent now, as far
+ * as order goes: the probe first, in the barrier lane; a data batch once
+ * the barriers before it are done; a barrier once no data lane holds a
+ * batch from before it (so none is in flight either).
+ */
+static bool
+may_start(const Sync *sync, const SyncLane *lane, const Batch *head)
+{
+	size_t		i;
+
+	if (!sync->probed)
+		return lane == barrier_lane(sync);
+	if (head == NULL)
+		return false;
+	if (lane != barrier_lane(sync))
+		return head->epoch <= barriers_done(sync);
+	for (i = 0; i < sync->nlanes; i++)
+	{
+		const Batch *h = bulk_head(&sync->lanes[i].queue);
+
+		if (sync->lanes[i].in_flight || (h && h->epoch <= head->epoch))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * start_next: send lane's probe, or its head batch, if it is time.
  */
 static void
-start_next(Sync *sync, int64_t now_us)
+start_next(Sync *sync, SyncLane *lane, int64_t now_us)
 {
-	Batch	   *head = bulk_head(&sync->queue);
+	Batch	   *head = bulk_head(&lane->queue);
 	bool		ok;
 
-	if (now_us < sync->retry_at || (sync->probed && head == NULL))
+	if (now_us < lane->retry_at || !may_start(sync, lane, head))
 		return;
 	if (!sync->probed)
-		ok = es_request(&sync->es, "GET", "/", NULL, 0, false);
+		ok = es_request(&lane->es, "GET", "/", NULL, 0, false);
 	else if (head->kind == BATCH_TRUNCATE)
-		ok = start_truncate_step(sync, head);
+		ok = start_truncate_step(sync, lane, head);
 	else if (head->kind == BATCH_CREATE_INDEX)
-		ok = start_create_index(sync, head);
+		ok = start_create_index(sync, lane, head);
 	else if (head->kind == BATCH_MOVE)
-		ok = start_move(sync, head);
+		ok = start_move(sync, lane, head);
 	else
-		ok = send_bulk(sync, head);
+		ok = send_bulk(sync, lane, head);
 	if (ok)
-		sync->in_flight = true;
+	{
+		lane->in_flight = true;
+		sync->metrics->requests_in_flight++;
+	}
 	else
-		sync->retry_at = now_us + backoff_us(5);
+		lane->retry_at = now_us + backoff_us(5);
 }
 
 /*
  * handle_result: act on a finished request.
  */
 static SyncStatus
-handle_result(Sync *sync, const EsResult *r, int64_t now_us)
+handle_result(Sync *sync, SyncLane *lane, const EsResult *r, int64_t now_us)
 {
-	Batch	   *head = bulk_head(&sync->queue);
+	Batch	   *head = bulk_head(&lane->queue);
 	char		action[sizeof(sync->forbidden_action)];
 
 	if (sync->probed && head->kind == BATCH_BULK && r->status == 200)
@@ -1067,46 +1209,83 @@ handle_result(Sync *sync, const EsResult *r, int64_t now_us)
 		note_es_state(sync, r);
 	if (!sync->probed)
 	{
-		handle_probe(sync, r, now_us);
+		handle_probe(sync, lane, r, now_us);
 		return SYNC_OK;
 	}
 	if (head->kind == BATCH_TRUNCATE)
-		return handle_truncate(sync, r, now_us);
+		return handle_truncate(sync, lane, r, now_us);
 	if (head->kind == BATCH_CREATE_INDEX)
-		return handle_create_index(sync, r, now_us);
+		return handle_create_index(sync, lane, r, now_us);
 	if (head->kind == BATCH_MOVE)
-		return handle_move(sync, r, now_us);
-	return handle_bulk(sync, r, now_us);
+		return handle_move(sync, lane, r, now_us);
+	return handle_bulk(sync, lane, r, now_us);
 }
 
 /*
- * sync_run: make progress without blocking: seal a lingering batch, let
- * curl work, act on a finished request, start the next one.
+ * run_lane: act on lane's finished request, if any, and start its next.
+ */
+static SyncStatus
+run_lane(Sync *sync, SyncLane *lane, int64_t now_us)
+{
+	EsResult	r;
+
+	if (es_take_result(&lane->es, &r))
+	{
+		lane->in_flight = false;
+		sync->metrics->requests_in_flight--;
+		if (handle_result(sync, lane, &r, now_us) != SYNC_OK)
+			return SYNC_FATAL;
+	}
+	if (!lane->in_flight)
+		start_next(sync, lane, now_us);
+	return SYNC_OK;
+}
+
+/*
+ * sync_run: make progress without blocking: seal lingering batches, let
+ * curl work, act on finished requests, start the next ones. The barrier
+ * lane goes first and last: a barrier done lets the lanes go on in the
+ * same turn, and lanes drained let the next barrier start.
  */
 SyncStatus
 sync_run(Sync *sync, int64_t now_us)
 {
-	EsResult	r;
+	size_t		i;
+	bool		empty = true;
 
-	(void) bulk_seal_due(&sync->queue, now_us);
-	if (bulk_empty(&sync->queue))
+	for (i = 0; i <= sync->nlanes; i++)
+	{
+		(void) bulk_seal_due(&sync->lanes[i].queue, now_us);
+		empty = empty && bulk_empty(&sync->lanes[i].queue);
+	}
+	if (empty)
 		sync->progress_us = now_us;
 	note_confirmed(sync);		/* the lag grows while nothing is confirmed */
-	if (!es_drive(&sync->es))
+	if (!es_drive(&sync->lanes[0].es))
 		return SYNC_FATAL;
-	if (es_take_result(&sync->es, &r))
-	{
-		sync->in_flight = false;
-		if (handle_result(sync, &r, now_us) != SYNC_OK)
+	if (run_lane(sync, barrier_lane(sync), now_us) != SYNC_OK)
+		return SYNC_FATAL;
+	for (i = 0; i < sync->nlanes; i++)
+		if (run_lane(sync, &sync->lanes[i], now_us) != SYNC_OK)
 			return SYNC_FATAL;
-	}
-	if (!sync->in_flight)
-	{
-		start_next(sync, now_us);
-		if (sync->in_flight && !es_drive(&sync->es))
-			return SYNC_FATAL;
-	}
+	if (!barrier_lane(sync)->in_flight && run_lane(sync, barrier_lane(sync), now_us) != SYNC_OK)
+		return SYNC_FATAL;
+	note_lane_depths(sync);
+	if (sync->metrics->requests_in_flight > 0 && !es_drive(&sync->lanes[0].es))
+		return SYNC_FATAL;
 	return SYNC_OK;
+}
+
+/*
+ * note_lane_depths: each lane's batches held, for /metrics.
+ */
+static void
+note_lane_depths(Sync *sync)
+{
+	size_t		i;
+
+	for (i = 0; i < sync->nlanes && i < METRICS_MAX_LANES; i++)
+		sync->metrics->lane_depth[i] = (uint32_t) bulk_depth(&sync->lanes[i].queue);
 }
 
 /*
@@ -1116,11 +1295,20 @@ sync_run(Sync *sync, int64_t now_us)
 int64_t
 sync_deadline(Sync *sync, int64_t now_us)
 {
-	int64_t		deadline = bulk_seal_due(&sync->queue, now_us);
+	int64_t		deadline = INT64_MAX;
+	size_t		i;
 
-	if (!sync->in_flight && (bulk_head(&sync->queue) || !sync->probed) &&
-		sync->retry_at < deadline)
-		deadline = sync->retry_at;
+	for (i = 0; i <= sync->nlanes; i++)
+	{
+		SyncLane   *lane = &sync->lanes[i];
+		int64_t		due = bulk_seal_due(&lane->queue, now_us);
+
+		if (due < deadline)
+			deadline = due;
+		if (!lane->in_flight && may_start(sync, lane, bulk_head(&lane->queue)) &&
+			lane->retry_at < deadline)
+			deadline = lane->retry_at;
+	}
 	return deadline;
 }
 
@@ -1130,23 +1318,34 @@ sync_deadline(Sync *sync, int64_t now_us)
 bool
 sync_idle(const Sync *sync)
 {
-	return bulk_empty(&sync->queue) && !sync->in_flight;
+	size_t		i;
+
+	for (i = 0; i <= sync->nlanes; i++)
+		if (!bulk_empty(&sync->lanes[i].queue) || sync->lanes[i].in_flight)
+			return false;
+	return true;
 }
 
 /*
  * sync_stalled: changes wait, Elasticsearch has taken nothing for
- * --pause-after, and what was last sent failed: holding the replication
- * connection any longer would only hold up PostgreSQL (a fast shutdown
- * waits for its walsender, which waits for everything it sent to be
- * confirmed). A request that is merely slow does not count: letting go
+ * --pause-after, and what was last sent failed (in some lane): holding the
+ * replication connection any longer would only hold up PostgreSQL (a fast
+ * shutdown waits for its walsender, which waits for everything it sent to
+ * be confirmed). A request that is merely slow does not count: letting go
  * would only have the slot send its transaction again.
  */
 bool
 sync_stalled(const Sync *sync, int64_t now_us)
 {
-	const Batch *head = bulk_head(&sync->queue);
-	bool		failing = sync->probed ? head && head->attempts > 0 : sync->probe_attempts > 0;
+	bool		failing = !sync->probed && sync->probe_attempts > 0;
+	size_t		i;
 
+	for (i = 0; sync->probed && i <= sync->nlanes; i++)
+	{
+		const Batch *head = bulk_head(&sync->lanes[i].queue);
+
+		failing = failing || (head && head->attempts > 0);
+	}
 	return failing && now_us - sync->progress_us >= (int64_t) sync->cfg->pause_after_ms * 1000;
 }
 
@@ -1157,5 +1356,33 @@ sync_stalled(const Sync *sync, int64_t now_us)
 void
 sync_flush_now(Sync *sync)
 {
-	bulk_seal(&sync->queue);
+	size_t		i;
+
+	for (i = 0; i < sync->nlanes; i++)
+		bulk_seal(&sync->lanes[i].queue);
+}
+
+/*
+ * sync_buffered_bytes: the memory the lanes hold for request bodies (what
+ * --max-memory bounds: the reader stops while it is reached).
+ */
+size_t
+sync_buffered_bytes(const Sync *sync)
+{
+	size_t		n = 0;
+	size_t		i;
+
+	for (i = 0; i <= sync->nlanes; i++)
+		n += bulk_held_bytes(&sync->lanes[i].queue);
+	return n;
+}
+
+/*
+ * sync_es: the client whose multi handle every lane shares: the one to
+ * wait on (es_wait).
+ */
+Es *
+sync_es(Sync *sync)
+{
+	return &sync->lanes[0].es;
 }

@@ -2,8 +2,8 @@
  * sync.h
  *		The pipeline from frames to Elasticsearch and back to acknowledgement.
  *
- * Owns the batch queue, the LSN bookkeeping, the HTTP client and the
- * dead-letter store; the main loop feeds it replication messages and lets
+ * Owns the lanes (each a batch queue and an HTTP client), the LSN
+ * bookkeeping and the dead-letter store; the main loop feeds it replication messages and lets
  * it run between waits.
  */
 #ifndef PG2ES_SYNC_H
@@ -26,18 +26,32 @@ typedef enum SyncStatus
 	SYNC_FATAL					/* stop: the reason is logged */
 } SyncStatus;
 
+/*
+ * One lane: a batch queue and its request in flight. The data lanes carry
+ * the bulk items, each document always in the same one; the barrier lane
+ * carries what must not overlap any other request (TRUNCATE, index
+ * creation, a key change's rebuild) and the probe.
+ */
+typedef struct SyncLane
+{
+	BulkQueue	queue;
+	Es			es;				/* lane 0's owns the multi handle */
+	bool		in_flight;		/* the queue head (or the probe) is being sent */
+	int64_t		retry_at;		/* do not send before this (backoff) */
+} SyncLane;
+
 typedef struct Sync
 {
 	const Config *cfg;
 	Metrics    *metrics;
-	BulkQueue	queue;
+	SyncLane   *lanes;			/* owned: nlanes data lanes, then the
+								 * barrier lane */
+	size_t		nlanes;
+	uint64_t	barriers;		/* barriers queued so far (epochs) */
 	Ack			ack;
-	Es			es;
 	Dlq			dlq;
 	bool		probed;			/* GET / answered: the cluster is there */
-	bool		in_flight;		/* the queue head (or the probe) is being sent */
 	uint32_t	probe_attempts;
-	int64_t		retry_at;		/* do not send before this (backoff) */
 	int64_t		progress_us;	/* Elasticsearch last took something, or
 								 * the queue was last empty */
 	LogState	es_state;
@@ -68,5 +82,7 @@ extern int64_t sync_deadline(Sync *sync, int64_t now_us);
 extern bool sync_idle(const Sync *sync);
 extern bool sync_stalled(const Sync *sync, int64_t now_us);
 extern void sync_flush_now(Sync *sync);
+extern size_t sync_buffered_bytes(const Sync *sync);
+extern Es  *sync_es(Sync *sync);
 
 #endif							/* PG2ES_SYNC_H */
