@@ -338,7 +338,7 @@ walk_table(Verify *v)
 
 	buf_init(&sql);
 	good = buf_printf(&sql, "DECLARE pg2es_verify NO SCROLL CURSOR FOR SELECT"
-					  " pg2es.doc_id(%u::regclass, r, %s), pg2es.doc_source(%u::regclass, r, %s)"
+					  " pg2es.doc_id(%u::regclass, r.*, %s), pg2es.doc_source(%u::regclass, r.*, %s)"
 					  " FROM %s%s r", v->table->relid, v->optlit, v->table->relid, v->optlit,
 					  v->table->partitioned ? "" : "ONLY ", v->table->name) &&
 		catalog_exec(v->conn, sql.data, PGRES_COMMAND_OK);
@@ -497,7 +497,7 @@ name_extras(Verify *v)
 						PGRES_COMMAND_OK) &&
 		scroll_ids(v) &&
 		buf_printf(&sql, "SELECT id, count(*) OVER () FROM (SELECT id FROM pg2es_verify_ids"
-				   " EXCEPT SELECT pg2es.doc_id(%u::regclass, r, %s) FROM %s%s r) x"
+				   " EXCEPT SELECT pg2es.doc_id(%u::regclass, r.*, %s) FROM %s%s r) x"
 				   " ORDER BY id LIMIT " VERIFY_SHOW_TEXT, v->table->relid, v->optlit,
 				   v->table->partitioned ? "" : "ONLY ", v->table->name);
 	if (good)

@@ -49,7 +49,8 @@ CREATE TYPE intr AS RANGE (subtype = int4);
 CREATE TYPE f8r AS RANGE (subtype = float8);
 CREATE TABLE ranges (id int PRIMARY KEY, i4 int4range, ir intr, f8 f8r, n numrange,
 	d daterange, ts tsrange, tz tstzrange, tzm tstzmultirange, net cidr);
-CREATE TABLE bignum (id int PRIMARY KEY, n numeric, a numeric[], j jsonb, nr numrange);
+-- (a column named r, as verify's row alias: r.* is the row)
+CREATE TABLE bignum (id int PRIMARY KEY, n numeric, a numeric[], j jsonb, r numrange);
 CREATE TABLE wide (id int PRIMARY KEY, $wide_cols);
 $types
 CREATE TABLE deep (id int PRIMARY KEY, j jsonb, c nest22);
