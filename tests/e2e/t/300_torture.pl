@@ -12,6 +12,9 @@
 # 429/503, slow down (sometimes past --es-timeout, so that a request the
 # forwarder gave up on is applied later), drop connections before or after
 # applying a request, cut an answer short, or fail single items with 429.
+# The forwarder runs with its default lane count (several requests in flight
+# at once), so a fault that hits one request (a 429 or 503 for one request, a
+# connection dropped or cut in one) hits one lane while the others go on.
 # Every index item whose source contains the marker is rejected for good
 # (400), all along.  Against the emulator, it causes the faults itself;
 # against a real engine (ES_URL), tests/faultproxy in front of it does.
@@ -48,6 +51,7 @@
 use strict;
 use warnings;
 
+use HTTP::Tiny;
 use IPC::Run;
 use JSON::PP;
 use POSIX ();
@@ -113,7 +117,9 @@ for my $t (@tables, 't_sentinel')
 }
 
 my $dlq = "$dir/dead-letter.ndjson";
+my $metrics_port = PostgreSQL::Test::Cluster::get_free_port();
 my @fwd_args = (
+	'--metrics-port', $metrics_port,
 	'--bulk-max-items', 20 + int(rand(400)),
 	'--bulk-linger-ms', 20,
 	'--status-interval', 1,
@@ -323,7 +329,9 @@ my @fault_kinds = (
 	[ delay_past_timeout => 0.3 ],
 	[ drop_before => 1.5 ],
 	[ drop_after => 1.5 ],
-	[ cut => 1 ]);
+	[ cut => 1 ],
+	[ status_429_one_lane => 1 ],
+	[ drop_one_lane => 1 ]);
 my $total_weight = 0;
 $total_weight += $_->[1] for @fault_kinds;
 
@@ -368,6 +376,17 @@ sub cause_fault
 		usleep(int(rand(1_000_000)));
 		$node->start;
 	}
+	elsif ($kind eq 'status_429_one_lane')
+	{
+		# one request refused: one lane waits and retries, the others go on
+		$es->fault({ kind => 'status', status => 429, count => 1 });
+	}
+	elsif ($kind eq 'drop_one_lane')
+	{
+		# one request's connection lost: one lane sends it again
+		my @drops = qw(drop_before drop_after cut);
+		$es->fault({ kind => $drops[ int(rand(@drops)) ], count => 1 });
+	}
 	elsif ($kind =~ /^status_(\d+)$/)
 	{
 		$es->fault({ kind => 'status', status => $1 + 0, count => $n });
@@ -394,13 +413,35 @@ sub cause_fault
 	return;
 }
 
+# The forwarder's lanes, read from /metrics: the lane count and the most
+# requests seen in flight at once.
+my %lanes_seen = (lanes => undef, max_in_flight => 0);
+my $metrics_http = HTTP::Tiny->new(timeout => 2);
+
+sub sample_lanes
+{
+	my $res = $metrics_http->get("http://127.0.0.1:$metrics_port/metrics");
+	return unless $res->{success};
+	$lanes_seen{lanes} = $1 if $res->{content} =~ /^pg2es_lanes (\d+)$/m;
+	$lanes_seen{max_in_flight} = $1
+	  if $res->{content} =~ /^pg2es_requests_in_flight (\d+)$/m
+	  && $1 > $lanes_seen{max_in_flight};
+	return;
+}
+
 my $deadline = time() + $seconds;
 while (time() < $deadline)
 {
-	usleep(int(500_000 + rand(2_500_000)));
+	for (1 .. 5)
+	{
+		usleep(int(100_000 + rand(500_000)));
+		sample_lanes();
+	}
 	check_forwarder_alive();
 	cause_fault(pick_fault());
 }
+is($lanes_seen{lanes}, 4, 'the forwarder ran with its default lane count, 4 (pg2es_lanes)');
+diag("most requests seen in flight at once (sampled): $lanes_seen{max_in_flight}");
 
 # The fault phase is over: drop the fault uses not served yet (a forwarder
 # backing off for 30 s between attempts serves one per attempt, fewer than
