@@ -8,6 +8,8 @@ throwaway PostgreSQL cluster and the same workload:
   has --lanes), the classic pg_recvlogical + wal2json + Node.js pipeline,
   and the article's chain (Debezium's PostgreSQL connector on Kafka Connect,
   Kafka in KRaft mode, a _bulk sink connector; chain.py).
+* Each new engine first indexes WARM_DOCS documents into a scratch index
+  (dropped), so that the first pipeline does not pay for the JVM's warm-up.
 * After a warm-up row per table is searchable (index creation, topic
   creation and connector start-up stay out of the figures):
   - backlog: one INSERT of N rows; rows/s = N / (time from its commit until
@@ -45,6 +47,7 @@ ENGINES_DIR = os.path.join(os.path.dirname(HERE), "engines")
 # The ports of this part (the engines' HTTP ports; chain.py uses 29110-29119).
 ENGINE_PORTS = {1: 29150, 3: 29200}
 POLL_S = 0.02
+WARM_DOCS = 50000
 DELAYS_MS = (0, 20, 100, 300)
 STEADY_TX_ROWS = 50
 
@@ -135,6 +138,26 @@ class Engine:
         """Stops it."""
         subprocess.run([os.path.join(ENGINES_DIR, "stop"), str(self.port)],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def warm_up(self, docs=WARM_DOCS):
+        """Indexes docs bench-like documents into a scratch index and drops
+        it, so that the first pipeline measured does not pay for the JVM's
+        compilation of the indexing path."""
+        for first in range(0, docs, 5000):
+            lines = []
+            for i in range(first, min(docs, first + 5000)):
+                lines.append('{"index":{"_index":"bench-warm-up","_id":"%d"}}' % i)
+                lines.append(json.dumps({"id": i, "name": "name-%d" % i, "body": "%032x" % i * 10,
+                                         "price": i % 1000 / 100.0, "qty": i % 1000,
+                                         "active": i % 2 == 0,
+                                         "created": "2024-01-01T00:00:00Z",
+                                         "tags": ["tag%d" % (i % 10), "common"],
+                                         "attrs": {"k": i, "nested": {"a": i % 3}}}))
+            req = urllib.request.Request(self.url + "/_bulk", data=("\n".join(lines) + "\n").encode(),
+                                         headers={"Content-Type": "application/x-ndjson"})
+            with urllib.request.urlopen(req, timeout=120) as resp:
+                resp.read()
+        self.drop("bench-warm-up")
 
     def count(self, index):
         """Documents searchable in index (0 when it does not exist)."""
@@ -439,6 +462,7 @@ def measure_engines(cfg, cl, results, rows_sql):
             continue
         runs = out.setdefault(engine.label, {})
         try:
+            engine.warm_up()
             plan = []
             if "pg2es forwarder" not in results["unavailable"]:
                 if lanes:

@@ -544,8 +544,10 @@ def goals_section(rep, delays, engines):
                          verdict(ok)])
             ok = None if ca is None or cb is None else ca <= cb / 4
             rows.append(["%s: pg2es CPU ≤ ¼ of the chain's, engine excluded" % engine,
-                         "%s vs %s s / M rows (%s)" % (fmt(ca, 1), fmt(cb, 1),
-                                                       fmt_ratio(ratio(ca, cb))), verdict(ok)])
+                         "%s vs %s s / M rows (%s)" % (
+                             fmt(ca, 1), fmt(cb, 1),
+                             "-" if ratio(ca, cb) is None else "%.3f×" % ratio(ca, cb)),
+                         verdict(ok)])
             for lbl, w in ((mine, a), (chain, b)):
                 if w.get("wall") and "engine_cpu" in w:
                     rows.append(["%s, %s: who is the bottleneck" % (engine, lbl),
