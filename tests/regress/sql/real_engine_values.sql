@@ -113,3 +113,5 @@ SELECT pg2es.mapping('rev_ranges') ? 'dynamic_templates' AS ranges_template,
 	   pg2es.mapping('rev_names') ? 'dynamic_templates' AS names_template;
 
 SELECT 'dropped' FROM pg_drop_replication_slot('rev_slot');
+-- (later topics create the extension themselves)
+DROP EXTENSION pg2es;
