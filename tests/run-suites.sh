@@ -120,6 +120,7 @@ run_suite unit make -s -C forwarder check
 run_suite sanitize make -s -C forwarder sanitize-check
 run_suite emulator /usr/bin/python3 -m unittest discover -s tests/emulator
 run_suite faultproxy /usr/bin/python3 -m unittest discover -s tests/faultproxy
+run_suite conformance bash tests/conformance/run.sh
 run_suite regress make -s -C decoder installcheck
 run_suite valgrind make -s -C decoder valgrind-check
 run_suite compat bash tests/compat/check_majors.sh
