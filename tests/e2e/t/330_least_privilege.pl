@@ -237,6 +237,8 @@ log_says($fwd,
 	'no monitor: the probe is refused with an ERROR naming cluster:monitor/main and "monitor"');
 ok(wait_until(sub { (gauge($mport, 'pg2es_es_forbidden') // '') eq '1' }, 30),
 	'no monitor: pg2es_es_forbidden is 1');
+is(HTTP::Tiny->new(timeout => 5)->get("http://127.0.0.1:$mport/healthz")->{status},
+	503, 'no monitor: /healthz answers 503');
 sleep 3;
 is($admin->count($index), 50, 'no monitor: nothing after the refused probe was sent');
 my @errors = ($fwd->log_contents =~ /may not run \[cluster:monitor\/main\]/g);
