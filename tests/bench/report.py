@@ -471,7 +471,8 @@ def engines_section(rep):
         return engines
     rep.add("## 6. Real engines and the Debezium chain", "",
             "A real OpenSearch 2.19.6 (tests/engines/start, heap 512 MB a node, default "
-            "refresh interval 1 s), one node then three; every pipeline runs as a service "
+            "refresh interval 1 s; %s), each first warmed up with 50,000 documents; "
+            "every pipeline runs as a service "
             "on the same PostgreSQL. After a warm-up row per table is searchable: "
             "**backlog** = one INSERT of %s rows, rows/s = rows / (commit to `_count` "
             "showing them all, polled every 0.1 s); **steady** = %s rows/s offered in "
@@ -481,6 +482,8 @@ def engines_section(rep):
             "holding it (polled every 20 ms, so up to ~20 ms late). CPU = utime+stime of "
             "every process of the pipeline over the backlog window, PostgreSQL's = the "
             "backends the pipeline holds; the engine's JVM apart. Peak RSS = VmHWM." % (
+                " then ".join("%d node%s" % (n, "" if n == 1 else "s")
+                              for n in s.get("engine_nodes", [1])),
                 "{:,}".format(s.get("engine_rows", 0)), fmt(s.get("engine_rate"), 0), 50,
                 fmt(s.get("lat_seconds"), 0), fmt(s.get("lat_rate"), 0)), "")
     if rep.res.get("lanes_option") is False:
