@@ -33,6 +33,7 @@ sink answering each _bulk request after 0, 20, 100 and 300 ms.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -93,13 +94,17 @@ def proc_hwm_kb(pid):
 
 
 def lanes_option(forwarder):
-    """True when the forwarder has --lanes (its --help says so)."""
+    """False when the forwarder has no --lanes (its --help says), else the
+    text of its default lane count ("?" when the help does not say)."""
     try:
         out = subprocess.run([forwarder, "--help"], capture_output=True, text=True,
                              timeout=10).stdout
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return "--lanes" in out
+    if "--lanes" not in out:
+        return False
+    match = re.search(r"--lanes=N.*?default:? (\d+)", out, re.S)
+    return match.group(1) if match else "?"
 
 
 # ---------------------------------------------------------------- engine
@@ -470,7 +475,7 @@ def measure_engines(cfg, cl, results, rows_sql):
             if "pg2es forwarder" not in results["unavailable"]:
                 if lanes:
                     plan += [("pg2es, 1 lane", Pg2es(cfg, cl, engine, 1)),
-                             ("pg2es, default lanes", Pg2es(cfg, cl, engine, None))]
+                             ("pg2es, default lanes (%s)" % lanes, Pg2es(cfg, cl, engine, None))]
                 else:
                     plan.append(("pg2es (no --lanes in this build: 1 request in flight)",
                                  Pg2es(cfg, cl, engine, None)))
@@ -492,7 +497,8 @@ def measure_delays(cfg, results, pipeline_once, sink, endpos, changes):
     """The insert workload through pg2es into the counting sink answering
     after each of DELAYS_MS; results["delay"][lane label][ms] = run."""
     lanes = lanes_option(cfg.forwarder)
-    plans = [("pg2es, 1 lane", ["--lanes", "1"]), ("pg2es, default lanes", [])] if lanes \
+    plans = [("pg2es, 1 lane", ["--lanes", "1"]),
+             ("pg2es, default lanes (%s)" % lanes, [])] if lanes \
         else [("pg2es (1 request in flight)", [])]
     out = results.setdefault("delay", {})
     delays = DELAYS_MS[:2] if cfg.smoke else DELAYS_MS

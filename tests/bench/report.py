@@ -584,7 +584,8 @@ def plot_lines(out, name, series, title, xlabel, ylabel):
         "set terminal pngcairo size 900,550 noenhanced font ',10'",
         "set output '%s'" % os.path.join(out, name + ".png"),
         "set title '%s'" % title, "set xlabel '%s'" % xlabel, "set ylabel '%s'" % ylabel,
-        "set datafile missing '?'", "set yrange [0:*]", "set grid", "set key top right",
+        "set datafile missing '?'", "set yrange [0:*]", "set grid",
+        "set key bottom left opaque box",
         "set format y '%.0f'", "plot " + ", ".join(plots), ""])
     res = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
     if res.returncode != 0:
