@@ -197,6 +197,31 @@ CASES = [
                                "mappings": {"properties": {"c%d" % i: TEXT
                                                            for i in range(501)}}},
              keep="acknowledged,error.type")]},
+    {"name": "disabled objects, object templates, settings, range terms",
+     "steps": [
+         req("PUT", "/cf-o", {
+             "settings": {"index.mapping.total_fields.limit": 2001},
+             "mappings": {
+                 "dynamic_templates": [{"deep": {
+                     "path_match": "a.*", "match_mapping_type": "object",
+                     "mapping": {"type": "object", "enabled": False}}}],
+                 "properties": {"off": {"type": "object", "enabled": False},
+                                "t": {"type": "date_range"}}}},
+             keep="acknowledged"),
+         bulk(index("cf-o", "1", 1, json.dumps(dict(
+             json.loads("{" + '"a":{' * 30 + '"x":1' + "}" * 31),
+             off={"k": [1, "x"]},
+             t={"gte": "2024-01-01T00:00:00.0001Z",
+                "lte": "2024-01-01T00:00:00.0009Z"})))),
+         req("GET", "/cf-o/_mapping",
+             keep="*.mappings.properties.a,*.mappings.properties.off"),
+         req("GET", "/cf-o/_settings",
+             keep="*.settings.index.mapping.total_fields.limit"),
+         REFRESH("cf-o"),
+         req("POST", "/cf-o/_search", {"query": {"term": {
+             "t": "2024-01-01T00:00:00.0005Z"}}}, keep="hits.total.value"),
+         req("POST", "/cf-o/_search", {"query": {"term": {
+             "t": "2024-01-01T00:00:00.002Z"}}}, keep="hits.total.value")]},
     {"name": "reads: _source, _mget, _count, scroll, clear scroll",
      "steps": [
          bulk(index("cf-s", "1", 5, {"n": 1}), index("cf-s", "2", 6, {"n": 2}),

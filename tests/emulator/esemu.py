@@ -726,6 +726,10 @@ class Mapper:
         if mapping is None:
             if not self.may_add(path, name, dynamic):
                 return None
+            mapping = self.object_template(path)
+            if mapping is not None:
+                self.ctx.pending[path] = mapping
+                return mapping
             if path.count(".") + 1 > DEPTH_LIMIT:
                 why = ("Limit of mapping depth [%d] has been exceeded due to "
                        "object field [%s]" % (DEPTH_LIMIT, path))
@@ -740,6 +744,21 @@ class Mapper:
                                    "illegal_argument_exception",
                                    "unexpected object")
         return mapping
+
+    def object_template(self, path):
+        """The mapping the first dynamic template for objects whose
+        path_match fits path gives (a copy), or None."""
+        for entry in self.index.mapping.get("dynamic_templates", []):
+            if not isinstance(entry, dict) or len(entry) != 1:
+                continue
+            spec = next(iter(entry.values()))
+            if spec.get("match_mapping_type", "*") not in ("object", "*"):
+                continue
+            pattern = spec.get("path_match")
+            if isinstance(pattern, str) and \
+                    re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), path):
+                return copy.deepcopy(spec.get("mapping", {}))
+        return None
 
     def may_add(self, path, name, dynamic):
         """Whether dynamic mapping may add the field at path."""
@@ -770,6 +789,8 @@ class Mapper:
             if mapping is not None and mapping.get("type") in OPAQUE_TYPES:
                 return
             obj_mapping = self.object_at(path, name, dynamic, value)
+            if obj_mapping is not None and obj_mapping.get("enabled") is False:
+                return
             if obj_mapping is not None:
                 self.parse_object(value, path, _dynamic_value(obj_mapping,
                                                               dynamic))
@@ -938,7 +959,8 @@ class Index:
         self.total_fields_limit = int(_setting(
             settings, "mapping.total_fields.limit", TOTAL_FIELDS_LIMIT))
         if mappings:
-            for key in ("dynamic", "date_detection", "dynamic_date_formats"):
+            for key in ("dynamic", "date_detection", "dynamic_date_formats",
+                        "dynamic_templates"):
                 if key in mappings:
                     self.mapping[key] = mappings[key]
             validate_explicit_mapping(mappings.get("properties", {}))
@@ -1041,6 +1063,9 @@ class Index:
             "number_of_replicas": str(self.replicas),
             "uuid": self.uuid,
             "version": {"created": "8512000"},
+            **({"mapping": {"total_fields": {"limit": str(
+                self.total_fields_limit)}}}
+               if self.total_fields_limit != TOTAL_FIELDS_LIMIT else {}),
         }}
 
     def shard_extra(self):
@@ -1054,9 +1079,10 @@ class Index:
 _TOKEN_RE = re.compile(r"\w+", re.U)
 
 
-def field_values(obj, parts):
+def field_values(obj, parts, objects=False):
     """Yields the scalar values at a dotted path in a source object,
-    following dotted keys and arrays as Elasticsearch flattens them."""
+    following dotted keys and arrays as Elasticsearch flattens them (with
+    objects, an object at the path too: a range field's value)."""
     for i in range(1, len(parts) + 1):
         key = ".".join(parts[:i])
         if key not in obj:
@@ -1072,8 +1098,8 @@ def field_values(obj, parts):
                 continue
             elif rest:
                 if isinstance(v, dict):
-                    yield from field_values(v, rest)
-            elif not isinstance(v, dict):
+                    yield from field_values(v, rest, objects)
+            elif objects or not isinstance(v, dict):
                 yield v
 
 
@@ -1193,7 +1219,8 @@ class Matcher:
             if mapping is None or mapping.get("type", "object") in OBJECT_TYPES:
                 return False
             source_path = mapping.get("_parent", field)
-            values = list(field_values(doc.obj, source_path.split(".")))
+            values = list(field_values(doc.obj, source_path.split("."),
+                                       mapping.get("type") in RANGE_TYPES))
             if mapping.get("ignore_above") is not None:
                 values = [v for v in values
                           if len(str(v)) <= mapping["ignore_above"]]
@@ -1231,9 +1258,33 @@ def values_equal(mapping, doc_value, query_value):
         if ftype == "ip":
             return ipaddress.ip_address(doc_value) == \
                 ipaddress.ip_address(query_value)
-    except (TypeError, ValueError):
+        if ftype in RANGE_TYPES:
+            return range_contains(mapping, doc_value, query_value)
+    except (TypeError, ValueError, OverflowError):
         return False
     return _keyword_text(doc_value) == _keyword_text(query_value)
+
+
+def range_contains(mapping, doc_value, query_value):
+    """Whether a range field's value (an object of bounds, or a CIDR for
+    ip_range) holds query_value, bounds as the engine keeps them."""
+    ftype = mapping["type"]
+    if ftype == "ip_range" and isinstance(doc_value, str):
+        return ipaddress.ip_address(query_value) in \
+            ipaddress.ip_network(doc_value, strict=False)
+    if not isinstance(doc_value, dict):
+        return False
+    point = _range_bound(ftype, query_value, None)
+    for key, bound in doc_value.items():
+        if bound is None:
+            continue
+        if key in ("gt", "gte", "from") and \
+                _range_bound(ftype, bound, True if key == "gt" else None) > point:
+            return False
+        if key in ("lt", "lte", "to") and \
+                _range_bound(ftype, bound, False if key == "lt" else None) < point:
+            return False
+    return True
 
 
 def sort_key(mapping, value):
@@ -3131,7 +3182,7 @@ def route_other(store, method, segs, params, body):
         segs = ["_all"] + segs
         n += 1
     if n == 2 and segs[1] in ("_search", "_count", "_mget", "_refresh",
-                              "_delete_by_query", "_mapping"):
+                              "_delete_by_query", "_mapping", "_settings"):
         return index_api(store, method, segs[0], segs[1], params, body)
     if n == 3 and segs[1] == "_doc":
         return doc_api(store, method, segs[0], segs[2], params, body)
@@ -3192,6 +3243,9 @@ def index_api(store, method, expression, api, params, body):
                              "[%s], allowed: [POST]" % method)
         status, result = store.delete_by_query(expression, body, params)
         return Response(status, result)
+    if api == "_settings":
+        return Response(200, {i.name: {"settings": i.public_settings()}
+                              for i in store.resolve(expression)})
     return Response(200, {i.name: {"mappings": i.public_mapping()}
                           for i in store.resolve(expression)})
 

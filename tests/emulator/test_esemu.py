@@ -1232,6 +1232,36 @@ class RealEngineRulesTest(EmulatorCase):
             "query": {"exists": {"field": "addr"}}})
         self.assertEqual(body["hits"]["total"]["value"], 1)
 
+    def test_disabled_objects_and_object_templates(self):
+        status, _ = self.es.json("PUT", "/t", {"mappings": {
+            "dynamic_templates": [{"deep": {
+                "path_match": "a.*", "match_mapping_type": "object",
+                "mapping": {"type": "object", "enabled": False}}}],
+            "properties": {"off": {"type": "object", "enabled": False}}}})
+        self.assertEqual(status, 200)
+        deep = json.loads("{" + '"a":{' * 30 + '"x":1' + "}" * 31)
+        self.assertEqual(self.statuses([dict(deep, off={"k": [1, "x"]})]),
+                         [201])
+        status, body = self.es.json("GET", "/t/_mapping")
+        props = body["t"]["mappings"]["properties"]
+        self.assertEqual(props["a"]["properties"]["a"],
+                         {"type": "object", "enabled": False})
+
+    def test_settings_and_range_terms(self):
+        self.put({"t": {"type": "date_range"}}, "t",
+                 {"index.mapping.total_fields.limit": 2001})
+        status, body = self.es.json("GET", "/t/_settings")
+        self.assertEqual(body["t"]["settings"]["index"]["mapping"]
+                         ["total_fields"]["limit"], "2001")
+        self.statuses([{"t": {"gte": "2024-01-01T00:00:00.0001Z",
+                              "lte": "2024-01-01T00:00:00.0009Z"}}])
+        status, body = self.es.json("POST", "/t/_search", {"query": {"term": {
+            "t": "2024-01-01T00:00:00.0005Z"}}})
+        self.assertEqual(body["hits"]["total"]["value"], 1)
+        status, body = self.es.json("POST", "/t/_search", {"query": {"term": {
+            "t": "2024-01-01T00:00:00.002Z"}}})
+        self.assertEqual(body["hits"]["total"]["value"], 0)
+
 
 class AliasTest(EmulatorCase):
 

@@ -11,10 +11,10 @@
 # may be dead-lettered.  Then TRUNCATEs in a row must leave no scroll
 # context open on the cluster (real engines allow 500 per node).
 #
-# Written against a real OpenSearch 2.19 (make check's engine, or ES_URL).
-# On 2026-12-03 the emulator still lacked what it checks: dynamic templates
-# and disabled objects in dynamic mapping, the index's total-fields setting
-# in GET _settings, and a term query on a date_range at milliseconds.
+# Written against a real OpenSearch 2.19 (make check's engine, or ES_URL);
+# the emulator does what it checks too (dynamic templates and disabled
+# objects, the total-fields setting in GET _settings, term queries on
+# ranges), held to the real engine by tests/conformance.
 
 use strict;
 use warnings;
