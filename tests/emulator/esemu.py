@@ -2759,18 +2759,20 @@ def read_chunked(rfile):
         rfile.readline(8)
 
 
-class Handler(BaseHTTPRequestHandler):
-    """One HTTP/1.1 connection (keep-alive).  Every request goes through
-    dispatch(): control endpoints, auth, size and encoding checks, faults,
-    routing, filter_path, and the headers Elasticsearch sends."""
+class DispatchingHandler(BaseHTTPRequestHandler):
+    """An HTTP/1.1 connection (keep-alive) whose every method goes to
+    dispatch(method); the emulator's and the fault proxy's (tests/faultproxy)
+    handlers.  server_version names the program in its log lines."""
 
     protocol_version = "HTTP/1.1"
-    server_version = "esemu"
     sys_version = ""
 
     def log_message(self, fmt, *args):
         if self.server.verbose:
-            sys.stderr.write("esemu: %s\n" % (fmt % args))
+            sys.stderr.write("%s: %s\n" % (self.server_version, fmt % args))
+
+    def dispatch(self, method):
+        raise NotImplementedError
 
     def do_GET(self):
         self.dispatch("GET")
@@ -2786,6 +2788,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self):
         self.dispatch("DELETE")
+
+
+class Handler(DispatchingHandler):
+    """One HTTP/1.1 connection (keep-alive).  Every request goes through
+    dispatch(): control endpoints, auth, size and encoding checks, faults,
+    routing, filter_path, and the headers Elasticsearch sends."""
+
+    server_version = "esemu"
 
     def handle_expect_100(self):
         """Answers Expect: 100-continue with 417 when the declared body is

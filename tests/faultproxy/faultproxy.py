@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -146,31 +146,10 @@ def decode_body(body, encoding):
     return body
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(esemu.DispatchingHandler):
     """One client connection (HTTP/1.1 keep-alive)."""
 
-    protocol_version = "HTTP/1.1"
     server_version = "faultproxy"
-    sys_version = ""
-
-    def log_message(self, fmt, *args):
-        if self.server.verbose:
-            sys.stderr.write("faultproxy: %s\n" % (fmt % args))
-
-    def do_GET(self):
-        self.dispatch("GET")
-
-    def do_HEAD(self):
-        self.dispatch("HEAD")
-
-    def do_POST(self):
-        self.dispatch("POST")
-
-    def do_PUT(self):
-        self.dispatch("PUT")
-
-    def do_DELETE(self):
-        self.dispatch("DELETE")
 
     def read_body(self):
         """The request body (Content-Length or chunked)."""
