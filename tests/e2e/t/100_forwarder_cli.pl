@@ -44,6 +44,14 @@ command_fails_like(
 	qr/invalid value "lots" for --max-memory/,
 	'bad size');
 command_fails_like(
+	[ 'pg2es', '-S', 's', '--es-url', 'http://x', '--lanes', '0' ],
+	qr/invalid value "0" for --lanes \(an integer from 1 to 64\)/,
+	'no lanes');
+command_fails_like(
+	[ 'pg2es', '-S', 's', '--es-url', 'http://x', '--lanes', '65' ],
+	qr/invalid value "65" for --lanes/,
+	'more lanes than 64');
+command_fails_like(
 	[ 'pg2es', '-S', 's', '--es-url', 'http://x', '--bulk-max-bytes', '200MB' ],
 	qr/cannot exceed 100MB/,
 	'request size over the Elasticsearch limit');

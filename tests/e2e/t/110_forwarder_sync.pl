@@ -151,6 +151,11 @@ like($res->{content}, qr/^pg2es_documents_sent_total [1-9]\d*$/m, '/metrics coun
 like($res->{content}, qr/^pg2es_truncates_total 1$/m, '/metrics counts the truncate');
 like($res->{content}, qr/^pg2es_confirmed_lsn [1-9]\d*$/m, '/metrics shows the confirmed LSN');
 unlike($res->{content}, qr/^pg2es_dead_lettered_total [1-9]/m, 'nothing dead-lettered');
+like($res->{content}, qr/^pg2es_lanes 4$/m, '/metrics shows the default lanes, 4');
+like($res->{content}, qr/^pg2es_requests_in_flight 0$/m,
+	'/metrics: no request in flight once everything is synced');
+is(scalar(() = $res->{content} =~ /^pg2es_lane_batches\{lane="[0-3]"\} 0$/mg), 4,
+	'/metrics: every lane\'s queue is empty once everything is synced');
 
 # A last change, then SIGTERM: exit 0 and nothing left in the slot.
 $node->safe_psql('postgres', "INSERT INTO items VALUES (123456, 'at the end', 0, '{}')");

@@ -19,6 +19,7 @@ use strict;
 use warnings;
 
 use Encode ();
+use HTTP::Tiny;
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -189,6 +190,26 @@ SKIP:
 	cmp_ok($doc->{_version} // 0, '>', 1000,
 		'the command line\'s versioning=on applies (the version is an LSN)');
 }
+unlike($fw->log_contents, qr/one lane, not/, 'versioning=on: the default lanes');
+$fw->stop;
+
+# versioning=off: one lane (without versions, request order is the only guard)
+my $lanes_port = PostgreSQL::Test::Cluster::get_free_port();
+$fw = start_forwarder(node => $node, es => $es, slot => 'opt',
+	env  => { PG2ES_OPTION => 'versioning=off;include-tables=public.opt' },
+	args => [ '--no-initial-load', '--metrics-port', $lanes_port,
+		'--dead-letter-file', "$dir/opt.ndjson" ]);
+my $lanes_http = HTTP::Tiny->new(timeout => 5);
+ok( wait_until(
+		sub {
+			my $res = $lanes_http->get("http://127.0.0.1:$lanes_port/metrics");
+			return $res->{success} && $res->{content} =~ /^pg2es_lanes 1$/m;
+		}),
+	'versioning=off: one lane (pg2es_lanes 1)') or diag $fw->log_contents;
+like($fw->log_contents, qr/one lane, not 4: versioning=off/, 'versioning=off: the log says why');
+$node->safe_psql('postgres', "INSERT INTO opt VALUES (2, 'b')");
+ok(wait_until(sub { $es->count($opt_index) == 2 }), 'versioning=off, one lane: the row syncs')
+  or diag $fw->log_contents;
 $fw->stop;
 
 #
