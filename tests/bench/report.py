@@ -440,8 +440,8 @@ def delay_section(rep):
             "The insert workload (%s rows, one transaction) through pg2es, from a copy of the "
             "same slot, into tests/bench/sink.py answering every `_bulk` request after the "
             "given delay (requests in flight together wait together, as on a cluster with "
-            "spare capacity). rows/s = rows / the forwarder's run to `--endpos`." % (
-                "{:,}".format(n)), "")
+            "spare capacity). rows/s = rows / the forwarder's run to `--endpos`, the median "
+            "of %d run(s)." % ("{:,}".format(n), rep.res["settings"]["repeat"]), "")
     labels = list(figures)
     delays = sorted({ms for f in figures.values() for ms in f}, key=int)
     rows = []
