@@ -17,6 +17,9 @@
 
 #include "log.h"
 
+/* the missing X-Elastic-Product header was noted (finish) */
+static bool product_noted = false;
+
 /* How long a node that gave no answer is passed over. */
 #define ES_NODE_DOWN_US (5 * 1000000)
 
@@ -399,12 +402,16 @@ finish(Es *es, CURLcode code)
 		es->down_until[es->node] = now + ES_NODE_DOWN_US;
 	else
 		es->down_until[es->node] = 0;
-	/* OpenSearch and proxies may omit the header: say so once, go on */
-	if (status >= 200 && status < 300 && !es->product_seen && !es->product_warned)
+	/*
+	 * OpenSearch and proxies may omit the header: say so once per process
+	 * (every lane, the start-up calls and verify each have an Es; a line
+	 * per client would break into the load's progress report).
+	 */
+	if (status >= 200 && status < 300 && !es->product_seen && !product_noted)
 	{
 		log_info("%s does not send \"X-Elastic-Product: Elasticsearch\" (OpenSearch?); continuing",
 				 es->result.node);
-		es->product_warned = true;
+		product_noted = true;
 	}
 	es->node = (es->node + 1) % es->opt.nurls;
 	es->busy = false;

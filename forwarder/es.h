@@ -55,7 +55,6 @@ typedef struct Es
 	bool		busy;			/* a request is in flight */
 	bool		finished;		/* result holds an unread outcome */
 	bool		product_seen;	/* X-Elastic-Product: Elasticsearch seen */
-	bool		product_warned;
 	EsResult	result;
 	Buf			response;
 	Buf			gz;
