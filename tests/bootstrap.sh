@@ -90,3 +90,21 @@ if [ ! -f "$secure/target/built" ] ||
 		touch "$secure/target/built"
 	fi
 fi
+# ... and the OpenSearch 3 one (PG2ES_OPENSEARCH_VERSION=3, the suite
+# opensearch-3: about 85 MB more on a first run), only where a JDK 21 or
+# newer is (Maven runs on it); without one that suite skips.
+v3=$engines/v3
+if jdk21=$("$v3/find-java" --jdk 2>/dev/null); then
+	if [ ! -f "$v3/target/built" ] ||
+		[ -n "$(find "$v3/pom.xml" "$engines/src" -newer "$v3/target/built")" ]; then
+		echo "bootstrap: building tests/engines/v3 (Maven, on $jdk21)"
+		if ! log=$(JAVA_HOME=$jdk21 mvn -B -Dstyle.color=never -f "$v3/pom.xml" package 2>&1); then
+			printf '%s\n' "$log" | tail -n 40 >&2
+			echo "bootstrap: building tests/engines/v3 failed; the opensearch-3 suite will fail or skip" >&2
+		else
+			touch "$v3/target/built"
+		fi
+	fi
+else
+	echo "bootstrap: no JDK 21 or newer here; OpenSearch 3 (tests/engines/v3) not built, the opensearch-3 suite skips"
+fi

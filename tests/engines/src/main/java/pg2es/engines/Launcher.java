@@ -18,14 +18,9 @@ import org.opensearch.common.settings.Settings;
 import org.opensearch.common.unit.TimeValue;
 import org.opensearch.core.common.transport.TransportAddress;
 import org.opensearch.http.HttpServerTransport;
-import org.opensearch.index.mapper.MapperExtrasPlugin;
-import org.opensearch.index.reindex.ReindexPlugin;
-import org.opensearch.analysis.common.CommonAnalysisPlugin;
 import org.opensearch.node.MockNode;
 import org.opensearch.node.Node;
-import org.opensearch.painless.PainlessPlugin;
 import org.opensearch.plugins.Plugin;
-import org.opensearch.transport.Netty4Plugin;
 import org.opensearch.transport.TransportService;
 
 /**
@@ -46,12 +41,23 @@ import org.opensearch.transport.TransportService;
  * the cluster could not start (the reason is on stderr), 2 for bad usage.
  */
 public final class Launcher {
-    private static final List<Class<? extends Plugin>> PLUGINS = List.of(
-        Netty4Plugin.class,
-        PainlessPlugin.class,
-        ReindexPlugin.class,
-        MapperExtrasPlugin.class,
-        CommonAnalysisPlugin.class);
+    /**
+     * The modules pg2es needs, each by its OpenSearch 2.x class name and its
+     * 3.x one (3.0 renamed them *ModulePlugin; nothing else this launcher
+     * uses differs, so one source serves both builds, ../pom.xml and
+     * v3/pom.xml): HTTP, Painless, _delete_by_query, scaled_float and the
+     * common analyzers.
+     */
+    private static final String[][] MODULES = {
+        {"org.opensearch.transport.Netty4Plugin", "org.opensearch.transport.Netty4ModulePlugin"},
+        {"org.opensearch.painless.PainlessPlugin", "org.opensearch.painless.PainlessModulePlugin"},
+        {"org.opensearch.index.reindex.ReindexPlugin", "org.opensearch.index.reindex.ReindexModulePlugin"},
+        {"org.opensearch.index.mapper.MapperExtrasPlugin", "org.opensearch.index.mapper.MapperExtrasModulePlugin"},
+        {"org.opensearch.analysis.common.CommonAnalysisPlugin",
+            "org.opensearch.analysis.common.CommonAnalysisModulePlugin"},
+    };
+
+    private static final List<Class<? extends Plugin>> PLUGINS = modulePlugins();
 
     private static final long START_TIMEOUT_SECONDS = 120;
 
@@ -71,6 +77,30 @@ public final class Launcher {
         this.watchPid = watchPid;
         this.readyFile = readyFile;
         this.controlDir = home.resolveSibling("control");
+    }
+
+    /**
+     * The plugin class of each of MODULES, whichever of its names is on the
+     * classpath; IllegalStateException naming the module if neither is.
+     */
+    private static List<Class<? extends Plugin>> modulePlugins() {
+        List<Class<? extends Plugin>> plugins = new ArrayList<>();
+        for (String[] names : MODULES) {
+            Class<? extends Plugin> found = null;
+            for (String name : names) {
+                try {
+                    found = Class.forName(name).asSubclass(Plugin.class);
+                    break;
+                } catch (ClassNotFoundException e) {
+                    // the other version's name
+                }
+            }
+            if (found == null) {
+                throw new IllegalStateException("no module " + String.join(" or ", names) + " on the classpath");
+            }
+            plugins.add(found);
+        }
+        return List.copyOf(plugins);
     }
 
     /** Parses the arguments, starts the cluster and waits for its end. */
