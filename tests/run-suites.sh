@@ -125,6 +125,9 @@ run_suite regress make -s -C decoder installcheck
 run_suite valgrind make -s -C decoder valgrind-check
 run_suite compat bash tests/compat/check_majors.sh
 run_suite e2e e2e_suite
+# OpenSearch 3 (Java 21+; skips with a line saying so without one):
+# conformance and the sync, initial-load and mappings files.
+run_suite opensearch-3 bash tests/engines/check-v3.sh
 # Other PostgreSQL majors (tests/majors; "regress" and "e2e" above are the
 # machine's 15): the decoder's regression suite on 17, 18 and 13 (when its
 # root could be built), and streaming, the initial load with verify and the
