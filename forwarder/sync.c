@@ -515,8 +515,9 @@ sync_keepalive(Sync *sync, Lsn wal_end)
 
 /*
  * note_forbidden: Elasticsearch at node refused a request (or a bulk item)
- * with 401 or 403, body[0..len) saying why. Nothing after it is sent until
- * it goes through (the caller retries with backoff), so this is a waiting
+ * with 401 or 403, body[0..len) saying why. Nothing after it in its lane
+ * is sent until it goes through (the caller retries with backoff), and
+ * nothing after it is confirmed, so this is a waiting
  * state: one ERROR naming the action and what grants it, again only when
  * another action is refused; pg2es_es_forbidden is 1 meanwhile. A role
  * fixed while it waits lets the sync resume without a restart.
@@ -550,17 +551,42 @@ note_forbidden(Sync *sync, const char *node, long status, const char *body, size
 }
 
 /*
+ * other_lane_failing: whether a lane other than lane is retrying a
+ * request that failed (its head has failed attempts).
+ */
+static bool
+other_lane_failing(const Sync *sync, const SyncLane *lane)
+{
+	size_t		i;
+
+	for (i = 0; i <= sync->nlanes; i++)
+	{
+		const Batch *head = bulk_head(&sync->lanes[i].queue);
+
+		if (&sync->lanes[i] != lane && head && head->attempts > 0)
+			return true;
+	}
+	return false;
+}
+
+/*
  * note_es_state: keep metrics and the log in step with whether
- * Elasticsearch answers; logs only changes.
+ * Elasticsearch answers the request of lane; logs only changes. A success
+ * in one lane while another still retries a failure (a 429 or 403 for
+ * some requests, a node down for some lanes) changes nothing: the state
+ * goes back to "answers" once no lane is failing, so that lanes taking
+ * turns do not log the outage again at every retry.
  */
 static void
-note_es_state(Sync *sync, const EsResult *r)
+note_es_state(Sync *sync, const SyncLane *lane, const EsResult *r)
 {
 	if (r->status == 401 || r->status == 403)
 	{
 		note_forbidden(sync, r->node, r->status, r->body->data, r->body->len);
 		return;
 	}
+	if (r->status != 0 && !es_status_transient(r->status) && other_lane_failing(sync, lane))
+		return;
 	if (r->status != 0 && !es_status_transient(r->status) &&
 		sync->es_state.current == ES_STATE_FORBIDDEN)
 		log_info("Elasticsearch at %s allows pg2es's requests again ([%s] was granted); resuming",
@@ -736,7 +762,8 @@ retry_after_first(const Batch *head, const BulkRespItem *items, bool *retry)
  * and is sent again) is noted as for a whole request.
  */
 static void
-note_bulk_state(Sync *sync, const EsResult *r, const BulkRespItem *items, size_t n)
+note_bulk_state(Sync *sync, const SyncLane *lane, const EsResult *r, const BulkRespItem *items,
+				size_t n)
 {
 	size_t		i;
 
@@ -747,7 +774,7 @@ note_bulk_state(Sync *sync, const EsResult *r, const BulkRespItem *items, size_t
 						   items[i].error ? strlen(items[i].error) : 0);
 			return;
 		}
-	note_es_state(sync, r);
+	note_es_state(sync, lane, r);
 }
 
 /*
@@ -775,14 +802,14 @@ read_response(Sync *sync, SyncLane *lane, const EsResult *r, int64_t now_us)
 		if (bulkresp_parse(r->body->data, r->body->len, actions, nitems, items,
 						   err, sizeof(err)))
 		{
-			note_bulk_state(sync, r, items, nitems);
+			note_bulk_state(sync, lane, r, items, nitems);
 			/* may free the head */
 			status = apply_items(sync, lane, items, now_us);
 			bulkresp_items_free(items, nitems);
 		}
 		else
 		{
-			note_es_state(sync, r);
+			note_es_state(sync, lane, r);
 			log_warning("unusable response from %s: %s; sending the request again", r->node, err);
 			retry_head_later(sync, lane, head, head->nitems, now_us);
 		}
@@ -1206,7 +1233,7 @@ handle_result(Sync *sync, SyncLane *lane, const EsResult *r, int64_t now_us)
 				  "Elasticsearch at %s answers GET / with HTTP %ld; retrying", r->node, r->status);
 	}
 	else
-		note_es_state(sync, r);
+		note_es_state(sync, lane, r);
 	if (!sync->probed)
 	{
 		handle_probe(sync, lane, r, now_us);

@@ -57,9 +57,9 @@ typedef struct Sync
 	LogState	es_state;
 	char		forbidden_action[128];	/* named by the 403 last logged, or "" */
 	char	   *path;			/* URL path of the request in flight, owned */
-	TruncateJob truncate;		/* progress of the head TRUNCATE */
+	TruncateJob truncate;		/* progress of the barrier lane's TRUNCATE */
 	const Batch *truncating;	/* the TRUNCATE batch truncate is for, or NULL */
-	MovePlan	move;			/* what the head MOVE batch says */
+	MovePlan	move;			/* what the barrier lane's MOVE batch says */
 	const Batch *moving;		/* the MOVE batch move is for, or NULL */
 	struct MappingCache *mappings;	/* derives the mappings of indexes new
 									 * in the stream; NULL = off; borrowed */
