@@ -1786,6 +1786,12 @@ class Faults:
         self.rules.extend(checked)
         return len(checked)
 
+    def clear(self, keep=""):
+        """Drops every rule but those of the kinds in keep (a comma list),
+        in one step: a rule that must hold all along never lapses."""
+        kinds = set(keep.split(",")) - {""}
+        self.rules = [r for r in self.rules if r["kind"] in kinds]
+
     def take(self, kind, is_bulk, predicate=None):
         """Consumes one use of the first rule of kind that applies (rules
         other than item rules apply to _bulk requests unless "scope" is
@@ -3021,7 +3027,7 @@ class Handler(DispatchingHandler):
         """Checks and routes a request; returns a Response."""
         store = self.server.store
         if control:
-            return self.control(method, path, body)
+            return self.control(method, path, params, body)
         try:
             self.check_auth()
         except _AuthFailure as failure:
@@ -3044,7 +3050,7 @@ class Handler(DispatchingHandler):
             return Response(err.status, err.body())
         return route(store, method, path, params, body)
 
-    def control(self, method, path, body):
+    def control(self, method, path, params, body):
         """The /_emulator/ endpoints (faults, stats)."""
         store = self.server.store
         with store.lock:
@@ -3056,7 +3062,7 @@ class Handler(DispatchingHandler):
                 added = store.faults.install(rules)
                 return Response(200, {"acknowledged": True, "added": added})
             if path == "/_emulator/faults" and method == "DELETE":
-                store.faults.rules.clear()
+                store.faults.clear(params.get("keep", ""))
                 return Response(200, {"acknowledged": True})
             if path == "/_emulator/stats" and method == "GET":
                 stats = dict(store.stats)

@@ -967,6 +967,17 @@ class FaultTest(EmulatorCase):
         code, body = self.es.bulk([idx("index", "t", "1"), {"a": "poison"}])
         self.assertFalse(body["errors"])
 
+    def test_clear_keeps_the_kinds_asked(self):
+        self.faults([{"kind": "reject", "match": "poison"},
+                     {"kind": "status", "status": 503, "count": 5}])
+        self.assertEqual(self.es.json("DELETE",
+                                      "/_emulator/faults?keep=reject")[0], 200)
+        code, body = self.es.bulk([idx("index", "t", "1"), {"a": "poison"},
+                                   idx("index", "t", "2"), {"a": "ok"}])
+        self.assertEqual(code, 200)
+        self.assertEqual(body["items"][0]["index"]["status"], 400)
+        self.assertEqual(body["items"][1]["index"]["status"] // 100, 2)
+
     def test_bad_rule(self):
         status, _ = self.es.json("POST", "/_emulator/faults",
                                  {"kind": "nonsense"})

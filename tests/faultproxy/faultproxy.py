@@ -189,7 +189,8 @@ class Handler(esemu.DispatchingHandler):
         url = urlsplit(self.path)
         body = self.read_body()
         if url.path.startswith("/_emulator/"):
-            self.control(method, url.path, body)
+            self.control(method, url.path,
+                         dict(parse_qsl(url.query, keep_blank_values=True)), body)
             return
         state = self.server.state
         is_bulk = method in ("POST", "PUT") and (
@@ -314,7 +315,7 @@ class Handler(esemu.DispatchingHandler):
         return 200, [("content-type", "application/json; charset=UTF-8")], \
             json.dumps(obj).encode()
 
-    def control(self, method, path, body):
+    def control(self, method, path, params, body):
         state = self.server.state
         try:
             with state.lock:
@@ -323,7 +324,7 @@ class Handler(esemu.DispatchingHandler):
                     self.send_json(200, {"acknowledged": True,
                                          "installed": added})
                 elif path == "/_emulator/faults" and method == "DELETE":
-                    state.faults.rules.clear()
+                    state.faults.clear(params.get("keep", ""))
                     self.send_json(200, {"acknowledged": True})
                 elif path == "/_emulator/stats" and method == "GET":
                     stats = dict(state.stats,

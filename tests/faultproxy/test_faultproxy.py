@@ -147,6 +147,16 @@ class FaultProxyTest(unittest.TestCase):
         self.assertGreaterEqual(stats["bulk_requests"], 1)
         self.assertGreaterEqual(stats["faults_served"].get("status", 0), 1)
 
+    def test_clear_keeps_the_kinds_asked(self):
+        self.request("POST", "/_emulator/faults",
+                     [{"kind": "reject", "match": '"n":12'},
+                      {"kind": "status", "status": 503, "count": 5}])
+        self.request("DELETE", "/_emulator/faults?keep=reject")
+        status, resp = self.bulk([11, 12])
+        self.assertEqual(status, 200)
+        self.assertEqual([i["index"]["status"] for i in resp["items"]],
+                         [201, 400])
+
     def test_bad_rule_is_refused(self):
         status, _ = self.request("POST", "/_emulator/faults",
                                  {"kind": "no-such-fault"})

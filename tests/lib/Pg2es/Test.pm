@@ -476,10 +476,13 @@ sub fault
 	return;
 }
 
+# Drops the fault rules, except those of the kinds in @keep (at once, so
+# that those never lapse).
 sub clear_faults
 {
-	my ($self) = @_;
-	$self->request('DELETE', '/_emulator/faults') if $self->{faults};
+	my ($self, @keep) = @_;
+	my $query = @keep ? '?keep=' . join(',', @keep) : '';
+	$self->request('DELETE', "/_emulator/faults$query") if $self->{faults};
 	return;
 }
 
