@@ -471,7 +471,8 @@ def engines_section(rep):
         return engines
     rep.add("## 6. Real engines and the Debezium chain", "",
             "A real OpenSearch 2.19.6 (tests/engines/start, heap 512 MB a node, default "
-            "refresh interval 1 s; %s), each first warmed up with 50,000 documents; "
+            "refresh interval 1 s; %s), each first warmed up with 50,000 documents and "
+            "a backlog of the first pipeline that is not reported; "
             "every pipeline runs as a service "
             "on the same PostgreSQL. After a warm-up row per table is searchable: "
             "**backlog** = one INSERT of %s rows, rows/s = rows / (commit to `_count` "
