@@ -8,7 +8,9 @@
  *
  *	RELATION  [4, relid, "index name"]
  *	CHANGE    [1, flags, nitems, len]  then len bytes of NDJSON, each line
- *			  ending in "\n"
+ *			  ending in "\n"; under FRAME_FLAG_CONTINUED only the first of
+ *			  them, up to the message's end, and the next messages hold
+ *			  nothing but the rest (see pg2es.c, write_split_change)
  *	TRUNCATE  [3, ["index", ...], version]  (version 0: unversioned)
  *	COMMIT    [2, xid, commit_lsn, end_lsn, commit_time]  (microseconds
  *			  since the Unix epoch)
@@ -75,10 +77,12 @@ framing_relation(StringInfo out, Oid relid, const char *index)
 	pack_string(&pk, index);
 }
 
-/* Appends a CHANGE frame: its header, then the len bytes of ndjson. */
+/*
+ * Appends a CHANGE frame's header alone, for len bytes of NDJSON that the
+ * caller writes after it.
+ */
 void
-framing_change(StringInfo out, int flags, int nitems, const char *ndjson,
-			   int len)
+framing_change_header(StringInfo out, int flags, int nitems, int len)
 {
 	msgpack_packer pk;
 
@@ -86,6 +90,14 @@ framing_change(StringInfo out, int flags, int nitems, const char *ndjson,
 	msgpack_pack_uint32(&pk, flags);
 	msgpack_pack_uint32(&pk, nitems);
 	msgpack_pack_uint32(&pk, len);
+}
+
+/* Appends a CHANGE frame: its header, then the len bytes of ndjson. */
+void
+framing_change(StringInfo out, int flags, int nitems, const char *ndjson,
+			   int len)
+{
+	framing_change_header(out, flags, nitems, len);
 	appendBinaryStringInfo(out, ndjson, len);
 }
 

@@ -17,13 +17,24 @@
 /* CHANGE flags */
 #define FRAME_FLAG_UNVERSIONED 0x01
 #define FRAME_FLAG_MISSING_IS_LOSS 0x02
+/* the NDJSON runs past this message's end, on in the next messages */
+#define FRAME_FLAG_CONTINUED 0x04
 
 /* Frames are gathered into messages of about this size. */
 #define FRAME_MESSAGE_TARGET (64 * 1024)
 
+/*
+ * A change whose NDJSON is larger than this is split over messages of at
+ * most this size, so that the forwarder's libpq never holds more of it at
+ * once than one such message (and the walsender never a second copy).
+ */
+#define FRAME_PIECE_BYTES (1024 * 1024)
+
 extern void framing_relation(StringInfo out, Oid relid, const char *index);
 extern void framing_change(StringInfo out, int flags, int nitems,
 						   const char *ndjson, int len);
+extern void framing_change_header(StringInfo out, int flags, int nitems,
+								  int len);
 extern void framing_truncate(StringInfo out, List *indexes,
 							 XLogRecPtr version);
 extern void framing_commit(StringInfo out, TransactionId xid,

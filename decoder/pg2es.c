@@ -13,7 +13,9 @@
  * writes them in messages of about 64 kB, the last one from the commit
  * callback ending with the COMMIT frame: that message's LSN is then the
  * end of the commit record, which is what the forwarder confirms.  Fewer,
- * larger messages cost the walsender much less than one per change.
+ * larger messages cost the walsender much less than one per change.  A
+ * change larger than FRAME_PIECE_BYTES is split over messages of that size
+ * (write_split_change).
  *
  * Either way, transactions that produce nothing still report progress, so
  * that the walsender answers keepalives and the slot moves on.
@@ -114,6 +116,58 @@ flush_frames(LogicalDecodingContext *ctx, DecodeState *state)
 }
 
 /*
+ * Writes a change larger than FRAME_PIECE_BYTES in pieces: the pending
+ * frames, then its CHANGE header flagged FRAME_FLAG_CONTINUED and its
+ * first NDJSON bytes, up to FRAME_PIECE_BYTES in all, as one message; then
+ * the rest of its NDJSON in messages of at most FRAME_PIECE_BYTES holding
+ * nothing else.  The forwarder puts the pieces together in the block that
+ * becomes the item's request body, so it holds the item's bytes once,
+ * where one message would have cost it that message in libpq's receive
+ * buffer too.  The pieces are written from ndjson directly, not copied
+ * into the pending frames first.
+ */
+static void
+write_split_change(LogicalDecodingContext *ctx, DecodeState *state,
+				   int flags, int nitems, const char *ndjson, int len)
+{
+	const char *next = ndjson;
+	int			left = len;
+	int			n;
+
+	framing_change_header(&state->frames, flags | FRAME_FLAG_CONTINUED,
+						  nitems, left);
+	n = Min(left, Max(FRAME_PIECE_BYTES - state->frames.len, 0));
+	appendBinaryStringInfo(&state->frames, next, n);
+	flush_frames(ctx, state);
+	for (next += n, left -= n; left > 0; next += n, left -= n)
+	{
+		n = Min(left, FRAME_PIECE_BYTES);
+		OutputPluginPrepareWrite(ctx, true);
+		appendBinaryStringInfo(ctx->out, next, n);
+		OutputPluginWrite(ctx, true);
+	}
+}
+
+/*
+ * Gathers a CHANGE frame for the len bytes of ndjson, written at once
+ * when the pending frames reach FRAME_MESSAGE_TARGET, or split over
+ * messages when ndjson is larger than FRAME_PIECE_BYTES.
+ */
+static void
+write_change_frame(LogicalDecodingContext *ctx, DecodeState *state,
+				   int flags, int nitems, const char *ndjson, int len)
+{
+	if (len > FRAME_PIECE_BYTES)
+	{
+		write_split_change(ctx, state, flags, nitems, ndjson, len);
+		return;
+	}
+	framing_change(&state->frames, flags, nitems, ndjson, len);
+	if (state->frames.len >= FRAME_MESSAGE_TARGET)
+		flush_frames(ctx, state);
+}
+
+/*
  * Writes the items of one change to out.  Returns false when the change
  * produced nothing (the row cannot be addressed).
  */
@@ -181,6 +235,7 @@ write_row_change(LogicalDecodingContext *ctx, DecodeState *state,
 {
 	RelEntry   *entry = relcache_entry_for(state->cache, rel);
 	ItemResult	result;
+	int			flags;
 
 	if (!entry->covered)
 		return false;
@@ -202,12 +257,10 @@ write_row_change(LogicalDecodingContext *ctx, DecodeState *state,
 		framing_relation(&state->frames, entry->relid, entry->index_name);
 		entry->announced = true;
 	}
-	framing_change(&state->frames,
-				   (result.unversioned ? FRAME_FLAG_UNVERSIONED : 0) |
-				   (result.missing_is_loss ? FRAME_FLAG_MISSING_IS_LOSS : 0),
-				   result.nitems, state->change.data, state->change.len);
-	if (state->frames.len >= FRAME_MESSAGE_TARGET)
-		flush_frames(ctx, state);
+	flags = (result.unversioned ? FRAME_FLAG_UNVERSIONED : 0) |
+		(result.missing_is_loss ? FRAME_FLAG_MISSING_IS_LOSS : 0);
+	write_change_frame(ctx, state, flags, result.nitems, state->change.data,
+					   state->change.len);
 	return true;
 }
 

@@ -270,38 +270,48 @@ split_items(Frame *frame, const char *data, size_t len, char *errbuf, size_t err
 /*
  * decode_change: the rest of a CHANGE header of n elements (after the kind)
  * at the cursor, then its payload, which follows the header; reader->pos
- * is set past the payload.
+ * is set past the payload. FRAME_PARTIAL (see there) leaves reader->pos
+ * at the frame's start.
  */
-static bool
+static FrameStatus
 decode_change(FrameReader *reader, Cursor *c, uint64_t n, Frame *frame,
 			  char *errbuf, size_t errlen)
 {
 	uint64_t	nitems;
 	uint64_t	len;
+	size_t		header_end;
 
 	if (n != 4 || !read_uint(c, &frame->flags) || !read_uint(c, &nitems) ||
 		!read_uint(c, &len))
 	{
 		snprintf(errbuf, errlen, "malformed CHANGE frame header");
-		return false;
+		return FRAME_ERROR;
 	}
-	reader->pos = (size_t) ((const char *) c->p - reader->data);
+	header_end = (size_t) ((const char *) c->p - reader->data);
 	if (nitems < 1 || nitems > FRAME_MAX_ITEMS)
 	{
 		snprintf(errbuf, errlen, "CHANGE frame declares %llu items", (unsigned long long) nitems);
-		return false;
+		return FRAME_ERROR;
 	}
+	if (len > reader->len - header_end && (frame->flags & FRAME_FLAG_CONTINUED) &&
+		len <= SIZE_MAX - header_end)
+	{
+		/* reader->pos stays at the frame's start (frame_reader_rest) */
+		frame->whole_len = header_end - reader->pos + (size_t) len;
+		return FRAME_PARTIAL;
+	}
+	reader->pos = header_end;
 	if (len > reader->len - reader->pos)
 	{
 		snprintf(errbuf, errlen, "CHANGE frame declares %llu bytes but the message has %zu left",
 				 (unsigned long long) len, reader->len - reader->pos);
-		return false;
+		return FRAME_ERROR;
 	}
 	frame->nitems = (size_t) nitems;
 	if (!split_items(frame, reader->data + reader->pos, (size_t) len, errbuf, errlen))
-		return false;
+		return FRAME_ERROR;
 	reader->pos += (size_t) len;
-	return true;
+	return FRAME_OK;
 }
 
 /*
@@ -399,8 +409,9 @@ decode_other(Cursor *c, uint64_t n, Frame *frame, char *errbuf, size_t errlen)
  * frame_reader_next: decode the next frame into *frame.
  *
  * Returns FRAME_END after the last frame, FRAME_ERROR (errbuf set, at most
- * errlen bytes) for anything malformed, including an unknown frame kind.
- * After FRAME_ERROR the rest of the message must not be used.
+ * errlen bytes) for anything malformed, including an unknown frame kind,
+ * FRAME_PARTIAL for a split CHANGE (frame.h). After FRAME_ERROR or
+ * FRAME_PARTIAL the reader must not be asked for more.
  */
 FrameStatus
 frame_reader_next(FrameReader *reader, Frame *frame, char *errbuf, size_t errlen)
@@ -427,11 +438,22 @@ frame_reader_next(FrameReader *reader, Frame *frame, char *errbuf, size_t errlen
 	}
 	frame->kind = (FrameKind) kind;
 	if (frame->kind == FRAME_CHANGE)
-		return decode_change(reader, &c, n, frame, errbuf, errlen) ? FRAME_OK : FRAME_ERROR;
+		return decode_change(reader, &c, n, frame, errbuf, errlen);
 	if (!decode_other(&c, n, frame, errbuf, errlen))
 		return FRAME_ERROR;
 	reader->pos = (size_t) ((const char *) c.p - reader->data);
 	return FRAME_OK;
+}
+
+/*
+ * frame_reader_rest: the message's bytes from the frame last read on, which
+ * after FRAME_PARTIAL are the split CHANGE frame's first part.
+ */
+void
+frame_reader_rest(const FrameReader *reader, const char **data, size_t *len)
+{
+	*data = reader->data + reader->pos;
+	*len = reader->len - reader->pos;
 }
 
 /*

@@ -26,6 +26,11 @@ typedef enum FrameKind
  * document it updates was never created: a 404 for it means lost columns
  */
 #define FRAME_FLAG_MISSING_IS_LOSS 2
+/*
+ * CHANGE flag bit 2: the payload may run past the message's end; the next
+ * messages then hold nothing but the rest of it (FRAME_PARTIAL)
+ */
+#define FRAME_FLAG_CONTINUED 4
 
 /* Bulk action of one item, read from its action line. */
 typedef enum ItemAction
@@ -74,6 +79,8 @@ typedef struct Frame
 	size_t		nindexes;
 	/* REQUEST */
 	Request		request;
+	/* FRAME_PARTIAL: the whole frame's bytes, header included */
+	size_t		whole_len;
 } Frame;
 
 /* Walks the frames of one message. */
@@ -88,7 +95,11 @@ typedef enum FrameStatus
 {
 	FRAME_OK,					/* *frame holds the next frame */
 	FRAME_END,					/* the message has no more frames */
-	FRAME_ERROR					/* malformed; errbuf says why */
+	FRAME_ERROR,				/* malformed; errbuf says why */
+	FRAME_PARTIAL				/* a CHANGE flagged FRAME_FLAG_CONTINUED whose
+								 * payload runs past the message's end, the
+								 * last frame of it: frame_reader_rest() is
+								 * its beginning, frame->whole_len its size */
 } FrameStatus;
 
 extern void frame_reader_init(FrameReader *reader, const char *data, size_t len);
@@ -96,6 +107,8 @@ extern PG2ES_MUSTCHECK FrameStatus frame_reader_next(FrameReader *reader,
 													 Frame *frame,
 													 char *errbuf,
 													 size_t errlen);
+extern void frame_reader_rest(const FrameReader *reader, const char **data,
+							  size_t *len);
 extern void frame_truncate_index(const Frame *frame, size_t i,
 								 const char **name, size_t *len);
 

@@ -220,6 +220,8 @@ sync_free(Sync *sync)
 	dlq_close(&sync->dlq);
 	truncate_job_free(&sync->truncate);
 	move_plan_free(&sync->move);
+	free(sync->split);
+	sync->split = NULL;
 }
 
 /*
@@ -245,6 +247,8 @@ sync_reset(Sync *sync)
 	sync->truncating = NULL;
 	move_plan_free(&sync->move);
 	sync->moving = NULL;
+	free(sync->split);
+	sync->split = NULL;
 	ack_free(&sync->ack);
 	ack_init(&sync->ack, confirmed);
 	sync->progress_us = pg2es_now_us();
@@ -453,10 +457,59 @@ sync_add_message(Sync *sync, const char *data, size_t len, int64_t now_us)
 }
 
 /*
+ * begin_split: the message ended inside a CHANGE frame split over messages
+ * (FRAME_PARTIAL): keep its first part, rest[0..len), in a block of the
+ * whole frame's size, which the next messages fill (add_split_piece). A
+ * block that large is mmap'd, so only the pages written so far count.
+ */
+static SyncStatus
+begin_split(Sync *sync, const Frame *frame, const char *rest, size_t len)
+{
+	if ((sync->split = malloc(frame->whole_len)) == NULL)
+	{
+		log_error("out of memory for a change of %zu bytes", frame->whole_len);
+		return SYNC_FATAL;
+	}
+	memcpy(sync->split, rest, len);
+	sync->split_have = len;
+	sync->split_len = frame->whole_len;
+	return SYNC_OK;
+}
+
+/*
+ * add_split_piece: the message data[0..len) (in block, freed here) is the
+ * next piece of the split CHANGE frame; once it is whole, the frame is
+ * queued as a message of its own, whose block the queue may adopt as the
+ * item's request body: the item's bytes are held once.
+ */
+static SyncStatus
+add_split_piece(Sync *sync, void *block, const char *data, size_t len, int64_t now_us)
+{
+	char	   *whole = sync->split;
+
+	if (len > sync->split_len - sync->split_have)
+	{
+		free(block);
+		log_error("invalid data from the pg2es plugin: a piece of a split CHANGE frame runs %zu bytes past its end (is the server's plugin the same version?)",
+				  len - (sync->split_len - sync->split_have));
+		return SYNC_FATAL;
+	}
+	memcpy(whole + sync->split_have, data, len);
+	sync->split_have += len;
+	free(block);
+	if (sync->split_have < sync->split_len)
+		return SYNC_OK;
+	sync->split = NULL;
+	return sync_add_owned_message(sync, whole, whole, sync->split_len, now_us);
+}
+
+/*
  * sync_add_owned_message: as sync_add_message, but the sync takes block, a
  * malloc'd block holding data[0..len) (PQgetCopyData's buffer; NULL =
  * none): an item too large to share a request is queued without a copy
- * (queue_item), and the block is freed when it is not kept.
+ * (queue_item), and the block is freed when it is not kept. A CHANGE
+ * frame split over messages (FRAME_FLAG_CONTINUED) is put together from
+ * them first.
  */
 SyncStatus
 sync_add_owned_message(Sync *sync, void *block, const char *data, size_t len,
@@ -467,10 +520,19 @@ sync_add_owned_message(Sync *sync, void *block, const char *data, size_t len,
 	FrameStatus fs;
 	char		err[256];
 	SyncStatus	status = SYNC_OK;
+	const char *rest;
+	size_t		rest_len;
 
+	if (sync->split)
+		return add_split_piece(sync, block, data, len, now_us);
 	frame_reader_init(&reader, data, len);
 	while (status == SYNC_OK && (fs = frame_reader_next(&reader, &frame, err, sizeof(err))) == FRAME_OK)
 		status = add_frame(sync, &frame, &block, now_us);
+	if (status == SYNC_OK && fs == FRAME_PARTIAL)
+	{
+		frame_reader_rest(&reader, &rest, &rest_len);
+		status = begin_split(sync, &frame, rest, rest_len);
+	}
 	free(block);
 	if (status == SYNC_OK && fs == FRAME_ERROR)
 	{

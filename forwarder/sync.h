@@ -63,6 +63,10 @@ typedef struct Sync
 	const Batch *moving;		/* the MOVE batch move is for, or NULL */
 	struct MappingCache *mappings;	/* derives the mappings of indexes new
 									 * in the stream; NULL = off; borrowed */
+	char	   *split;			/* a split CHANGE frame being put together
+								 * (owned, malloc'd), or NULL */
+	size_t		split_have;		/* its bytes so far */
+	size_t		split_len;		/* its whole size */
 } Sync;
 
 extern PG2ES_MUSTCHECK bool sync_init(Sync *sync, const Config *cfg, Metrics *metrics);

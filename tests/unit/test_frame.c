@@ -279,6 +279,33 @@ main(void)
 	ok(read_all("\x98\x05\x07\xa7reindex\x01\xa9requested\xc0\x01\xc0", 25, f, 8, &n, err) ==
 	   FRAME_ERROR, "a REQUEST whose keep_old is not a boolean is an error");
 
+	/* a split CHANGE: the message ends inside its payload */
+	reset();
+	pack_commit(1, 2, 3, 4);
+	pack_change(FRAME_FLAG_CONTINUED, 1, ins);
+	{
+		FrameReader r;
+		Frame		t;
+		const char *rest;
+		size_t		rest_len;
+
+		frame_reader_init(&r, sbuf.data, sbuf.size - 5);
+		ok(frame_reader_next(&r, &t, err, sizeof(err)) == FRAME_OK && t.kind == FRAME_COMMIT,
+		   "the frames before a split CHANGE are read");
+		fs = frame_reader_next(&r, &t, err, sizeof(err));
+		frame_reader_rest(&r, &rest, &rest_len);
+		ok(fs == FRAME_PARTIAL && t.whole_len == sbuf.size - (size_t) (rest - sbuf.data) &&
+		   rest_len == t.whole_len - 5 && (unsigned char) rest[0] == 0x94,
+		   "a CHANGE flagged continued that runs past the message is partial, from its header on");
+		frame_reader_init(&r, rest, t.whole_len);
+		ok(frame_reader_next(&r, &t, err, sizeof(err)) == FRAME_OK && t.nitems == 1 &&
+		   t.items[0].len == strlen(ins), "the split CHANGE put together reads whole");
+	}
+	reset();
+	pack_change(0, 1, ins);
+	sbuf.size -= 5;
+	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "without the flag, the same cut is an error");
+
 	msgpack_sbuffer_destroy(&sbuf);
 	return done_testing();
 }
