@@ -52,7 +52,10 @@ enum
 	OPT_PRINT_MAPPINGS,
 	OPT_METRICS_ADDRESS,
 	OPT_METRICS_PORT,
-	OPT_LOG_FORMAT
+	OPT_LOG_FORMAT,
+	OPT_LSN,
+	OPT_TIMEOUT,
+	OPT_SEARCHABLE
 };
 
 static const struct option long_options[] = {
@@ -87,6 +90,9 @@ static const struct option long_options[] = {
 	{"metrics-port", required_argument, NULL, OPT_METRICS_PORT},
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
 	{"verbose", no_argument, NULL, 'v'},
+	{"lsn", required_argument, NULL, OPT_LSN},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"searchable", no_argument, NULL, OPT_SEARCHABLE},
 	{NULL, 0, NULL, 0}
 };
 
@@ -102,7 +108,9 @@ usage(void)
 	printf("pg2es streams a PostgreSQL logical replication slot to Elasticsearch _bulk.\n\n"
 		   "Usage:\n"
 		   "  pg2es [OPTION]...                 run the sync\n"
-		   "  pg2es verify [OPTION]... [TABLE]...  compare indexes with tables\n\n"
+		   "  pg2es verify [OPTION]... [TABLE]...  compare indexes with tables\n"
+		   "  pg2es wait [OPTION]...            wait until the running forwarder has stored\n"
+		   "                                    everything up to an LSN\n\n"
 		   "Action:\n"
 		   "      --create-slot          create the slot (plugin pg2es) if it does not exist\n"
 		   "\nPostgreSQL options:\n"
@@ -157,6 +165,12 @@ usage(void)
 		   "                             from the table (schema, the default), or leave\n"
 		   "                             them to dynamic mapping and index templates\n"
 		   "      --print-mappings       print the derived mappings and exit\n"
+		   "\nWait (pg2es wait; exit 0 reached, 1 timed out, 2 error):\n"
+		   "      --lsn=LSN              the position to wait for (default: the server's\n"
+		   "                             current WAL position)\n"
+		   "      --timeout=SECS         give up after SECS, 0 = never (default: 60)\n"
+		   "      --searchable           then refresh the slot's indexes, so that a search\n"
+		   "                             finds what was stored\n"
 		   "\nObservability:\n"
 		   "      --metrics-port=PORT    serve /metrics and /healthz on PORT (default: off)\n"
 		   "      --metrics-address=ADDR address for --metrics-port (default: 127.0.0.1)\n"
@@ -169,6 +183,12 @@ usage(void)
 		   "upper case with underscores (PG2ES_ES_URL, PG2ES_SLOT, ...); options on the\n"
 		   "command line win. SIZE takes a kB, MB or GB suffix.\n", CFG_DEFAULT_LANES);
 }
+
+/*
+ * The exit status of a bad setting: 1, but 2 under pg2es wait, whose 1
+ * means "timed out" (wait.h).
+ */
+static int	fail_status = 1;
 
 /*
  * fail: report a bad setting in one line and exit, as pg_recvlogical does.
@@ -185,7 +205,7 @@ fail(const char *fmt,...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputs("\npg2es: hint: Try \"pg2es --help\" for more information.\n", stderr);
-	exit(1);
+	exit(fail_status);
 }
 
 /*
@@ -338,6 +358,16 @@ cfg_parse_lsn(const char *text, Lsn *lsn)
 }
 
 /*
+ * parse_lsn_option: the LSN value arg of option name into *lsn, or fail.
+ */
+static void
+parse_lsn_option(const char *name, const char *arg, Lsn *lsn)
+{
+	if (!cfg_parse_lsn(arg, lsn))
+		fail("invalid value \"%s\" for %s (an LSN such as 0/16B3748)", arg, name);
+}
+
+/*
  * read_secret_file: the first line of path, without its newline.
  */
 static char *
@@ -438,9 +468,18 @@ apply_option(Config *cfg, int c, const char *name, const char *arg)
 		case OPT_CREATE_SLOT: cfg->create_slot = flag_value(name, arg); break;
 		case 'o': add_plugin_option(cfg, arg); break;
 		case 's': cfg->status_interval_ms = (int) parse_int(name, arg, 1, 3600) * 1000; break;
-		case 'E':
-			if (!cfg_parse_lsn(arg, &cfg->endpos))
-				fail("invalid value \"%s\" for %s (an LSN such as 0/16B3748)", arg, name);
+		case 'E': parse_lsn_option(name, arg, &cfg->endpos); break;
+		case OPT_LSN:
+			parse_lsn_option(name, arg, &cfg->wait_lsn);
+			cfg->wait_lsn_given = cfg->wait_options_given = true;
+			break;
+		case OPT_TIMEOUT:
+			cfg->wait_timeout_ms = (int) parse_int(name, arg, 0, 86400) * 1000;
+			cfg->wait_options_given = true;
+			break;
+		case OPT_SEARCHABLE:
+			cfg->wait_searchable = flag_value(name, arg);
+			cfg->wait_options_given = true;
 			break;
 		case OPT_ES_URL: split_list(&cfg->es_urls, &cfg->nes_urls, arg, ','); break;
 		case OPT_ES_USER: replace_string(&cfg->es_user, arg); break;
@@ -729,6 +768,14 @@ check_combinations(const Config *cfg)
 {
 	if (cfg->command == COMMAND_PRINT_MAPPINGS)
 		return;					/* needs only -d and -o */
+	if (cfg->wait_options_given && cfg->command != COMMAND_WAIT)
+		fail("--lsn, --timeout and --searchable belong to pg2es wait");
+	if (cfg->command == COMMAND_WAIT && cfg->slot == NULL)
+		fail("no slot specified (-S/--slot or PG2ES_SLOT)");
+	if (cfg->command == COMMAND_WAIT && (cfg->create_slot || cfg->endpos))
+		fail("--create-slot and --endpos cannot be used with wait");
+	if (cfg->command == COMMAND_WAIT && !cfg->wait_searchable)
+		return;					/* Elasticsearch is not asked */
 	if (cfg->nes_urls == 0)
 		fail("no Elasticsearch URL given (--es-url or PG2ES_ES_URL)");
 	check_es_urls(cfg);
@@ -817,7 +864,7 @@ parse_command_line(Config *cfg, int argc, char **argv)
 		}
 		apply_option(cfg, c, name, c == OPT_CREATE_SLOT || c == OPT_ES_GZIP ||
 					 c == OPT_NO_INITIAL_LOAD || c == OPT_PRINT_MAPPINGS ||
-					 c == 'v' ? NULL : optarg);
+					 c == OPT_SEARCHABLE || c == 'v' ? NULL : optarg);
 	}
 }
 
@@ -833,9 +880,11 @@ cfg_parse(Config *cfg, int argc, char **argv)
 	int			i;
 
 	set_defaults(cfg);
-	if (argc > 1 && strcmp(argv[1], "verify") == 0)
+	if (argc > 1 && (strcmp(argv[1], "verify") == 0 || strcmp(argv[1], "wait") == 0))
 	{
-		cfg->command = COMMAND_VERIFY;
+		cfg->command = argv[1][0] == 'v' ? COMMAND_VERIFY : COMMAND_WAIT;
+		cfg->wait_timeout_ms = 60 * 1000;
+		fail_status = cfg->command == COMMAND_WAIT ? 2 : 1;
 		argv[1] = argv[0];
 		argv++;
 		argc--;

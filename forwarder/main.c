@@ -21,6 +21,7 @@
 #include "slot.h"
 #include "sync.h"
 #include "verify.h"
+#include "wait.h"
 
 /* how long SIGTERM waits for buffered changes to be acknowledged */
 #define SHUTDOWN_GRACE_US (20 * 1000000)
@@ -463,10 +464,11 @@ main(int argc, char **argv)
 		return status;
 	}
 	install_signals();
-	if (cfg.command == COMMAND_VERIFY)
+	if (cfg.command == COMMAND_VERIFY || cfg.command == COMMAND_WAIT)
 	{
-		status = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK
-			? verify_run(&cfg, &stop_requested) : 2;
+		status = curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ? 2
+			: cfg.command == COMMAND_VERIFY ? verify_run(&cfg, &stop_requested)
+			: wait_run(&cfg, &stop_requested);
 		curl_global_cleanup();
 		cfg_free(&cfg);
 		return status;
