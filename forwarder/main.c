@@ -452,7 +452,7 @@ main(int argc, char **argv)
 	Metrics		metrics;
 	Sync		sync;
 	MappingCache mappings;
-	Http		http = {-1};
+	Http		http = {-1, NULL};
 	int			status = 1;
 
 	cfg_parse(&cfg, argc, argv);
