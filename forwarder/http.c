@@ -30,6 +30,11 @@
 #define HTTP_WRITE_US (10 * 1000000)
 /* GET /wait's timeout when none is given, in seconds (as pg2es wait's) */
 #define HTTP_WAIT_DEFAULT_S 60
+/*
+ * While a refresh for a searchable wait is under way the wait is cut to
+ * this, to drive it: its socket is not among those the wait watches.
+ */
+#define HTTP_REFRESH_POLL_MS 5
 
 /*
  * metrics_item_error: count an item error of the given Elasticsearch type
@@ -65,6 +70,7 @@ http_open(Http *http, const char *address, int port)
 
 	http->listen_fd = -1;
 	http->clients = NULL;
+	http->refresher = NULL;
 	if (port == 0)
 		return true;
 	if ((http->clients = calloc(HTTP_MAX_CLIENTS, sizeof(HttpClient))) == NULL)
@@ -393,7 +399,7 @@ unknown_parameter(const char *q, char *name, size_t size)
  * confirmation passes X or S seconds (default 60, 0 = no limit) pass.
  */
 static void
-park_wait(Http *http, HttpClient *c, const char *q, int64_t now)
+park_wait(HttpClient *c, const char *q, int64_t now)
 {
 	char		value[64];
 	char		why[160];
@@ -434,7 +440,7 @@ client_dispatch(Http *http, HttpClient *c, const Metrics *m, int64_t now)
 
 	if (strncmp(c->head, "GET /wait?", 10) == 0 || strncmp(c->head, "GET /wait ", 10) == 0)
 	{
-		park_wait(http, c, c->head + 9 + (c->head[9] == '?'), now);
+		park_wait(c, c->head + 9 + (c->head[9] == '?'), now);
 		return;
 	}
 	buf_init(&body);
@@ -478,35 +484,73 @@ client_read(Http *http, HttpClient *c, const Metrics *m, int64_t now)
 }
 
 /*
- * client_watch_parked: a parked /wait has its answer once the confirmed
- * position passes its LSN, or its timeout; a client that hangs up is
- * dropped (anything else it sends is ignored).
+ * client_hung_up: whether waiting client c, whose socket poll reported
+ * readable, has closed its end (anything else it sends is ignored).
+ */
+static bool
+client_hung_up(HttpClient *c)
+{
+	char		junk[512];
+	ssize_t		n = recv(c->fd, junk, sizeof(junk), 0);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/*
+ * client_confirmed: c's LSN is confirmed: answer 200, or for a searchable
+ * wait ask for a refresh round starting now (503 when the forwarder has
+ * no index list to refresh).
  */
 static void
-client_watch_parked(HttpClient *c, const Metrics *m, short revents, int64_t now)
+client_confirmed(Http *http, HttpClient *c, const Metrics *m, int64_t now)
+{
+	char		text[64];
+
+	if (c->searchable && http->refresher == NULL)
+	{
+		client_answer_text(c, "503 Service Unavailable",
+						   "searchable waits are off: the covered tables could not be listed at start (see the log)\n", now);
+		return;
+	}
+	if (c->searchable)
+	{
+		c->round = refresh_want(http->refresher);
+		c->state = HTTP_CLIENT_REFRESHING;
+		return;
+	}
+	snprintf(text, sizeof(text), "confirmed " LSN_FORMAT "\n", LSN_ARGS(m->confirmed_lsn));
+	client_answer_text(c, "200 OK", text, now);
+}
+
+/*
+ * client_watch_waiting: a parked /wait has its answer once the confirmed
+ * position passes its LSN (and, if searchable, its refresh round is over),
+ * or at its timeout; a client that hangs up is dropped.
+ */
+static void
+client_watch_waiting(Http *http, HttpClient *c, const Metrics *m, short revents, int64_t now)
 {
 	char		text[128];
+	long		failed;
 
-	if (revents)
+	if (revents && client_hung_up(c))
+		client_close(c);
+	else if (c->state == HTTP_CLIENT_PARKED && m->confirmed_lsn >= c->lsn)
+		client_confirmed(http, c, m, now);
+	else if (c->state == HTTP_CLIENT_REFRESHING &&
+			 refresh_done(http->refresher, c->round, &failed))
 	{
-		char		junk[512];
-		ssize_t		n = recv(c->fd, junk, sizeof(junk), 0);
-
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-		{
-			client_close(c);
-			return;
-		}
-	}
-	if (m->confirmed_lsn >= c->lsn)
-	{
-		snprintf(text, sizeof(text), "confirmed " LSN_FORMAT "\n", LSN_ARGS(m->confirmed_lsn));
-		client_answer_text(c, "200 OK", text, now);
+		if (failed >= 0)
+			snprintf(text, sizeof(text), "confirmed, but a refresh failed: HTTP %ld\n", failed);
+		else
+			snprintf(text, sizeof(text), "confirmed " LSN_FORMAT ", searchable\n", LSN_ARGS(c->lsn));
+		client_answer_text(c, failed >= 0 ? "502 Bad Gateway" : "200 OK", text, now);
 	}
 	else if (c->deadline_us && now >= c->deadline_us)
 	{
-		snprintf(text, sizeof(text), "timed out: confirmed " LSN_FORMAT ", not yet " LSN_FORMAT "\n",
-				 LSN_ARGS(m->confirmed_lsn), LSN_ARGS(c->lsn));
+		snprintf(text, sizeof(text), "timed out: confirmed " LSN_FORMAT ", not yet " LSN_FORMAT "%s\n",
+				 LSN_ARGS(m->confirmed_lsn), LSN_ARGS(c->lsn),
+				 c->state == HTTP_CLIENT_REFRESHING ? " searchable" : "");
 		client_answer_text(c, "504 Gateway Timeout", text, now);
 	}
 }
@@ -528,7 +572,8 @@ client_step(Http *http, HttpClient *c, const Metrics *m, short revents, int64_t 
 				client_close(c);	/* too slow to say what it wants */
 			return;
 		case HTTP_CLIENT_PARKED:
-			client_watch_parked(c, m, revents, now);
+		case HTTP_CLIENT_REFRESHING:
+			client_watch_waiting(http, c, m, revents, now);
 			return;
 		case HTTP_CLIENT_WRITING:
 			if (revents)
@@ -633,8 +678,9 @@ http_wait(Http *http, const Metrics *m, Es *es, struct curl_waitfd *fds, unsigne
 	}
 	/* a confirmation that came since the last wait answers its waits now */
 	for (i = 0; i < HTTP_MAX_CLIENTS; i++)
-		if (http->clients[i].state == HTTP_CLIENT_PARKED)
-			client_watch_parked(&http->clients[i], m, 0, now);
+		if (http->clients[i].state == HTTP_CLIENT_PARKED ||
+			http->clients[i].state == HTTP_CLIENT_REFRESHING)
+			client_watch_waiting(http, &http->clients[i], m, 0, now);
 	memcpy(all, fds, nfds * sizeof(*fds));
 	all[n++] = (struct curl_waitfd) {http->listen_fd, POLLIN, 0};
 	for (i = 0; i < HTTP_MAX_CLIENTS; i++)
@@ -647,7 +693,10 @@ http_wait(Http *http, const Metrics *m, Es *es, struct curl_waitfd *fds, unsigne
 		}
 	}
 	timeout_ms = clients_deadline(http, timeout_ms < 0 ? 0 : timeout_ms, now);
-	if (!es_wait(es, all, n, timeout_ms))
+	if (http->refresher && refresh_busy(http->refresher) && timeout_ms > HTTP_REFRESH_POLL_MS)
+		timeout_ms = HTTP_REFRESH_POLL_MS;
+	if (!es_wait(es, all, n, timeout_ms) ||
+		(http->refresher && !refresh_step(http->refresher)))
 		return false;
 	memcpy(fds, all, nfds * sizeof(*fds));
 	now = pg2es_now_us();
@@ -656,6 +705,16 @@ http_wait(Http *http, const Metrics *m, Es *es, struct curl_waitfd *fds, unsigne
 	if (all[nfds].revents)
 		accept_clients(http, now);
 	return true;
+}
+
+/*
+ * http_serve_refreshes: let GET /wait?searchable=1 refresh with r
+ * (borrowed; must outlive http's use), from now on.
+ */
+void
+http_serve_refreshes(Http *http, Refresher *r)
+{
+	http->refresher = r;
 }
 
 /*

@@ -8,7 +8,9 @@
  *	GET /wait?lsn=X[&timeout=S][&searchable=1]
  *	              200 once the forwarder has confirmed X (everything before
  *	              it is stored), 504 after S seconds (default 60, 0 = no
- *	              limit) without, 400 for a bad or missing parameter
+ *	              limit) without, 400 for a bad or missing parameter;
+ *	              searchable=1 refreshes the indexes (refresh.h) before the
+ *	              200 (502 when a refresh fails)
  */
 #ifndef PG2ES_HTTP_H
 #define PG2ES_HTTP_H
@@ -16,6 +18,7 @@
 #include "buf.h"
 #include "common.h"
 #include "es.h"
+#include "refresh.h"
 
 #define METRICS_MAX_ERROR_TYPES 16
 #define METRICS_MAX_LANES 64
@@ -70,6 +73,8 @@ typedef enum HttpClientState
 	HTTP_CLIENT_FREE,			/* slot unused */
 	HTTP_CLIENT_READING,		/* the request head is arriving */
 	HTTP_CLIENT_PARKED,			/* GET /wait, until confirmed or timed out */
+	HTTP_CLIENT_REFRESHING,		/* GET /wait&searchable=1, confirmed: until
+								 * its refresh round is over */
 	HTTP_CLIENT_WRITING			/* the answer is going out */
 } HttpClientState;
 
@@ -84,6 +89,7 @@ typedef struct HttpClient
 								 * out (0 = never) */
 	Lsn			lsn;			/* parked: the position waited for */
 	bool		searchable;		/* parked: refresh the indexes before 200 */
+	uint64_t	round;			/* refreshing: the refresh round awaited */
 	Buf			out;			/* the answer */
 	size_t		sent;			/* bytes of out sent */
 } HttpClient;
@@ -92,6 +98,7 @@ typedef struct Http
 {
 	int			listen_fd;		/* -1 when off */
 	HttpClient *clients;		/* HTTP_MAX_CLIENTS, owned; NULL when off */
+	Refresher  *refresher;		/* for searchable waits (borrowed), or NULL */
 } Http;
 
 extern void metrics_item_error(Metrics *m, const char *type);
@@ -99,6 +106,7 @@ extern PG2ES_MUSTCHECK bool http_open(Http *http, const char *address, int port)
 extern PG2ES_MUSTCHECK bool http_wait(Http *http, const Metrics *m, Es *es,
 									  struct curl_waitfd *fds, unsigned int nfds,
 									  int timeout_ms);
+extern void http_serve_refreshes(Http *http, Refresher *r);
 extern void http_close(Http *http);
 
 #endif							/* PG2ES_HTTP_H */

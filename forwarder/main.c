@@ -445,6 +445,22 @@ run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
 	return status == EXIT_START_OVER ? 0 : status;
 }
 
+/*
+ * serve_refreshes: with the metrics endpoint on, a refresher of the
+ * covered tables' indexes for GET /wait?searchable=1 (refresh.h), which
+ * answers 503 without one (logged). refresher is freed by the caller.
+ */
+static void
+serve_refreshes(const Config *cfg, Http *http, Refresher *refresher)
+{
+	if (cfg->metrics_port == 0)
+		return;
+	if (refresh_init(refresher, cfg))
+		http_serve_refreshes(http, refresher);
+	else
+		log_warning("GET /wait?searchable=1 is off (the indexes to refresh are not known)");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -452,7 +468,8 @@ main(int argc, char **argv)
 	Metrics		metrics;
 	Sync		sync;
 	MappingCache mappings;
-	Http		http = {-1, NULL};
+	Http		http = {-1, NULL, NULL};
+	Refresher	refresher;
 	int			status = 1;
 
 	cfg_parse(&cfg, argc, argv);
@@ -474,6 +491,7 @@ main(int argc, char **argv)
 		return status;
 	}
 	memset(&metrics, 0, sizeof(metrics));
+	memset(&refresher, 0, sizeof(refresher));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 	{
 		log_error("could not initialize libcurl");
@@ -486,12 +504,15 @@ main(int argc, char **argv)
 		if (http_open(&http, cfg.metrics_address, cfg.metrics_port))
 		{
 			/* indexes and the initial load come before the stream (load.h) */
-			LoadStatus	ls = load_prepare(&cfg, &metrics, &http, &stop_requested);
+			LoadStatus	ls;
 
+			serve_refreshes(&cfg, &http, &refresher);
+			ls = load_prepare(&cfg, &metrics, &http, &stop_requested);
 			status = ls == LOAD_OK ? run_sync(&cfg, &sync, &http, &metrics)
 				: ls == LOAD_STOPPED ? 0 : 1;
 		}
 		http_close(&http);
+		refresh_free(&refresher);
 	}
 	sync_free(&sync);
 	mapping_cache_free(&mappings);

@@ -15,20 +15,18 @@
 #include <string.h>
 
 #include "catalog.h"
-#include "escall.h"
 #include "log.h"
+#include "refresh.h"
 
 /* poll interval: 5 ms doubling to 200 ms */
 #define WAIT_POLL_MIN_MS 5
 #define WAIT_POLL_MAX_MS 200
-#define WAIT_REFRESH_ATTEMPTS 5 /* per index, on no answer, 429 or 5xx */
 
 static bool wal_position_now(PGconn *conn, Lsn *lsn);
 static int	slot_confirmed(PGconn *conn, const char *slot, Lsn *confirmed);
 static int	wait_confirmed(PGconn *conn, const Config *cfg, Lsn target,
 						   volatile sig_atomic_t *stop);
-static bool index_listed_before(const CatalogTables *tables, size_t i);
-static bool refresh_indexes(PGconn *conn, const Config *cfg, volatile sig_atomic_t *stop);
+static bool refresh_indexes(const Config *cfg);
 
 /*
  * wal_position_now: the server's WAL position: what it has written
@@ -131,56 +129,23 @@ wait_confirmed(PGconn *conn, const Config *cfg, Lsn target, volatile sig_atomic_
 }
 
 /*
- * index_listed_before: whether table i's index is also an earlier table's
- * (the partitions of a partition-index=root table share its index).
+ * refresh_indexes: one refresh round over the covered tables' indexes
+ * (refresh.h), so that searches see every stored document. Returns false
+ * (logged) on failure.
  */
 static bool
-index_listed_before(const CatalogTables *tables, size_t i)
+refresh_indexes(const Config *cfg)
 {
-	size_t		j;
+	Refresher	r;
+	long		failed = -1;
+	bool		good = refresh_init(&r, cfg) && refresh_wait(&r, refresh_want(&r), &failed);
 
-	for (j = 0; j < i; j++)
-		if (strcmp(tables->items[j].index, tables->items[i].index) == 0)
-			return true;
-	return false;
-}
-
-/*
- * refresh_indexes: POST /INDEX/_refresh for each index of the tables the
- * options cover, so that searches see every stored document. An index that
- * does not exist holds nothing to see. Returns false (logged) on failure.
- */
-static bool
-refresh_indexes(PGconn *conn, const Config *cfg, volatile sig_atomic_t *stop)
-{
-	CatalogTables tables;
-	EsCall		call;
-	size_t		i;
-	bool		good;
-
-	if (!catalog_tables(conn, cfg, NULL, 0, &tables))
-		return false;
-	good = escall_init(&call, cfg, stop);
-	call.max_attempts = WAIT_REFRESH_ATTEMPTS;
-	for (i = 0; good && i < tables.n; i++)
+	if (good && failed >= 0)
 	{
-		char	   *path;
-		const Buf  *resp;
-		long		status;
-
-		if (index_listed_before(&tables, i))
-			continue;
-		path = es_index_path(&call.es, tables.items[i].index, "/_refresh");
-		status = path ? escall(&call, "POST", path, "", 0, &resp) : 0;
-		free(path);
-		if (status != 200 && status != 404)
-		{
-			log_error("could not refresh index \"%s\": HTTP %ld", tables.items[i].index, status);
-			good = false;
-		}
+		log_error("could not refresh the slot's indexes: HTTP %ld", failed);
+		good = false;
 	}
-	escall_free(&call);
-	catalog_tables_free(&tables);
+	refresh_free(&r);
 	return good;
 }
 
@@ -196,7 +161,7 @@ wait_run(const Config *cfg, volatile sig_atomic_t *stop)
 
 	if (conn != NULL && (cfg->wait_lsn_given || wal_position_now(conn, &target)))
 		status = wait_confirmed(conn, cfg, target, stop);
-	if (status == 0 && cfg->wait_searchable && !refresh_indexes(conn, cfg, stop))
+	if (status == 0 && cfg->wait_searchable && !refresh_indexes(cfg))
 		status = 2;
 	PQfinish(conn);
 	return status;

@@ -181,6 +181,16 @@ my $body;
 is($status . ' ' . ($body->{hits}{total}{value} // -1), '200 1',
 	'wait --searchable: a search right after finds the document');
 
+$node->safe_psql('postgres', "INSERT INTO waited VALUES (5, 'endpoint')");
+$lsn = $node->safe_psql('postgres', 'SELECT pg_current_wal_lsn()');
+$res = $http->get("$base/wait?lsn=$lsn&searchable=1");
+is($res->{status}, 200, 'GET /wait&searchable=1: 200') or diag $res->{content};
+like($res->{content}, qr/^confirmed \Q$lsn\E, searchable$/m, 'GET /wait&searchable=1: says so');
+($status, $body) = $es->request('GET',
+	'/' . Pg2es::Test::ES::_path_escape($index) . '/_search?q=v:endpoint');
+is($status . ' ' . ($body->{hits}{total}{value} // -1), '200 1',
+	'GET /wait&searchable=1: a search right after finds the document');
+
 # --- GET /wait: bad input, and requests arriving in pieces ---
 $res = $http->get("$base/wait?lsn=bogus");
 is($res->{status}, 400, 'GET /wait?lsn=bogus: 400');
