@@ -880,11 +880,13 @@ cfg_parse(Config *cfg, int argc, char **argv)
 	int			i;
 
 	set_defaults(cfg);
+	fail_status = 1;
 	if (argc > 1 && (strcmp(argv[1], "verify") == 0 || strcmp(argv[1], "wait") == 0))
 	{
 		cfg->command = argv[1][0] == 'v' ? COMMAND_VERIFY : COMMAND_WAIT;
 		cfg->wait_timeout_ms = 60 * 1000;
-		fail_status = cfg->command == COMMAND_WAIT ? 2 : 1;
+		if (cfg->command == COMMAND_WAIT)
+			fail_status = 2;
 		argv[1] = argv[0];
 		argv++;
 		argc--;

@@ -20,7 +20,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-use Pg2es::Test qw(forwarder_bin new_cluster start_es start_forwarder wait_until);
+use File::Basename qw(dirname);
+
+use Pg2es::Test qw(forwarder_bin new_cluster repo_root start_es start_forwarder wait_until);
 
 my $es   = start_es('--faults');
 my $node = new_cluster('wait');
@@ -227,5 +229,55 @@ is($rc, 0, 'the stream goes on after all that') or diag $err;
 ok(stored(4), 'and stores');
 
 is($fw->stop, 0, 'the forwarder stops cleanly');
+
+# --- the README's examples, run as a user would (database demo, slot pg2es) ---
+my $root = repo_root();
+my @blocks = slurp_file("$root/README.md") =~
+  /<!-- run by tests\/e2e\/t\/540_wait\.pl -->\n```sh\n(.*?)```/gs;
+is(scalar @blocks, 2, 'README has the two wait examples');
+$node->safe_psql('postgres', 'CREATE DATABASE demo');
+$node->safe_psql('demo', 'CREATE EXTENSION pg2es');
+$node->safe_psql('demo', slurp_file("$root/sql/todos.sql"));
+$es->delete_index('public.todos');
+my $demo_port = PostgreSQL::Test::Cluster::get_free_port();
+my $demo = start_forwarder(node => $node, es => $es, slot => 'pg2es', dbname => 'demo',
+	args => [ '--create-slot', '--metrics-port', $demo_port,
+		'--dead-letter-file', "$dir/demo-dead.ndjson" ]);
+ok( wait_until(
+		sub {
+			$node->safe_psql('postgres',
+				"SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pg2es' AND active") eq '1';
+		}),
+	'README: the demo forwarder streams') or diag $demo->log_contents;
+
+# Runs README block $text in bash against the test's cluster, engine and
+# metrics port. Returns (exit status, stdout, stderr).
+sub run_readme_block
+{
+	my ($text) = @_;
+	my $url = $es->url;
+	$text =~ s{http://localhost:9200}{$url}g;
+	$text =~ s{127\.0\.0\.1:9187}{127.0.0.1:$demo_port}g;
+	my %env = es_env();
+	local %ENV = %env;
+	$ENV{PGHOST} = $node->host;
+	$ENV{PGPORT} = $node->port;
+	$ENV{PATH}   = dirname(forwarder_bin()) . ":$ENV{PATH}";
+	my ($o, $e) = ('', '');
+	IPC::Run::run([ 'bash', '-e', '-o', 'pipefail' ], '<', \$text, '>', \$o, '2>', \$e);
+	return ($? >> 8, $o, $e);
+}
+
+($rc, $out, $err) = run_readme_block($blocks[0]);
+is($rc, 0, 'README: the pg2es wait example runs') or diag "$out\n$err";
+like($out, qr/^"Read my write"$/m, 'README: its search finds the row just written');
+($rc, $out, $err) = run_readme_block($blocks[1]);
+is($rc, 0, 'README: the GET /wait example runs') or diag "$out\n$err";
+like($out, qr/^confirmed \S+, searchable$/m, 'README: GET /wait answers once it is searchable');
+my ($found, $doc) = $es->request('GET', '/public.todos/_doc/4');
+ok($found == 200 && $doc->{_source}{completed}, 'README: the update is stored')
+  or diag "$found " . ($doc ? JSON::PP::encode_json($doc) : '');
+is($demo->stop, 0, 'README: the demo forwarder stops cleanly');
+
 $node->stop;
 done_testing();
