@@ -81,6 +81,27 @@ catalog_options_literal(PGconn *conn, const Config *cfg)
 }
 
 /*
+ * catalog_has_extension: whether the database has the pg2es extension,
+ * whose functions list the covered tables; when not, says (at level, as
+ * what needs it: "verify", ...) what to do; a failing question is logged
+ * as an error.
+ */
+bool
+catalog_has_extension(PGconn *conn, const char *needed_by, LogLevel level)
+{
+	PGresult   *res = PQexec(conn, "SELECT 1 FROM pg_extension WHERE extname = 'pg2es'");
+	bool		found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		log_error("could not look for the pg2es extension: %s", PQerrorMessage(conn));
+	else if (!found)
+		log_msg(level, "%s needs the pg2es extension in the database: run CREATE EXTENSION pg2es",
+				needed_by);
+	PQclear(res);
+	return found;
+}
+
+/*
  * catalog_exec: run sql and check its result status; logs the server's
  * message otherwise.
  */

@@ -12,6 +12,7 @@
 
 #include "cfg.h"
 #include "common.h"
+#include "log.h"
 
 /* One covered table. */
 typedef struct CatalogTable
@@ -35,6 +36,7 @@ extern PG2ES_MUSTCHECK bool catalog_tables(PGconn *conn, const Config *cfg,
 										   const char *const *patterns, size_t npatterns,
 										   CatalogTables *out);
 extern void catalog_tables_free(CatalogTables *tables);
+extern bool catalog_has_extension(PGconn *conn, const char *needed_by, LogLevel level);
 extern PG2ES_MUSTCHECK bool catalog_exec(PGconn *conn, const char *sql, ExecStatusType expect);
 
 #endif							/* PG2ES_CATALOG_H */

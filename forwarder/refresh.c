@@ -10,28 +10,9 @@
 #include "catalog.h"
 #include "log.h"
 
-static bool has_extension(PGconn *conn);
 static bool index_listed_before(const CatalogTables *tables, size_t i);
 static bool add_paths(Refresher *r, const CatalogTables *tables);
 static bool start_next(Refresher *r);
-
-/*
- * has_extension: whether the database has the pg2es extension, whose
- * pg2es.covered_tables lists the indexes; says so (logged) when not.
- */
-static bool
-has_extension(PGconn *conn)
-{
-	PGresult   *res = PQexec(conn, "SELECT 1 FROM pg_extension WHERE extname = 'pg2es'");
-	bool		found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		log_error("could not look for the pg2es extension: %s", PQerrorMessage(conn));
-	else if (!found)
-		log_warning("searchable waits need the pg2es extension in the database, to list the indexes: run CREATE EXTENSION pg2es");
-	PQclear(res);
-	return found;
-}
 
 /*
  * index_listed_before: whether table i's index is also an earlier table's
@@ -91,7 +72,9 @@ refresh_init(Refresher *r, const Config *cfg)
 		return false;
 	if ((conn = catalog_connect(cfg)) == NULL)
 		return false;
-	good = has_extension(conn) && catalog_tables(conn, cfg, NULL, 0, &tables);
+	good = catalog_has_extension(conn, "a searchable wait (to list the indexes)",
+								 LOG_LEVEL_WARNING) &&
+		catalog_tables(conn, cfg, NULL, 0, &tables);
 	PQfinish(conn);
 	if (!good)
 		return false;

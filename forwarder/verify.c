@@ -1001,25 +1001,6 @@ change_fields(const Config *cfg, const char **skip)
 }
 
 /*
- * has_extension: whether the database has the pg2es extension, whose
- * functions verify runs; when not, or when the question fails, says so
- * (logged) and what to do.
- */
-static bool
-has_extension(PGconn *conn)
-{
-	PGresult   *res = PQexec(conn, "SELECT 1 FROM pg_extension WHERE extname = 'pg2es'");
-	bool		found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		log_error("could not look for the pg2es extension: %s", PQerrorMessage(conn));
-	else if (!found)
-		log_error("verify needs the pg2es extension in the database: run CREATE EXTENSION pg2es");
-	PQclear(res);
-	return found;
-}
-
-/*
  * unmatched_patterns: how many of the verify arguments match no covered
  * table (each named in the log), or -1 on failure (logged). Without
  * arguments, whether the options cover no table at all.
@@ -1127,7 +1108,7 @@ verify_run(const Config *cfg, volatile sig_atomic_t *stop)
 	int			worst = 0;
 	int			nequal = 0;
 
-	if (conn == NULL || !has_extension(conn) ||
+	if (conn == NULL || !catalog_has_extension(conn, "verify", LOG_LEVEL_ERROR) ||
 		(optlit = catalog_options_literal(conn, cfg)) == NULL ||
 		!catalog_tables(conn, cfg, (const char *const *) cfg->verify_tables,
 						cfg->nverify_tables, &tables))
