@@ -11,6 +11,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -337,7 +338,8 @@ client_answer_text(HttpClient *c, const char *status, const char *text, int64_t 
 /*
  * query_value: the percent-decoded value of parameter *name ("lsn") in
  * out[0..size), from the query text q (the part after "?", up to its end
- * or a space); returns false when the parameter is absent or too long.
+ * or a space); returns false when the parameter is absent, too long or
+ * holds a NUL (%00).
  */
 static bool
 query_value(const char *q, const char *name, char *out, size_t size)
@@ -355,15 +357,17 @@ query_value(const char *q, const char *name, char *out, size_t size)
 		return false;
 	for (p += nlen + 1; *p && *p != '&' && *p != ' ' && n + 1 < size; p++)
 	{
-		unsigned int hex;
-
-		if (*p == '%' && sscanf(p + 1, "%2x", &hex) == 1)
+		if (*p == '%' && isxdigit((unsigned char) p[1]) && isxdigit((unsigned char) p[2]))
 		{
-			out[n++] = (char) hex;
+			char		hex[3] = {p[1], p[2], '\0'};
+
+			out[n++] = (char) strtol(hex, NULL, 16);
 			p += 2;
 		}
 		else
 			out[n++] = *p;
+		if (out[n - 1] == '\0')
+			return false;		/* "%00" would cut the value short */
 	}
 	out[n] = '\0';
 	return *p == '\0' || *p == '&' || *p == ' ';
@@ -433,7 +437,7 @@ park_wait(HttpClient *c, const char *q, int64_t now)
  * client_dispatch: answer (or park) c's complete request head.
  */
 static void
-client_dispatch(Http *http, HttpClient *c, const Metrics *m, int64_t now)
+client_dispatch(HttpClient *c, const Metrics *m, int64_t now)
 {
 	Buf			body;
 	const char *status = "404 Not Found";
@@ -464,7 +468,7 @@ client_dispatch(Http *http, HttpClient *c, const Metrics *m, int64_t now)
  * reset the connection under the answer) dispatch it.
  */
 static void
-client_read(Http *http, HttpClient *c, const Metrics *m, int64_t now)
+client_read(HttpClient *c, const Metrics *m, int64_t now)
 {
 	ssize_t		n = recv(c->fd, c->head + c->head_len, HTTP_MAX_HEAD - c->head_len, 0);
 
@@ -478,7 +482,7 @@ client_read(Http *http, HttpClient *c, const Metrics *m, int64_t now)
 	c->head_len += (size_t) n;
 	c->head[c->head_len] = '\0';
 	if (strstr(c->head, "\r\n\r\n") || strstr(c->head, "\n\n"))
-		client_dispatch(http, c, m, now);
+		client_dispatch(c, m, now);
 	else if (c->head_len == HTTP_MAX_HEAD)
 		client_answer_text(c, "431 Request Header Fields Too Large", "request too large\n", now);
 }
@@ -567,7 +571,7 @@ client_step(Http *http, HttpClient *c, const Metrics *m, short revents, int64_t 
 			return;
 		case HTTP_CLIENT_READING:
 			if (revents)
-				client_read(http, c, m, now);
+				client_read(c, m, now);
 			else if (now >= c->deadline_us)
 				client_close(c);	/* too slow to say what it wants */
 			return;
