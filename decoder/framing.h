@@ -26,6 +26,8 @@ extern void framing_change(StringInfo out, int flags, int nitems,
 						   const char *ndjson, int len);
 extern void framing_truncate(StringInfo out, List *indexes,
 							 XLogRecPtr version);
+extern void framing_covered(StringInfo out, Oid relid, const char *index,
+							const char *table_name);
 extern void framing_commit(StringInfo out, TransactionId xid,
 						   XLogRecPtr commit_lsn, XLogRecPtr end_lsn,
 						   TimestampTz commit_time);

@@ -15,6 +15,7 @@
 
 #include "encode.h"
 #include "options.h"
+#include "publication.h"
 
 /* One attribute of the table, by attnum - 1. */
 typedef struct RelColumn
@@ -37,6 +38,8 @@ typedef struct RelEntry
 								 * entry was last built */
 	bool		covered;		/* the options cover the table */
 	MemoryContext cxt;			/* everything below lives here */
+
+	PubRelInfo	pub;			/* what option "publications" says */
 
 	Oid			index_relid;	/* relation naming the index: the partition
 								 * root, or relid itself */
@@ -77,5 +80,7 @@ extern RelCache *relcache_create(MemoryContext parent,
 extern void relcache_destroy(RelCache *cache);
 extern RelEntry *relcache_lookup(RelCache *cache, Oid relid);
 extern RelEntry *relcache_entry_for(RelCache *cache, Relation rel);
+extern uint64 relcache_publication_changes(RelCache *cache);
+extern List *relcache_covered_tables(RelCache *cache);
 
 #endif							/* PG2ES_RELCACHE_H */
