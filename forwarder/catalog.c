@@ -195,3 +195,56 @@ catalog_tables_free(CatalogTables *tables)
 	free(tables->items);
 	memset(tables, 0, sizeof(*tables));
 }
+
+/*
+ * catalog_request_backfill: record a backfill request (docs/design.md
+ * "Requests") for the table relid, named table[0..len), that a publication
+ * change has just brought under the stream: its existing rows are then
+ * copied online while its changes stream. An open request for the table
+ * already copies it, so a second is not added. Without the requests table
+ * (no pg2es extension) there is nothing to record: that is logged with
+ * what to run instead, and true returned. False (logged) means the request
+ * could not be recorded and must be tried again: the caller must not
+ * confirm the transaction that announced the table.
+ */
+bool
+catalog_request_backfill(const Config *cfg, unsigned int relid, const char *table, size_t len)
+{
+	char		relid_text[16];
+	char	   *name = strndup(table, len);
+	const char *params[3] = {cfg->slot, relid_text, name};
+	PGconn	   *conn = name ? catalog_connect(cfg) : NULL;
+	PGresult   *res = NULL;
+	const char *state;
+	bool		good = false;
+
+	snprintf(relid_text, sizeof(relid_text), "%u", relid);
+	if (conn)
+		res = PQexecParams(conn, "INSERT INTO pg2es.requests (slot_name, kind, relid, table_name)"
+						   " VALUES ($1, 'backfill', $2, $3) ON CONFLICT (slot_name, relid)"
+						   " WHERE state IN ('requested', 'copying', 'switching') DO NOTHING",
+						   3, NULL, params, NULL, NULL, 0);
+	state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	if (res && PQresultStatus(res) == PGRES_COMMAND_OK)
+	{
+		log_info("%s is now published to slot \"%s\": its existing rows will be loaded (backfill requested)",
+				 name, cfg->slot);
+		good = true;
+	}
+	else if (state && (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0))
+	{
+		log_warning("%s is now published to slot \"%s\", but its existing rows cannot be requested"
+					" without the pg2es extension (pg2es.requests): load them with --snapshot=%s",
+					name, cfg->slot, name);
+		good = true;
+	}
+	else if (conn)
+		log_error("could not request the backfill of %s, now published: %s", name ? name : "a table",
+				  PQerrorMessage(conn));
+	else
+		log_error("out of memory requesting the backfill of a table");
+	PQclear(res);
+	PQfinish(conn);
+	free(name);
+	return good;
+}

@@ -35,6 +35,8 @@ extern PG2ES_MUSTCHECK bool catalog_tables(PGconn *conn, const Config *cfg,
 										   const char *const *patterns, size_t npatterns,
 										   CatalogTables *out);
 extern void catalog_tables_free(CatalogTables *tables);
+extern PG2ES_MUSTCHECK bool catalog_request_backfill(const Config *cfg, unsigned int relid,
+													 const char *table, size_t len);
 extern PG2ES_MUSTCHECK bool catalog_exec(PGconn *conn, const char *sql, ExecStatusType expect);
 
 #endif							/* PG2ES_CATALOG_H */

@@ -9,6 +9,7 @@
  *		CHANGE    [1, flags, nitems, len]  then len bytes of NDJSON
  *		TRUNCATE  [3, ["index", ...], version]  (version 0: unversioned)
  *		COMMIT    [2, xid, commit_lsn, end_lsn, commit_time]
+ *		COVERED   [6, relid, "index name", "schema.table"]
  *
  * A CHANGE payload holds nitems (1 or 2) bulk items, every line ending in
  * \n: a delete item is one line, any other item an action line and a source
@@ -275,8 +276,9 @@ decode_truncate(Cursor *c, Frame *frame)
 }
 
 /*
- * decode_other: the rest of a COMMIT, TRUNCATE or RELATION header of n
- * elements (after the kind) at the cursor.
+ * decode_other: the rest of a COMMIT, TRUNCATE, RELATION or COVERED header
+ * of n elements (after the kind) at the cursor. A kind between them that
+ * has no case here is malformed.
  */
 static bool
 decode_other(Cursor *c, uint64_t n, Frame *frame, char *errbuf, size_t errlen)
@@ -302,6 +304,14 @@ decode_other(Cursor *c, uint64_t n, Frame *frame, char *errbuf, size_t errlen)
 			break;
 		case FRAME_TRUNCATE:
 			if (n == 3 && decode_truncate(c, frame))
+				return true;
+			break;
+		case FRAME_COVERED:
+			if (n == 4 && read_uint(c, &frame->relid) &&
+				read_str(c, &frame->relation_index, &frame->relation_index_len) &&
+				frame->relation_index_len > 0 &&
+				read_str(c, &frame->covered_table, &frame->covered_table_len) &&
+				frame->covered_table_len > 0)
 				return true;
 			break;
 		case FRAME_CHANGE:
@@ -336,7 +346,7 @@ frame_reader_next(FrameReader *reader, Frame *frame, char *errbuf, size_t errlen
 				 reader->pos);
 		return FRAME_ERROR;
 	}
-	if (kind < FRAME_CHANGE || kind > FRAME_RELATION)
+	if (kind < FRAME_CHANGE || kind > FRAME_COVERED)
 	{
 		snprintf(errbuf, errlen, "unknown frame kind %llu", (unsigned long long) kind);
 		return FRAME_ERROR;
