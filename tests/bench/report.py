@@ -272,8 +272,8 @@ class Report:
         rows = []
         for name, other in other_of.items():
             if name not in figures:
-                rows.append([name, self.missing(name.split()[0], runs.get(name), "filter"),
-                             "", ""])
+                why = self.missing(name.split()[0], runs.get(name), "filter")
+                rows.append([name, " ".join(why.split()), "", ""])
                 continue
             rate, cpu = figures[name]
             rows.append([name, fmt(rate, 0), fmt(cpu, 2),
