@@ -8,6 +8,7 @@
 #define PG2ES_FRAME_H
 
 #include "common.h"
+#include "request.h"
 
 typedef enum FrameKind
 {
@@ -15,6 +16,7 @@ typedef enum FrameKind
 	FRAME_COMMIT = 2,
 	FRAME_TRUNCATE = 3,
 	FRAME_RELATION = 4,
+	FRAME_REQUEST = 5,
 	FRAME_COVERED = 6
 } FrameKind;
 
@@ -74,6 +76,8 @@ typedef struct Frame
 	const char *indexes;
 	size_t		indexes_len;
 	size_t		nindexes;
+	/* REQUEST */
+	Request		request;
 } Frame;
 
 /* Walks the frames of one message. */
