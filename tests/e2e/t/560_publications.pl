@@ -125,14 +125,14 @@ is_deeply(\@have, \@want, 'the index equals the filtered, projected table');
 is(($es->request('HEAD', '/' . Pg2es::Test::ES::_path_escape($index{unpublished})))[0],
 	404, 'the unpublished table has no index');
 
-my ($status, $out, $err) = run_verify($node, $es, (map { ('-o', $_) } @opts), 'orders');
+my ($status, $out, $err) = run_verify($node, $es, (map { ('-o', $_) } @opts), 'public.orders');
 is($status, 0, 'verify: orders equals its index') or diag "$out\n$err";
 like($out, qr/\d+ rows, \d+ documents: equal/, 'verify compares the filtered rows only');
 
 # deleted rows of a table published without delete keep their documents
 is(scalar(keys %{ $es->all_docs($index{notes}) }), 50,
 	'the notes deleted under publish = insert, update keep their documents');
-($status, $out, $err) = run_verify($node, $es, (map { ('-o', $_) } @opts), 'notes');
+($status, $out, $err) = run_verify($node, $es, (map { ('-o', $_) } @opts), 'public.notes');
 is($status, 0, 'verify: the kept documents are not a difference') or diag "$out\n$err";
 like($out, qr/45 rows, 50 documents: 0 missing, 0 different, 5 extra/, 'verify counts them');
 like($out, qr/kept on purpose: no publication of this table publishes delete/,
@@ -142,7 +142,7 @@ like($out, qr/kept on purpose: no publication of this table publishes delete/,
 my ($id) = sort keys %{ $es->all_docs($index{orders}) };
 $es->request('DELETE', '/' . Pg2es::Test::ES::_path_escape($index{orders}) . '/_doc/'
 	  . Pg2es::Test::ES::_path_escape($id) . '?refresh=true');
-($status, $out, $err) = run_verify($node, $es, (map { ('-o', $_) } @opts), 'orders');
+($status, $out, $err) = run_verify($node, $es, (map { ('-o', $_) } @opts), 'public.orders');
 is($status, 1, 'verify fails once a document is missing');
 like($out, qr/1 missing, 0 different, 0 extra/, 'verify names the missing document');
 
@@ -174,7 +174,7 @@ EOS
 		'the forwarder asked for its backfill, which is done');
 	like($fwd->log_contents, qr/late is now published to slot "pubslot"/,
 		'the forwarder says why it loads the table');
-	($status, $out, $err) = run_verify($node, $es, (map { ('-o', $_) } @opts), 'late');
+	($status, $out, $err) = run_verify($node, $es, (map { ('-o', $_) } @opts), 'public.late');
 	is($status, 0, 'verify: the added table equals its index') or diag "$out\n$err";
 	like($out, qr/201 rows, 201 documents: equal/, 'with the change made after the addition');
 }
@@ -182,15 +182,18 @@ EOS
 is($fwd->stop, 0, 'the forwarder stops cleanly');
 
 # A publication that does not exist: a clear error at start, no slot made.
-my $bad = start_forwarder(
-	node => $node,
-	es   => $es,
-	slot => 'badslot',
-	args => [ '--create-slot', '-o', 'publications=pub_eu,nosuch' ]);
-ok(wait_until(sub { !$bad->running }), 'the forwarder stops at once');
-isnt($bad->stop, 0, 'with a failure status');
-like($bad->log_contents, qr/publication "nosuch" does not exist/,
-	'the log names the missing publication');
+my ($bout, $berr) = ('', '');
+my $ran = eval {
+	IPC::Run::run(
+		[ forwarder_bin(), '-d', $node->connstr('postgres'), '-S', 'badslot',
+		  '--es-url', $es->url, '--create-slot', '-o', 'publications=pub_eu,nosuch' ],
+		'<', \undef, '>', \$bout, '2>', \$berr,
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	1;
+};
+ok($ran, 'the forwarder stops at once') or diag $@;
+isnt($? >> 8, 0, 'with a failure status');
+like($berr, qr/publication "nosuch" does not exist/, 'its log names the missing publication');
 is($node->safe_psql('postgres',
 		"SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'badslot'"),
 	'0', 'no slot was created');
@@ -208,7 +211,7 @@ push @blocks, [ $1, $2 ] while $readme =~
 is(scalar @blocks, 2, 'the README has the SQL and the commands of its example');
 my ($doc_text) = $readme =~ /holds one document, `(\{.*?\})`/s;
 ok(defined $doc_text, 'the README shows the document the example gives');
-$doc_text =~ s/\s+//g if defined $doc_text;
+$doc_text =~ s/\n\s*//g if defined $doc_text;
 $node->safe_psql('postgres', 'CREATE DATABASE demo');
 $node->safe_psql('demo', 'CREATE EXTENSION pg2es');
 $node->safe_psql('demo', $blocks[0][1]);
