@@ -197,6 +197,17 @@ catalog_tables_free(CatalogTables *tables)
 }
 
 /*
+ * The backfill request of catalog_request_backfill. pg2es.requests is a
+ * user catalog table, which ON CONFLICT cannot target: an open request is
+ * looked for instead, and one inserted meanwhile by `pg2es reindex` is a
+ * unique violation on the open-request index, taken as the same answer.
+ */
+static const char backfill_request_sql[] =
+	"INSERT INTO pg2es.requests (slot_name, kind, relid, table_name)"
+	" SELECT $1::name, 'backfill', $2::oid, $3::text WHERE NOT EXISTS (SELECT FROM pg2es.requests"
+	" WHERE slot_name = $1::name AND relid = $2::oid AND state IN ('requested', 'copying', 'switching'))";
+
+/*
  * catalog_request_backfill: record a backfill request (docs/design.md
  * "Requests") for the table relid, named table[0..len), that a publication
  * change has just brought under the stream: its existing rows are then
@@ -220,15 +231,13 @@ catalog_request_backfill(const Config *cfg, unsigned int relid, const char *tabl
 
 	snprintf(relid_text, sizeof(relid_text), "%u", relid);
 	if (conn)
-		res = PQexecParams(conn, "INSERT INTO pg2es.requests (slot_name, kind, relid, table_name)"
-						   " VALUES ($1, 'backfill', $2, $3) ON CONFLICT (slot_name, relid)"
-						   " WHERE state IN ('requested', 'copying', 'switching') DO NOTHING",
-						   3, NULL, params, NULL, NULL, 0);
+		res = PQexecParams(conn, backfill_request_sql, 3, NULL, params, NULL, NULL, 0);
 	state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	if (res && PQresultStatus(res) == PGRES_COMMAND_OK)
+	if ((res && PQresultStatus(res) == PGRES_COMMAND_OK) || (state && strcmp(state, "23505") == 0))
 	{
-		log_info("%s is now published to slot \"%s\": its existing rows will be loaded (backfill requested)",
-				 name, cfg->slot);
+		log_info("%s is now published to slot \"%s\": its existing rows will be loaded (%s)", name,
+				 cfg->slot, state == NULL && strcmp(PQcmdTuples(res), "1") == 0
+				 ? "backfill requested" : "by the open request for it");
 		good = true;
 	}
 	else if (state && (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0))
@@ -238,11 +247,11 @@ catalog_request_backfill(const Config *cfg, unsigned int relid, const char *tabl
 					name, cfg->slot, name);
 		good = true;
 	}
-	else if (conn)
-		log_error("could not request the backfill of %s, now published: %s", name ? name : "a table",
-				  PQerrorMessage(conn));
-	else
+	else if (name == NULL)
 		log_error("out of memory requesting the backfill of a table");
+	else if (conn != NULL)		/* a failed connection was logged */
+		log_error("could not request the backfill of %s, now published: %s", name,
+				  PQerrorMessage(conn));
 	PQclear(res);
 	PQfinish(conn);
 	free(name);
