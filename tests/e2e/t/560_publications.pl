@@ -21,6 +21,7 @@ use Text::ParseWords qw(shellwords);
 
 use Pg2es::Test qw(new_cluster start_es start_forwarder wait_until run_verify
   json_canonical repo_root forwarder_bin);
+use Pg2es::HA qw(wait_slot_caught_up);
 
 my $node = new_cluster('publications');
 my $es   = start_es();
@@ -93,18 +94,7 @@ ok( wait_until(
 	'the forwarder created its slot');
 $node->safe_psql('postgres', 'DELETE FROM notes WHERE id <= 5');
 
-# caught up: the slot has confirmed everything written so far
-sub caught_up
-{
-	my $lsn = $node->safe_psql('postgres', 'SELECT pg_current_wal_lsn()');
-	return wait_until(
-		sub {
-			$node->safe_psql('postgres',
-				"SELECT confirmed_flush_lsn >= '$lsn' FROM pg_replication_slots"
-				  . " WHERE slot_name = 'pubslot'") eq 't';
-		});
-}
-ok(caught_up(), 'the load is done and the stream has caught up')
+ok(wait_slot_caught_up($node, 'pubslot'), 'the load is done and the stream has caught up')
   or diag $fwd->log_contents;
 # unfiltered, well over 2000 rows would be copied; the filter passes at most 1210
 like($fwd->log_contents, qr/table public\.orders loaded: (\d+) rows/, 'orders was loaded');
