@@ -703,21 +703,17 @@ copy_table(Load *ld, size_t t)
 	uint64_t	pages;
 	double		estimate;
 	Frame		commit;
-	CatalogPublished pub;
+	CatalogPublished pub = {NULL, true};
 	int			i;
 	bool		good;
 
-	if (!catalog_published(ld->control, ld->cfg, ld->tables.items[t].relid, &pub))
-		return LOAD_FAILED;
 	if (!plan_units(ld, t, &units, &nunits, &pages, &estimate))
-	{
-		free(pub.row_filter);
 		return LOAD_FAILED;
-	}
 	good = loadstate_record_plan(ld->control, ld->cfg->slot, ld->tables.items[t].name,
 								 ld->version, nunits, pages);
 	ld->table_started_us = pg2es_now_us();
 	progress_restart(&ld->progress, ld->table_started_us);
+	good = good && catalog_published(ld->control, ld->cfg, ld->tables.items[t].relid, &pub);
 	while (good && (next < nunits || any_busy(ld)))
 	{
 		if (*ld->stop)
