@@ -38,5 +38,7 @@ typedef enum LoadStatus
 
 extern LoadStatus load_prepare(const Config *cfg, Metrics *metrics, Http *http,
 							   volatile sig_atomic_t *stop);
+extern LoadStatus load_copy_into(const Config *cfg, Metrics *metrics, unsigned int relid,
+								 const char *index, volatile sig_atomic_t *stop, Lsn *version);
 
 #endif							/* PG2ES_LOAD_H */

@@ -43,6 +43,8 @@
 #define VERIFY_SHOW_TEXT "10"			/* VERIFY_SHOW as text */
 #define VERIFY_MAX_SKIP 3		/* __lsn, __ts_ms, __op */
 
+static void change_fields(const Config *cfg, const char **skip);
+
 /* The _ids of one kind of difference: a count and the first few. */
 typedef struct IdList
 {
@@ -68,6 +70,8 @@ typedef struct Verify
 	IdList		missing;
 	IdList		different;
 	IdList		extra;
+	Lsn			newer_than;		/* documents of a higher version are newer
+								 * than the snapshot: not compared; 0 = all */
 	Buf			body;			/* request body scratch */
 } Verify;
 
@@ -169,16 +173,19 @@ read_index_count(Verify *v)
 }
 
 /*
- * doc_fields: found and the _source span of one _mget "docs" element.
+ * doc_fields: found, _version (0 if absent) and the _source span of one
+ * _mget "docs" element.
  */
 static bool
-doc_fields(const char *doc, size_t len, bool *found, const char **source, size_t *srclen)
+doc_fields(const char *doc, size_t len, bool *found, Lsn *version, const char **source,
+		   size_t *srclen)
 {
 	const char *p = jsoncmp_enter(doc, doc + len, '{');
 	JsonMember	m;
 	int			r;
 
 	*found = false;
+	*version = 0;
 	*source = NULL;
 	if (p == NULL)
 		return false;
@@ -186,6 +193,8 @@ doc_fields(const char *doc, size_t len, bool *found, const char **source, size_t
 	{
 		if (m.keylen == 5 && memcmp(m.key, "found", 5) == 0)
 			*found = m.valuelen == 4 && memcmp(m.value, "true", 4) == 0;
+		else if (m.keylen == 8 && memcmp(m.key, "_version", 8) == 0)
+			*version = strtoull(m.value, NULL, 10);
 		else if (m.keylen == 7 && memcmp(m.key, "_source", 7) == 0)
 		{
 			*source = m.value;
@@ -219,12 +228,13 @@ compare_batch(Verify *v, const PGresult *rows, const int *rowmap, int n, const B
 		const char *src;
 		size_t		srclen = 0;
 		bool		found;
+		Lsn			version;
 		int			row = rowmap[i];
 		const char *want = PQgetvalue(rows, row, 1);
 		size_t		wantlen = (size_t) PQgetlength(rows, row, 1);
 
 		if (jsoncmp_next_element(&docs, end, &doc, &len) != 1 ||
-			!doc_fields(doc, len, &found, &src, &srclen))
+			!doc_fields(doc, len, &found, &version, &src, &srclen))
 			break;
 		/* a document refused to us is not a missing one */
 		if (!found && es_forbidden_action(doc, len, action, sizeof(action)))
@@ -233,7 +243,9 @@ compare_batch(Verify *v, const PGresult *rows, const int *rowmap, int n, const B
 					  v->table->index, action, es_privilege_for(action));
 			return false;
 		}
-		if (!found || src == NULL)
+		if (found && v->newer_than && version > v->newer_than)
+			v->found++;			/* a later change wrote it */
+		else if (!found || src == NULL)
 			note_id(&v->missing, PQgetvalue(rows, row, 0), (size_t) PQgetlength(rows, row, 0));
 		else
 		{
@@ -570,6 +582,25 @@ print_report(const Verify *v)
 }
 
 /*
+ * compare_table: the comparison of one table with its index (the counts
+ * in v), in the snapshot of the transaction open on v->conn.
+ */
+static bool
+compare_table(Verify *v, const Config *cfg)
+{
+	bool		good = check_keyless(v, cfg) && read_index_count(v) && (v->keyless || walk_table(v));
+
+	/* documents found fewer than counted: some have no row */
+	if (good && !v->keyless && v->index_exists && v->docs > v->found)
+	{
+		good = name_extras(v);
+		if (good && v->extra.count == 0)
+			v->extra.count = v->docs - v->found;	/* seen by _count only */
+	}
+	return good;
+}
+
+/*
  * verify_table: compare one table with its index inside one snapshot.
  * Returns 0 equal, 1 different (or a table without a usable key), 2 error.
  */
@@ -580,14 +611,7 @@ verify_table(Verify *v, const Config *cfg)
 	int			status;
 
 	good = catalog_exec(v->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ", PGRES_COMMAND_OK) &&
-		check_keyless(v, cfg) && read_index_count(v) && (v->keyless || walk_table(v));
-	/* documents found fewer than counted: some have no row */
-	if (good && !v->keyless && v->index_exists && v->docs > v->found)
-	{
-		good = name_extras(v);
-		if (good && v->extra.count == 0)
-			v->extra.count = v->docs - v->found;	/* seen by _count only */
-	}
+		compare_table(v, cfg);
 	if (good)
 		good = catalog_exec(v->conn, "COMMIT", PGRES_COMMAND_OK);
 	else
@@ -601,6 +625,51 @@ verify_table(Verify *v, const Config *cfg)
 	status = v->keyless || v->unkeyed || v->missing.count || v->different.count ||
 		v->extra.count ? 1 : 0;
 	return status;
+}
+
+/*
+ * verify_index: the check of an online copy (reindex.c): compare table
+ * with index (not its own one) in the snapshot of the repeatable-read
+ * transaction open on conn (left open), leaving out the documents of a
+ * version above newer_than (written by changes the snapshot does not
+ * see). Into *out the counts, the first differing _ids logged. Returns 0
+ * equal, 1 different, 2 error (logged).
+ */
+int
+verify_index(PGconn *conn, EsCall *call, const Config *cfg, const char *optlit,
+			 const CatalogTable *table, const char *index, Lsn newer_than, VerifyCounts *out)
+{
+	CatalogTable t = *table;
+	const char *skip[VERIFY_MAX_SKIP + 1];
+	Verify		v;
+	bool		good;
+
+	memset(&v, 0, sizeof(v));
+	t.index = (char *) index;
+	change_fields(cfg, skip);
+	v.conn = conn;
+	v.call = call;
+	v.optlit = optlit;
+	v.skip = skip;
+	v.table = &t;
+	v.newer_than = newer_than;
+	buf_init(&v.body);
+	good = compare_table(&v, cfg);
+	out->rows = v.rows;
+	out->missing = v.missing.count + v.unkeyed + (v.keyless ? 1 : 0);
+	out->different = v.different.count;
+	out->extra = v.extra.count;
+	if (good && (out->missing || out->different || out->extra))
+		log_info("index \"%s\" and table %s: %llu missing (first %s), %llu different (first %s),"
+				 " %llu extra (first %s)", index, table->name, (unsigned long long) out->missing,
+				 v.missing.count ? v.missing.first[0] : "-", (unsigned long long) out->different,
+				 v.different.count ? v.different.first[0] : "-", (unsigned long long) out->extra,
+				 v.extra.count && v.extra.first[0] ? v.extra.first[0] : "-");
+	free_ids(&v.missing);
+	free_ids(&v.different);
+	free_ids(&v.extra);
+	buf_free(&v.body);
+	return good ? (out->missing || out->different || out->extra ? 1 : 0) : 2;
 }
 
 /*
