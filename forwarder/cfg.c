@@ -52,7 +52,8 @@ enum
 	OPT_PRINT_MAPPINGS,
 	OPT_METRICS_ADDRESS,
 	OPT_METRICS_PORT,
-	OPT_LOG_FORMAT
+	OPT_LOG_FORMAT,
+	OPT_REPAIR
 };
 
 static const struct option long_options[] = {
@@ -86,6 +87,7 @@ static const struct option long_options[] = {
 	{"metrics-address", required_argument, NULL, OPT_METRICS_ADDRESS},
 	{"metrics-port", required_argument, NULL, OPT_METRICS_PORT},
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+	{"repair", no_argument, NULL, OPT_REPAIR},
 	{"verbose", no_argument, NULL, 'v'},
 	{NULL, 0, NULL, 0}
 };
@@ -157,6 +159,9 @@ usage(void)
 		   "                             from the table (schema, the default), or leave\n"
 		   "                             them to dynamic mapping and index templates\n"
 		   "      --print-mappings       print the derived mappings and exit\n"
+		   "\nVerify:\n"
+		   "      --repair               send the missing and different documents, delete\n"
+		   "                             the extra ones, then verify again\n"
 		   "\nObservability:\n"
 		   "      --metrics-port=PORT    serve /metrics and /healthz on PORT (default: off)\n"
 		   "      --metrics-address=ADDR address for --metrics-port (default: 127.0.0.1)\n"
@@ -322,6 +327,23 @@ cfg_versioning_off(const Config *cfg)
 }
 
 /*
+ * cfg_soft_deletes: whether the plugin options (-o) say delete-mode=soft
+ * (the last -o delete-mode wins): deleted rows' documents are kept with
+ * "__deleted": true.
+ */
+bool
+cfg_soft_deletes(const Config *cfg)
+{
+	bool		soft = false;
+	size_t		i;
+
+	for (i = 0; i < cfg->nopts; i++)
+		if (strcmp(cfg->opt_names[i], "delete-mode") == 0)
+			soft = cfg->opt_values[i] != NULL && strcmp(cfg->opt_values[i], "soft") == 0;
+	return soft;
+}
+
+/*
  * cfg_parse_lsn: parse "X/X" into *lsn.
  */
 bool
@@ -483,6 +505,7 @@ apply_option(Config *cfg, int c, const char *name, const char *arg)
 			cfg->log_format = parse_choice(name, arg, "text", "json") == 0
 				? LOG_FORMAT_TEXT : LOG_FORMAT_JSON;
 			break;
+		case OPT_REPAIR: cfg->repair = flag_value(name, arg); break;
 		case 'v': cfg->log_level = flag_value(name, arg) ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO; break;
 	}
 }
@@ -736,6 +759,11 @@ check_combinations(const Config *cfg)
 		fail("no slot specified (-S/--slot or PG2ES_SLOT)");
 	if (cfg->command == COMMAND_VERIFY && (cfg->create_slot || cfg->endpos))
 		fail("--create-slot and --endpos cannot be used with verify");
+	if (cfg->repair && cfg->command != COMMAND_VERIFY)
+		fail("--repair is an option of pg2es verify");
+	if (cfg->repair && cfg_versioning_off(cfg))
+		fail("--repair needs versioned documents: with -o versioning=off a repair could overwrite"
+			 " a newer change");
 	if (cfg->es_user && cfg->es_password == NULL)
 		fail("--es-user needs a password: set PG2ES_ES_PASSWORD or --es-password-file");
 	if (cfg->es_password && cfg->es_user == NULL)
@@ -816,7 +844,7 @@ parse_command_line(Config *cfg, int argc, char **argv)
 			continue;
 		}
 		apply_option(cfg, c, name, c == OPT_CREATE_SLOT || c == OPT_ES_GZIP ||
-					 c == OPT_NO_INITIAL_LOAD || c == OPT_PRINT_MAPPINGS ||
+					 c == OPT_NO_INITIAL_LOAD || c == OPT_PRINT_MAPPINGS || c == OPT_REPAIR ||
 					 c == 'v' ? NULL : optarg);
 	}
 }

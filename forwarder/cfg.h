@@ -79,6 +79,7 @@ typedef struct Config
 	/* verify (verify.c): table patterns given as arguments */
 	char	  **verify_tables;
 	size_t		nverify_tables;
+	bool		repair;			/* --repair: fix what differs, then verify again */
 
 	/* observability */
 	char	   *metrics_address;
@@ -94,5 +95,6 @@ extern void cfg_parse(Config *cfg, int argc, char **argv);
 extern void cfg_free(Config *cfg);
 extern PG2ES_MUSTCHECK bool cfg_parse_lsn(const char *text, Lsn *lsn);
 extern bool cfg_versioning_off(const Config *cfg);
+extern bool cfg_soft_deletes(const Config *cfg);
 
 #endif							/* PG2ES_CFG_H */

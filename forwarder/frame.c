@@ -9,6 +9,8 @@
  *		CHANGE    [1, flags, nitems, len]  then len bytes of NDJSON
  *		TRUNCATE  [3, ["index", ...], version]  (version 0: unversioned)
  *		COMMIT    [2, xid, commit_lsn, end_lsn, commit_time]
+ *		REQUEST   [5, id, "kind", relid, "state", "target_index" | nil,
+ *				   keep_old, "index" | nil]  (request.h)
  *
  * A CHANGE payload holds nitems (1 or 2) bulk items, every line ending in
  * \n: a delete item is one line, any other item an action line and a source
@@ -122,6 +124,59 @@ read_str(Cursor *c, const char **str, size_t *len)
 	*len = (size_t) n;
 	c->p += n;
 	return true;
+}
+
+/*
+ * read_str_or_nil: a non-empty string as read_str, or nil (*str = NULL,
+ * *len = 0).
+ */
+static bool
+read_str_or_nil(Cursor *c, const char **str, size_t *len)
+{
+	if (c->p < c->end && *c->p == 0xc0)
+	{
+		c->p++;
+		*str = NULL;
+		*len = 0;
+		return true;
+	}
+	return read_str(c, str, len) && *len > 0;
+}
+
+/*
+ * read_bool: a msgpack boolean in *v.
+ */
+static bool
+read_bool(Cursor *c, bool *v)
+{
+	if (c->p == c->end || (*c->p != 0xc2 && *c->p != 0xc3))
+		return false;
+	*v = *c->p++ == 0xc3;
+	return true;
+}
+
+/*
+ * read_word: a string at the cursor that is one of words[0..n); its
+ * position in *which.
+ */
+static bool
+read_word(Cursor *c, const char *const *words, int n, int *which)
+{
+	const char *str;
+	size_t		len;
+	int			i;
+
+	if (!read_str(c, &str, &len))
+		return false;
+	for (i = 0; i < n; i++)
+	{
+		if (strlen(words[i]) == len && memcmp(words[i], str, len) == 0)
+		{
+			*which = i;
+			return true;
+		}
+	}
+	return false;
 }
 
 /*
@@ -275,7 +330,32 @@ decode_truncate(Cursor *c, Frame *frame)
 }
 
 /*
- * decode_other: the rest of a COMMIT, TRUNCATE or RELATION header of n
+ * decode_request: the rest of a REQUEST header (after the kind),
+ * [5, id, "kind", relid, "state", "target_index" | nil, keep_old,
+ * "index" | nil], at the cursor; kind and state must be ones request.h
+ * names, in its order.
+ */
+static bool
+decode_request(Cursor *c, Request *request)
+{
+	static const char *const kinds[] = {"reindex", "backfill"};
+	static const char *const states[] = {"requested", "copying", "switching", "done", "failed"};
+	int			kind;
+	int			state;
+
+	if (!read_uint(c, &request->id) || !read_word(c, kinds, 2, &kind) ||
+		!read_uint(c, &request->relid) || !read_word(c, states, 5, &state) ||
+		!read_str_or_nil(c, &request->target_index, &request->target_index_len) ||
+		!read_bool(c, &request->keep_old) ||
+		!read_str_or_nil(c, &request->index, &request->index_len))
+		return false;
+	request->kind = (RequestKind) kind;
+	request->state = (RequestState) state;
+	return true;
+}
+
+/*
+ * decode_other: the rest of a COMMIT, TRUNCATE, RELATION or REQUEST header of n
  * elements (after the kind) at the cursor.
  */
 static bool
@@ -302,6 +382,10 @@ decode_other(Cursor *c, uint64_t n, Frame *frame, char *errbuf, size_t errlen)
 			break;
 		case FRAME_TRUNCATE:
 			if (n == 3 && decode_truncate(c, frame))
+				return true;
+			break;
+		case FRAME_REQUEST:
+			if (n == 8 && decode_request(c, &frame->request))
 				return true;
 			break;
 		case FRAME_CHANGE:
@@ -336,7 +420,7 @@ frame_reader_next(FrameReader *reader, Frame *frame, char *errbuf, size_t errlen
 				 reader->pos);
 		return FRAME_ERROR;
 	}
-	if (kind < FRAME_CHANGE || kind > FRAME_RELATION)
+	if (kind < FRAME_CHANGE || kind > FRAME_REQUEST)
 	{
 		snprintf(errbuf, errlen, "unknown frame kind %llu", (unsigned long long) kind);
 		return FRAME_ERROR;

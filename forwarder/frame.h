@@ -8,13 +8,15 @@
 #define PG2ES_FRAME_H
 
 #include "common.h"
+#include "request.h"
 
 typedef enum FrameKind
 {
 	FRAME_CHANGE = 1,
 	FRAME_COMMIT = 2,
 	FRAME_TRUNCATE = 3,
-	FRAME_RELATION = 4
+	FRAME_RELATION = 4,
+	FRAME_REQUEST = 5
 } FrameKind;
 
 /* CHANGE flag bit 0: the frame holds an unversioned (partial update) item */
@@ -70,6 +72,8 @@ typedef struct Frame
 	const char *indexes;
 	size_t		indexes_len;
 	size_t		nindexes;
+	/* REQUEST */
+	Request		request;
 } Frame;
 
 /* Walks the frames of one message. */

@@ -193,16 +193,17 @@ record_pending(Load *ld, bool full)
 
 /*
  * create_snapshot_slot: on a new replication connection (returned in
- * *repl, to be kept open until every job imported the snapshot), create
+ * *repl, to be kept open until every reader imported the snapshot), create
  * the slot (temporary: a name of our own, gone with the connection) with
- * an exported snapshot; its name goes to snapshot (size 64) and the
- * consistent point to ld->version.
+ * an exported snapshot; its name goes to snapshot (LOAD_SNAPSHOT_NAME_SIZE
+ * bytes) and the consistent point to *version.
  */
 static bool
-create_snapshot_slot(Load *ld, PGconn **repl, bool temporary, char *snapshot)
+create_snapshot_slot(const Config *cfg, PGconn **repl, bool temporary, char *snapshot,
+					 Lsn *version)
 {
 	const char *keywords[] = {"dbname", "replication", "fallback_application_name", NULL};
-	const char *values[] = {ld->cfg->conninfo, "database", "pg2es", NULL};
+	const char *values[] = {cfg->conninfo, "database", "pg2es", NULL};
 	char		cmd[256];
 	char		options[64];
 	PGresult   *res;
@@ -219,21 +220,16 @@ create_snapshot_slot(Load *ld, PGconn **repl, bool temporary, char *snapshot)
 		snprintf(cmd, sizeof(cmd), "CREATE_REPLICATION_SLOT \"pg2es_load_%d\" TEMPORARY LOGICAL pg2es %s",
 				 (int) getpid(), PQserverVersion(*repl) >= 150000 ? "(SNAPSHOT 'export')" : "EXPORT_SNAPSHOT");
 	else if (slot_creation_options(*repl, true, options, sizeof(options)))	/* FAILOVER on 17+ */
-		snprintf(cmd, sizeof(cmd), "CREATE_REPLICATION_SLOT \"%s\" LOGICAL pg2es %s", ld->cfg->slot,
+		snprintf(cmd, sizeof(cmd), "CREATE_REPLICATION_SLOT \"%s\" LOGICAL pg2es %s", cfg->slot,
 				 options);
 	else
 		return false;
 	res = PQexec(*repl, cmd);
 	good = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 3 &&
-		cfg_parse_lsn(PQgetvalue(res, 0, 1), &ld->version) &&
-		strlen(PQgetvalue(res, 0, 2)) < 64;
+		cfg_parse_lsn(PQgetvalue(res, 0, 1), version) &&
+		strlen(PQgetvalue(res, 0, 2)) < LOAD_SNAPSHOT_NAME_SIZE;
 	if (good)
-	{
 		strcpy(snapshot, PQgetvalue(res, 0, 2));
-		log_info("%s slot at " LSN_FORMAT ": copying %zu table(s) in snapshot %s",
-				 temporary ? "snapshot of a temporary" : "created the", LSN_ARGS(ld->version),
-				 ld->nselected, snapshot);
-	}
 	else
 	{
 		log_error("could not create a replication slot with a snapshot: %s", PQerrorMessage(*repl));
@@ -241,6 +237,15 @@ create_snapshot_slot(Load *ld, PGconn **repl, bool temporary, char *snapshot)
 	}
 	PQclear(res);
 	return good;
+}
+
+/*
+ * load_export_snapshot: a temporary slot's exported snapshot (load.h).
+ */
+bool
+load_export_snapshot(const Config *cfg, PGconn **repl, char *snapshot, Lsn *version)
+{
+	return create_snapshot_slot(cfg, repl, true, snapshot, version);
 }
 
 /*
@@ -802,13 +807,18 @@ static LoadStatus
 run_copy(Load *ld, bool full)
 {
 	PGconn	   *repl = NULL;
-	char		snapshot[64];
+	char		snapshot[LOAD_SNAPSHOT_NAME_SIZE];
 	bool		good;
 	LoadStatus	status;
 
 	if (!ld->target && !record_pending(ld, full))
 		return LOAD_FAILED;
-	good = create_snapshot_slot(ld, &repl, !full, snapshot) && open_jobs(ld, snapshot);
+	good = create_snapshot_slot(ld->cfg, &repl, !full, snapshot, &ld->version);
+	if (good)
+		log_info("%s slot at " LSN_FORMAT ": copying %zu table(s) in snapshot %s",
+				 full ? "created the" : "snapshot of a temporary", LSN_ARGS(ld->version),
+				 ld->nselected, snapshot);
+	good = good && open_jobs(ld, snapshot);
 	/* every job holds the snapshot now: the exporting connection may go */
 	PQfinish(repl);
 	if (!good && full)
@@ -877,7 +887,7 @@ decide_and_copy(Load *ld)
 		/* and the documents of rows deleted while it was lost go (prune.h) */
 		return status == LOAD_OK && lost &&
 			!prune_older_documents(ld->cfg, &ld->tables, ld->version, ld->http, ld->metrics,
-								   ld->stop, "deleted while the slot was lost") ? LOAD_FAILED : status;
+								   ld->stop) ? LOAD_FAILED : status;
 	}
 	if (!select_unfinished(ld) || (ld->cfg->snapshot_tables && !select_snapshot_tables(ld)))
 		return LOAD_FAILED;

@@ -24,6 +24,7 @@
 #ifndef PG2ES_LOAD_H
 #define PG2ES_LOAD_H
 
+#include <libpq-fe.h>
 #include <signal.h>
 
 #include "cfg.h"
@@ -36,6 +37,19 @@ typedef enum LoadStatus
 	LOAD_FAILED					/* logged */
 } LoadStatus;
 
+/* room for an exported snapshot's name */
+#define LOAD_SNAPSHOT_NAME_SIZE 64
+
+/*
+ * load_export_snapshot: on a new replication connection (*repl, to be
+ * PQfinish'ed once every reader ran SET TRANSACTION SNAPSHOT), a temporary
+ * slot with an exported snapshot: its name into snapshot, its consistent
+ * point into *version, the version to give what is read in it (external_gte:
+ * a change streamed later always has a higher one). Returns false, logged,
+ * when PostgreSQL refused.
+ */
+extern PG2ES_MUSTCHECK bool load_export_snapshot(const Config *cfg, PGconn **repl, char *snapshot,
+												 Lsn *version);
 extern LoadStatus load_prepare(const Config *cfg, Metrics *metrics, Http *http,
 							   volatile sig_atomic_t *stop);
 extern LoadStatus load_copy_into(const Config *cfg, Metrics *metrics, unsigned int relid,

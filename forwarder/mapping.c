@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "generation.h"
 #include "log.h"
 
 /*
@@ -410,20 +411,18 @@ mapping_for_relation(MappingCache *mc, uint64_t relid, const char *index, size_t
 
 /*
  * mapping_create_generation: PUT /INDEX for table t's mapping derived now,
- * carrying _meta.pg2es (table, alias, generation) and the settings given
- * (a JSON object's members, e.g. "index.gc_deletes":"30d"; may be empty),
- * waited for. An index of that name existing already is an error: the
- * caller removes its own leftovers first. Returns false (logged).
+ * carrying _meta.pg2es (generation.h; t->index is the alias) and the
+ * settings given (a JSON object's members, e.g. "index.gc_deletes":"30d";
+ * may be empty), waited for. An index of that name existing already is an
+ * error: the caller removes its own leftovers first. Returns false
+ * (logged).
  */
 bool
 mapping_create_generation(PGconn *conn, const char *optlit, EsCall *call, const CatalogTable *t,
 						  const char *index, unsigned int generation, const char *settings)
 {
 	char	   *text = table_mapping(conn, optlit, t, false, NULL);
-	json_t	   *mapping = text ? json_loads(text, 0, NULL) : NULL;
-	json_t	   *meta = json_pack("{s:{s:s,s:s,s:i}}", "pg2es", "table", t->name, "alias", t->index,
-								 "generation", (int) generation);
-	char	   *dumped = NULL;
+	char	   *mapping = text ? generation_mapping_with_meta(text, t->name, t->index, generation) : NULL;
 	char	   *path = es_index_path(&call->es, index, "");
 	long		fields;
 	long		limit = text ? raised_fields_limit(text, &fields) : 0;
@@ -432,12 +431,10 @@ mapping_create_generation(PGconn *conn, const char *optlit, EsCall *call, const 
 	long		status = 0;
 
 	buf_init(&body);
-	if (mapping && meta && json_object_set(mapping, "_meta", meta) == 0 &&
-		(dumped = json_dumps(mapping, JSON_COMPACT)) != NULL && path &&
-		buf_printf(&body, "{\"settings\":{%s", settings) &&
+	if (mapping && path && buf_printf(&body, "{\"settings\":{%s", settings) &&
 		(limit == 0 || buf_printf(&body, "%s\"index.mapping.total_fields.limit\":%ld",
 								  *settings ? "," : "", limit)) &&
-		buf_printf(&body, "},\"mappings\":%s}", dumped))
+		buf_printf(&body, "},\"mappings\":%s}", mapping))
 		status = escall(call, "PUT", path, body.data, body.len, &resp);
 	if (status == 200)
 		log_info("created index \"%s\" with the mapping of table %s", index, t->name);
@@ -448,9 +445,7 @@ mapping_create_generation(PGconn *conn, const char *optlit, EsCall *call, const 
 		log_error("could not create index \"%s\"", index);
 	buf_free(&body);
 	free(path);
-	free(dumped);
-	json_decref(meta);
-	json_decref(mapping);
+	free(mapping);
 	free(text);
 	return status == 200;
 }

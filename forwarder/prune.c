@@ -32,13 +32,12 @@ static void clear_scroll(Prune *p, const char *scroll_id);
 /*
  * prune_older_documents: after the full load at version (see prune.h),
  * delete in every index of tables (once each) the documents with a lower
- * version; the log line says they are of rows "gone" (why they are). The
- * metrics endpoint is served meanwhile. Returns false
+ * version. The metrics endpoint is served meanwhile. Returns false
  * (logged) when Elasticsearch refused or a stop signal came.
  */
 bool
 prune_older_documents(const Config *cfg, const CatalogTables *tables, Lsn version, Http *http,
-					  const Metrics *metrics, volatile sig_atomic_t *stop, const char *gone)
+					  const Metrics *metrics, volatile sig_atomic_t *stop)
 {
 	Prune		p;
 	size_t		t;
@@ -66,7 +65,8 @@ prune_older_documents(const Config *cfg, const CatalogTables *tables, Lsn versio
 			good = prune_index(&p, tables->items[t].index);
 	}
 	if (good)
-		log_info("removed %llu document(s) of rows %s", (unsigned long long) p.deleted, gone);
+		log_info("removed %llu document(s) of rows deleted while the slot was lost",
+				 (unsigned long long) p.deleted);
 	buf_free(&p.body);
 	escall_free(&p.call);
 	return good;

@@ -12,10 +12,7 @@
  * document whose version is at most V - 1 and refuses the others with 409,
  * which is what is wanted (where the search tells the versions, only the
  * older documents are sent). Streaming starts afterwards, so nothing newer
- * than V can be there yet. The online copy of reindex.c (a backfill, or a
- * copy taken again after a TRUNCATE) prunes the same way while the stream
- * runs: a document written by a change after V has a version above V and
- * stays. With versioning=off there are no versions to
+ * than V can be there yet. With versioning=off there are no versions to
  * tell the old documents by: nothing is deleted, and a warning says so.
  */
 #ifndef PG2ES_PRUNE_H
@@ -29,7 +26,6 @@
 
 extern PG2ES_MUSTCHECK bool prune_older_documents(const Config *cfg, const CatalogTables *tables,
 												  Lsn version, Http *http, const Metrics *metrics,
-												  volatile sig_atomic_t *stop,
-												  const char *gone);
+												  volatile sig_atomic_t *stop);
 
 #endif							/* PG2ES_PRUNE_H */

@@ -30,10 +30,10 @@
 
 #include "catalog.h"
 #include "escall.h"
+#include "generation.h"
 #include "load.h"
 #include "log.h"
 #include "mapping.h"
-#include "prune.h"
 #include "verify.h"
 
 /* how long a tombstone lives in the index being copied into */
@@ -326,56 +326,15 @@ index_call(Worker *w, const char *method, const char *index, const char *suffix,
 }
 
 /*
- * generation_of: N of a concrete index named ...~gN, 0 when not so named.
- */
-static unsigned int
-generation_of(const char *index)
-{
-	const char *g = strrchr(index, '~');
-	char	   *end;
-	unsigned long n;
-
-	if (g == NULL || g[1] != 'g' || g[2] < '1' || g[2] > '9')
-		return 0;
-	n = strtoul(g + 2, &end, 10);
-	return *end == '\0' && n < 100000000 ? (unsigned int) n : 0;
-}
-
-/*
- * current_index: the concrete index behind the table's alias into *name
- * (malloc'd; NULL when there is none) and its generation into *gen: 0 for
- * a legacy concrete index that bears the alias's name itself. Of several
- * indexes behind the alias, the write index.
+ * current_index: what the table's alias stands for (generation.h) into
+ * *target; false (w->error) when the engine cannot tell.
  */
 static bool
-current_index(Worker *w, char **name, unsigned int *gen)
+current_index(Worker *w, AliasTarget *target)
 {
-	const char *alias = w->table->index;
-	const Buf  *resp;
-	long		status = index_call(w, "GET", alias, "/_alias", NULL, &resp);
-	json_t	   *root = status == 200 ? json_loadb(resp->data, resp->len, 0, NULL) : NULL;
-	const char *key;
-	json_t	   *value;
-
-	*name = NULL;
-	*gen = 0;
-	json_object_foreach(root, key, value)
-	{
-		json_t	   *entry = json_object_get(json_object_get(value, "aliases"), alias);
-
-		if (*name == NULL || strcmp(key, alias) == 0 ||
-			json_is_true(json_object_get(entry, "is_write_index")))
-		{
-			free(*name);
-			*name = strdup(key);
-		}
-	}
-	json_decref(root);
-	if (*name)
-		*gen = strcmp(*name, alias) == 0 ? 0 : generation_of(*name);
-	if (status == 200 || status == 404)
+	if (generation_lookup(&w->call, w->table->index, target))
 		return true;
-	snprintf(w->error, sizeof(w->error), "could not read alias \"%s\" (HTTP %ld)", alias, status);
+	snprintf(w->error, sizeof(w->error), "could not look up alias \"%s\"", w->table->index);
 	return false;
 }
 
@@ -386,12 +345,7 @@ current_index(Worker *w, char **name, unsigned int *gen)
 static char *
 generation_name(Worker *w, unsigned int gen)
 {
-	size_t		n = strlen(w->table->index) + 16;
-	char	   *name = malloc(n);
-
-	if (name)
-		snprintf(name, n, "%s~g%u", w->table->index, gen);
-	return name;
+	return generation_index_name(w->table->index, strlen(w->table->index), gen);
 }
 
 /*
@@ -448,30 +402,29 @@ delete_index(Worker *w, const char *index)
 static bool
 begin_request(Worker *w)
 {
-	char	   *current;
+	AliasTarget current = {ALIAS_ABSENT, NULL, 0, NULL};
 	unsigned int gen;
 	char	   *target = NULL;
-	bool		good;
+	bool		good = current_index(w, &current);
 
-	if (!current_index(w, &current, &gen))
-		return false;
-	if (w->rq.backfill)
+	gen = generation_next(&current);
+	if (good && w->rq.backfill)
 	{
-		good = current != NULL && set_gc_deletes(w, current, true);
-		if (current == NULL)
+		good = current.index != NULL && set_gc_deletes(w, current.index, true);
+		if (current.index == NULL)
 			snprintf(w->error, sizeof(w->error), "index \"%s\" does not exist", w->table->index);
-		target = current;
-		current = NULL;
+		target = current.index;
+		current.index = NULL;
 	}
-	else if (current && gen == 0 && w->rq.keep_old)
+	else if (good && current.kind == ALIAS_LEGACY && w->rq.keep_old)
 	{
 		snprintf(w->error, sizeof(w->error), "index \"%s\" is a concrete index, not an alias:"
-				 " it cannot be kept (keep_old), the alias takes its name", current);
+				 " it cannot be kept (keep_old), the alias takes its name", current.index);
 		good = false;
 	}
-	else
-		good = (target = generation_name(w, gen + 1)) != NULL && delete_index(w, target) &&
-			mapping_create_generation(w->conn, w->optlit, &w->call, w->table, target, gen + 1,
+	else if (good)
+		good = (target = generation_name(w, gen)) != NULL && delete_index(w, target) &&
+			mapping_create_generation(w->conn, w->optlit, &w->call, w->table, target, gen,
 									  REINDEX_GC_DELETES);
 	/* the request owns it from now on: a failure deletes it */
 	if (target)
@@ -479,7 +432,7 @@ begin_request(Worker *w)
 		free(w->rq.target);
 		w->rq.target = target;
 	}
-	free(current);
+	generation_target_free(&current);
 	return good && (w->rq.backfill || worker_step(w, "created")) &&
 		record_state(w, "copying", target, NULL);
 }
@@ -507,22 +460,35 @@ filenodes(Worker *w, char *out, size_t size)
 }
 
 /*
- * prune_target: delete the documents of the target older than version:
- * their rows were gone at the copy (prune.h).
+ * remove_gone: delete from the target the documents of rows that are gone,
+ * in a fresh snapshot taken after the copy was stored (verify.h,
+ * verify_delete_extras, at its consistent point: a newer change wins).
  */
 static bool
-prune_target(Worker *w, Lsn version)
+remove_gone(Worker *w)
 {
-	CatalogTable one = *w->table;
-	CatalogTables list = {&one, 1};
-	Http		no_http = {-1};
+	PGconn	   *repl = NULL;
+	char		snapshot[LOAD_SNAPSHOT_NAME_SIZE];
+	char		set[LOAD_SNAPSHOT_NAME_SIZE + 32];
+	Lsn			version = 0;
+	VerifyRepairs repairs;
+	bool		good;
 
-	one.index = w->rq.target;
-	if (prune_older_documents(w->cfg, &list, version, &no_http, &w->shared->load, w->stop,
-							  "that no longer exist"))
-		return true;
-	snprintf(w->error, sizeof(w->error), "could not delete the documents of rows that are gone");
-	return false;
+	memset(&repairs, 0, sizeof(repairs));
+	good = load_export_snapshot(w->cfg, &repl, snapshot, &version) &&
+		catalog_exec(w->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ", PGRES_COMMAND_OK);
+	snprintf(set, sizeof(set), "SET TRANSACTION SNAPSHOT '%s'", snapshot);
+	good = good && catalog_exec(w->conn, set, PGRES_COMMAND_OK);
+	PQfinish(repl);
+	good = good && verify_delete_extras(w->conn, &w->call, w->cfg, w->table, w->rq.target,
+										version, &repairs);
+	PQclear(PQexec(w->conn, good ? "COMMIT" : "ROLLBACK"));
+	if (good)
+		log_info("index \"%s\": %llu document(s) of rows that are gone deleted", w->rq.target,
+				 (unsigned long long) repairs.extra_deleted);
+	else
+		snprintf(w->error, sizeof(w->error), "could not delete the documents of rows that are gone");
+	return good;
 }
 
 /*
@@ -560,7 +526,7 @@ copy_table(Worker *w, bool again)
 				 w->rq.table_name);
 		again = true;
 	}
-	return (!again && !w->rq.backfill) || prune_target(w, version);
+	return (!again && !w->rq.backfill) || remove_gone(w);
 }
 
 /*
@@ -632,11 +598,11 @@ check_copy(Worker *w)
 }
 
 /*
- * aliases_body: the _aliases request moving the alias from current (NULL:
- * none; a legacy concrete index when gen is 0) to the target, into out.
+ * aliases_body: the _aliases request moving the alias from current (a
+ * legacy index: removed with it) to the target, into out.
  */
 static bool
-aliases_body(Worker *w, const char *current, unsigned int gen, Buf *out)
+aliases_body(Worker *w, const AliasTarget *current, Buf *out)
 {
 	const char *alias = w->table->index;
 	json_t	   *actions = json_array();
@@ -644,11 +610,12 @@ aliases_body(Worker *w, const char *current, unsigned int gen, Buf *out)
 	char	   *text;
 	bool		good;
 
-	if (current && gen == 0)
-		json_array_append_new(actions, json_pack("{s:{s:s}}", "remove_index", "index", current));
-	else if (current)
-		json_array_append_new(actions, json_pack("{s:{s:s,s:s}}", "remove", "index", current,
-												 "alias", alias));
+	if (current->kind == ALIAS_LEGACY)
+		json_array_append_new(actions, json_pack("{s:{s:s}}", "remove_index", "index",
+												 current->index));
+	else if (current->kind == ALIAS_ALIASED)
+		json_array_append_new(actions, json_pack("{s:{s:s,s:s}}", "remove", "index",
+												 current->index, "alias", alias));
 	json_array_append_new(actions, json_pack("{s:{s:s,s:s,s:b}}", "add", "index", w->rq.target,
 											 "alias", alias, "is_write_index", 1));
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -669,35 +636,34 @@ aliases_body(Worker *w, const char *current, unsigned int gen, Buf *out)
 static bool
 switch_alias(Worker *w)
 {
-	char	   *current;
-	unsigned int gen;
-	unsigned int target_gen = generation_of(w->rq.target);
+	AliasTarget current = {ALIAS_ABSENT, NULL, 0, NULL};
+	unsigned int target_gen = generation_of_index(w->table->index, w->rq.target);
 	char	   *old = NULL;
 	const Buf  *resp = NULL;
 	Buf			body;
 	bool		good;
 
 	snprintf(w->shared->step, sizeof(w->shared->step), "switching");
-	if (!current_index(w, &current, &gen))
+	if (!current_index(w, &current))
 		return false;
 	buf_init(&body);
 	good = true;
-	if (current == NULL || strcmp(current, w->rq.target) != 0)
+	if (current.index == NULL || strcmp(current.index, w->rq.target) != 0)
 	{
-		good = aliases_body(w, current, gen, &body) &&
+		good = aliases_body(w, &current, &body) &&
 			expect_status(w, escall(&w->call, "POST", "/_aliases", body.data, body.len, &resp),
 						  200, 200, "the _aliases request failed", resp);
 		if (good)
 			log_info("alias \"%s\" now points to index \"%s\"", w->table->index, w->rq.target);
-		old = current && gen > 0 ? current : NULL;
+		if (current.kind == ALIAS_ALIASED)
+			old = strdup(current.index);
 	}
 	else if (target_gen > 1)
 		old = generation_name(w, target_gen - 1);
 	good = good && worker_step(w, "switched") &&
 		(w->rq.keep_old || old == NULL || delete_index(w, old));
-	if (old != current)
-		free(old);
-	free(current);
+	free(old);
+	generation_target_free(&current);
 	buf_free(&body);
 	return good;
 }
@@ -711,8 +677,7 @@ switch_alias(Worker *w)
 static void
 fail_request(Worker *w)
 {
-	char	   *current = NULL;
-	unsigned int gen;
+	AliasTarget current = {ALIAS_ABSENT, NULL, 0, NULL};
 	Lsn			mark;
 	char		error[sizeof(w->error)];
 
@@ -721,10 +686,10 @@ fail_request(Worker *w)
 		return;
 	if (w->rq.backfill)
 		(void) set_gc_deletes(w, w->rq.target, false);
-	else if (wal_mark(w, &mark) && wait_confirmed(w, mark) && current_index(w, &current, &gen) &&
-			 (current == NULL || strcmp(current, w->rq.target) != 0))
+	else if (wal_mark(w, &mark) && wait_confirmed(w, mark) && current_index(w, &current) &&
+			 (current.index == NULL || strcmp(current.index, w->rq.target) != 0))
 		(void) delete_index(w, w->rq.target);
-	free(current);
+	generation_target_free(&current);
 }
 
 /*

@@ -432,6 +432,9 @@ add_frame(Sync *sync, const Frame *frame, void **block, int64_t now_us)
 			break;
 		case FRAME_RELATION:
 			return queue_index_creation(sync, frame);
+		case FRAME_REQUEST:
+			/* acted on by reindex_on_request (request.h), wired with reindex.c */
+			break;
 	}
 	return SYNC_OK;
 oom:

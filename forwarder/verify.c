@@ -21,6 +21,20 @@
  * without a key value, is not equal to its index, whatever the counts say.
  * A table pattern that matches no covered table is an error, so that a typo
  * does not pass the check.
+ *
+ * Under delete-mode=soft a document with "__deleted": true stands for a
+ * deleted row: it is not counted, not listed as extra, and a row whose
+ * document says so is different.
+ *
+ * --repair takes the table's snapshot from a temporary slot (load.c) and
+ * writes with its consistent point V as the version, external_gte, as the
+ * initial load does: each missing or different row is sent as its bulk
+ * item (pg2es.bulk_item, version V) in the batch that found it, and each
+ * extra document is deleted (soft mode: rewritten with "__deleted": true)
+ * at version V. A change streamed after the snapshot has a higher version,
+ * so Elasticsearch answers 409 and keeps it: superseded, not an error.
+ * Then the table is verified again in a new snapshot, and only that
+ * verdict counts.
  * Memory stays bounded by the batch size whatever the table's size.
  * Exit status: 0 every index equals its table, 1 some differ, 2 an error.
  */
@@ -34,7 +48,9 @@
 #include "catalog.h"
 #include "escall.h"
 #include "jsoncmp.h"
+#include "load.h"
 #include "log.h"
+#include "mapping.h"
 
 #define VERIFY_BATCH 1000
 #define VERIFY_BATCH_TEXT "1000"
@@ -42,8 +58,8 @@
 #define VERIFY_SHOW 10			/* _ids named per kind of difference */
 #define VERIFY_SHOW_TEXT "10"			/* VERIFY_SHOW as text */
 #define VERIFY_MAX_SKIP 3		/* __lsn, __ts_ms, __op */
-
-static void change_fields(const Config *cfg, const char **skip);
+/* delete-mode=soft: the documents that stand for a row */
+#define VERIFY_LIVE_QUERY "\"query\":{\"bool\":{\"must_not\":{\"term\":{\"__deleted\":true}}}}"
 
 /* The _ids of one kind of difference: a count and the first few. */
 typedef struct IdList
@@ -60,7 +76,11 @@ typedef struct Verify
 	const char *optlit;
 	const char *const *skip;	/* top-level members not compared */
 	const CatalogTable *table;
-	char	   *index_path;		/* "/<escaped index>", owned */
+	const char *index;			/* where its documents are (borrowed) */
+	bool		soft;			/* delete-mode=soft: "__deleted" means gone */
+	bool		repair;			/* --repair: send what differs */
+	Lsn			version;		/* repair: the snapshot's consistent point */
+	size_t		max_bytes;		/* repair: send the items at this size */
 	bool		index_exists;
 	bool		keyless;		/* no primary key, identity index, id-columns */
 	uint64_t	rows;			/* rows with an _id */
@@ -70,9 +90,13 @@ typedef struct Verify
 	IdList		missing;
 	IdList		different;
 	IdList		extra;
+	Buf			body;			/* request body scratch */
+	Buf			items;			/* repair: the writes not sent yet, NDJSON */
+	uint64_t   *item_counts[VERIFY_BATCH];	/* what each counts to when done */
+	int			nitems;
+	VerifyRepairs repairs;
 	Lsn			newer_than;		/* documents of a higher version are newer
 								 * than the snapshot: not compared; 0 = all */
-	Buf			body;			/* request body scratch */
 } Verify;
 
 /*
@@ -137,7 +161,8 @@ json_count(const Buf *body)
 
 /*
  * read_index_count: refresh the index (so every acknowledged document is
- * visible) and read its _count. A missing index counts zero documents.
+ * visible) and read its _count (soft mode: of the documents not marked
+ * deleted). A missing index counts zero documents.
  */
 static bool
 read_index_count(Verify *v)
@@ -147,7 +172,7 @@ read_index_count(Verify *v)
 	long		status;
 	long long	n;
 
-	if ((path = es_index_path(&v->call->es, v->table->index, "/_refresh")) == NULL)
+	if ((path = es_index_path(&v->call->es, v->index, "/_refresh")) == NULL)
 		return false;
 	status = escall(v->call, "POST", path, "", 0, &resp);
 	free(path);
@@ -155,16 +180,20 @@ read_index_count(Verify *v)
 		return true;
 	if (status != 200)
 	{
-		log_error("could not refresh index \"%s\": HTTP %ld", v->table->index, status);
+		log_error("could not refresh index \"%s\": HTTP %ld", v->index, status);
 		return false;
 	}
-	if ((path = es_index_path(&v->call->es, v->table->index, "/_count")) == NULL)
+	if ((path = es_index_path(&v->call->es, v->index, "/_count")) == NULL)
 		return false;
-	status = escall(v->call, "GET", path, NULL, 0, &resp);
+	if (v->soft)
+		status = escall(v->call, "POST", path, "{" VERIFY_LIVE_QUERY "}",
+						sizeof("{" VERIFY_LIVE_QUERY "}") - 1, &resp);
+	else
+		status = escall(v->call, "GET", path, NULL, 0, &resp);
 	free(path);
 	if (status != 200 || (n = json_count(resp)) < 0)
 	{
-		log_error("could not count the documents of index \"%s\": HTTP %ld", v->table->index, status);
+		log_error("could not count the documents of index \"%s\": HTTP %ld", v->index, status);
 		return false;
 	}
 	v->index_exists = true;
@@ -205,8 +234,136 @@ doc_fields(const char *doc, size_t len, bool *found, Lsn *version, const char **
 }
 
 /*
+ * soft_deleted: whether a document's _source has "__deleted": true at its
+ * top level (delete-mode=soft: it stands for a deleted row).
+ */
+static bool
+soft_deleted(const char *src, size_t len)
+{
+	const char *p = jsoncmp_enter(src, src + len, '{');
+	JsonMember	m;
+
+	while (p && jsoncmp_next_member(&p, src + len, &m) == 1)
+		if (m.keylen == 9 && memcmp(m.key, "__deleted", 9) == 0)
+			return m.valuelen == 4 && memcmp(m.value, "true", 4) == 0;
+	return false;
+}
+
+/*
+ * queue_write: append one complete bulk item (action line and, but for a
+ * delete, document line) to the repair's writes; done is what it counts
+ * to once stored. The caller sends them (send_writes) when no answer it
+ * still reads would be overwritten.
+ */
+static bool
+queue_write(Verify *v, const char *item, size_t len, uint64_t *done)
+{
+	if (v->nitems == VERIFY_BATCH)
+	{
+		log_error("internal error: too many repair writes in one batch");
+		return false;
+	}
+	v->item_counts[v->nitems++] = done;
+	return buf_append(&v->items, item, len);
+}
+
+/*
+ * count_write: one item of a repair's _bulk answer: stored (a delete: or
+ * gone already) counts to done; 409 says a newer change is stored
+ * (superseded); anything else is refused, the first few logged.
+ */
+static void
+count_write(Verify *v, json_t *item, uint64_t *done)
+{
+	void	   *it = json_object_iter(item);
+	const char *action = it ? json_object_iter_key(it) : "";
+	json_t	   *result = it ? json_object_iter_value(it) : NULL;
+	json_int_t	status = json_integer_value(json_object_get(result, "status"));
+	json_t	   *error = json_object_get(result, "error");
+	const char *id = json_string_value(json_object_get(result, "_id"));
+	const char *type = json_string_value(json_object_get(error, "type"));
+	const char *reason = json_string_value(json_object_get(error, "reason"));
+
+	if (status == 200 || status == 201 || (status == 404 && strcmp(action, "delete") == 0))
+		(*done)++;
+	else if (status == 409)
+		v->repairs.superseded++;
+	else if (v->repairs.refused++ < VERIFY_SHOW)
+		log_error("index \"%s\" refused the repair of _id %s: HTTP %lld (%s: %s)", v->index,
+				  id ? id : "?", (long long) status,
+				  type ? type : "no error type",
+				  reason ? reason : "no reason given");
+}
+
+/*
+ * send_writes: send the queued repair writes in one _bulk request and
+ * count their outcomes; the queue is empty afterwards. Returns false
+ * (logged) when the request failed or its answer is not understood.
+ */
+static bool
+send_writes(Verify *v)
+{
+	static const char path[] = "/_bulk?filter_path=items.*.status,items.*._id,"
+		"items.*.error.type,items.*.error.reason";
+	const Buf  *resp;
+	json_t	   *root;
+	json_t	   *items;
+	long		status;
+	int			i;
+	bool		good;
+
+	if (v->nitems == 0)
+		return true;
+	status = escall(v->call, "POST", path, v->items.data, v->items.len, &resp);
+	if (status != 200)
+		log_error("could not repair index \"%s\": _bulk answered HTTP %ld", v->index, status);
+	root = status == 200 ? json_loadb(resp->data, resp->len, 0, NULL) : NULL;
+	items = json_object_get(root, "items");
+	good = json_is_array(items) && json_array_size(items) == (size_t) v->nitems;
+	if (status == 200 && !good)
+		log_error("unexpected _bulk answer repairing index \"%s\"", v->index);
+	for (i = 0; good && i < v->nitems; i++)
+		count_write(v, json_array_get(items, i), v->item_counts[i]);
+	json_decref(root);
+	buf_reset(&v->items);
+	v->nitems = 0;
+	return good;
+}
+
+/*
+ * judge_row: the verdict on one keyed row of a batch (columns: _id,
+ * document, and under --repair its bulk item) given its document's
+ * _source in the index (NULL: not found): missing, different, or equal
+ * (counted found); under --repair what is not equal is queued.
+ */
+static bool
+judge_row(Verify *v, const PGresult *rows, int row, const char *src, size_t srclen)
+{
+	const char *want = PQgetvalue(rows, row, 1);
+	size_t		wantlen = (size_t) PQgetlength(rows, row, 1);
+	IdList	   *list = &v->different;
+	uint64_t   *sent = &v->repairs.different_sent;
+
+	if (src == NULL)
+	{
+		list = &v->missing;
+		sent = &v->repairs.missing_sent;
+	}
+	else if (!v->soft || !soft_deleted(src, srclen))
+	{
+		v->found++;
+		if ((srclen == wantlen && memcmp(src, want, wantlen) == 0) ||
+			jsoncmp_equal_except(src, srclen, want, wantlen, v->skip))
+			return true;
+	}
+	note_id(list, PQgetvalue(rows, row, 0), (size_t) PQgetlength(rows, row, 0));
+	return !v->repair ||
+		queue_write(v, PQgetvalue(rows, row, 2), (size_t) PQgetlength(rows, row, 2), sent);
+}
+
+/*
  * compare_batch: match the _mget answer (docs in request order) with the
- * batch's rows: column 0 the _id, column 1 the document (binary).
+ * batch's rows (judge_row).
  */
 static bool
 compare_batch(Verify *v, const PGresult *rows, const int *rowmap, int n, const Buf *resp)
@@ -217,11 +374,12 @@ compare_batch(Verify *v, const PGresult *rows, const int *rowmap, int n, const B
 	JsonMember	m;
 	int			i;
 	char		action[128];
+	bool		good = true;
 
 	while (p && jsoncmp_next_member(&p, end, &m) == 1)
 		if (m.keylen == 4 && memcmp(m.key, "docs", 4) == 0)
 			docs = jsoncmp_enter(m.value, m.value + m.valuelen, '[');
-	for (i = 0; docs && i < n; i++)
+	for (i = 0; good && docs && i < n; i++)
 	{
 		const char *doc;
 		size_t		len;
@@ -229,9 +387,6 @@ compare_batch(Verify *v, const PGresult *rows, const int *rowmap, int n, const B
 		size_t		srclen = 0;
 		bool		found;
 		Lsn			version;
-		int			row = rowmap[i];
-		const char *want = PQgetvalue(rows, row, 1);
-		size_t		wantlen = (size_t) PQgetlength(rows, row, 1);
 
 		if (jsoncmp_next_element(&docs, end, &doc, &len) != 1 ||
 			!doc_fields(doc, len, &found, &version, &src, &srclen))
@@ -240,28 +395,22 @@ compare_batch(Verify *v, const PGresult *rows, const int *rowmap, int n, const B
 		if (!found && es_forbidden_action(doc, len, action, sizeof(action)))
 		{
 			log_error("_mget on index \"%s\": pg2es's user may not run [%s]; grant it %s",
-					  v->table->index, action, es_privilege_for(action));
+					  v->index, action, es_privilege_for(action));
 			return false;
 		}
 		if (found && v->newer_than && version > v->newer_than)
-			v->found++;			/* a later change wrote it */
-		else if (!found || src == NULL)
-			note_id(&v->missing, PQgetvalue(rows, row, 0), (size_t) PQgetlength(rows, row, 0));
+			v->found++;			/* a change the snapshot does not see wrote it */
 		else
-		{
-			v->found++;
-			if ((srclen != wantlen || memcmp(src, want, wantlen) != 0) &&
-				!jsoncmp_equal_except(src, srclen, want, wantlen, v->skip))
-				note_id(&v->different, PQgetvalue(rows, row, 0), (size_t) PQgetlength(rows, row, 0));
-		}
+			good = judge_row(v, rows, rowmap[i], found ? src : NULL, srclen);
 	}
-	if (i < n)
-		log_error("unexpected _mget answer from index \"%s\"", v->table->index);
-	return i == n;
+	if (good && i < n)
+		log_error("unexpected _mget answer from index \"%s\"", v->index);
+	return good && i == n;
 }
 
 /*
- * check_batch: look up the _ids of a fetched batch with _mget and compare.
+ * check_batch: look up the _ids of a fetched batch with _mget and compare;
+ * under --repair, then send what differs.
  */
 static bool
 check_batch(Verify *v, const PGresult *rows)
@@ -287,22 +436,21 @@ check_batch(Verify *v, const PGresult *rows)
 		v->rows++;
 		rowmap[nids] = i;
 		good = (nids++ == 0 || buf_append(&v->body, ",", 1)) &&
-			append_json_string(&v->body, PQgetvalue(rows, i, 0), (size_t) PQgetlength(rows, i, 0));
-		if (good && !v->index_exists)
-			note_id(&v->missing, PQgetvalue(rows, i, 0), (size_t) PQgetlength(rows, i, 0));
+			append_json_string(&v->body, PQgetvalue(rows, i, 0), (size_t) PQgetlength(rows, i, 0)) &&
+			(v->index_exists || judge_row(v, rows, i, NULL, 0));
 	}
 	good = good && buf_append_str(&v->body, "]}");
 	if (good && v->index_exists && nids > 0 &&
-		(good = (path = es_index_path(&v->call->es, v->table->index, "/_mget")) != NULL))
+		(good = (path = es_index_path(&v->call->es, v->index, "/_mget")) != NULL))
 	{
 		status = escall(v->call, "POST", path, v->body.data, v->body.len, &resp);
 		if (status != 200)
-			log_error("_mget on index \"%s\" failed: HTTP %ld", v->table->index, status);
+			log_error("_mget on index \"%s\" failed: HTTP %ld", v->index, status);
 		good = status == 200 && compare_batch(v, rows, rowmap, nids, resp);
 	}
 	free(path);
 	free(rowmap);
-	return good;
+	return good && send_writes(v);
 }
 
 /*
@@ -337,8 +485,9 @@ check_keyless(Verify *v, const Config *cfg)
 }
 
 /*
- * walk_table: the cursor over the table's _ids and documents, batch by
- * batch (binary results: the documents arrive as raw bytes).
+ * walk_table: the cursor over the table's _ids and documents (and under
+ * --repair their bulk items at the snapshot's version), batch by batch
+ * (binary results: the documents arrive as raw bytes).
  */
 static bool
 walk_table(Verify *v)
@@ -350,9 +499,12 @@ walk_table(Verify *v)
 
 	buf_init(&sql);
 	good = buf_printf(&sql, "DECLARE pg2es_verify NO SCROLL CURSOR FOR SELECT"
-					  " pg2es.doc_id(%u::regclass, r.*, %s), pg2es.doc_source(%u::regclass, r.*, %s)"
-					  " FROM %s%s r", v->table->relid, v->optlit, v->table->relid, v->optlit,
-					  v->table->partitioned ? "" : "ONLY ", v->table->name) &&
+					  " pg2es.doc_id(%u::regclass, r.*, %s), pg2es.doc_source(%u::regclass, r.*, %s)",
+					  v->table->relid, v->optlit, v->table->relid, v->optlit) &&
+		(!v->repair ||
+		 buf_printf(&sql, ", pg2es.bulk_item(%u::regclass, r.*, %llu, %s)", v->table->relid,
+					(unsigned long long) v->version, v->optlit)) &&
+		buf_printf(&sql, " FROM %s%s r", v->table->partitioned ? "" : "ONLY ", v->table->name) &&
 		catalog_exec(v->conn, sql.data, PGRES_COMMAND_OK);
 	buf_free(&sql);
 	while (good && more)
@@ -403,7 +555,7 @@ copy_ids(Verify *v, const Buf *resp, size_t *n, char **scroll_id)
 	json_decref(root);
 	if (!good || *scroll_id == NULL)
 	{
-		log_error("unexpected scroll answer from index \"%s\"", v->table->index);
+		log_error("unexpected scroll answer from index \"%s\"", v->index);
 		return false;
 	}
 	if (*n > 0 && PQputCopyData(v->conn, v->body.data, (int) v->body.len) != 1)
@@ -454,14 +606,18 @@ end_copy_in(Verify *v, bool good)
 }
 
 /*
- * scroll_ids: every _id of the index into the temporary table
- * pg2es_verify_ids, 1000 at a time.
+ * scroll_ids: every _id of the index (soft mode: of the documents not
+ * marked deleted) into the temporary table pg2es_verify_ids, 1000 at a
+ * time.
  */
 static bool
 scroll_ids(Verify *v)
 {
-	static const char first[] = "{\"size\":1000,\"sort\":[\"_doc\"],\"_source\":false}";
-	char	   *path = es_index_path(&v->call->es, v->table->index, "/_search?scroll=1m");
+	static const char all[] = "{\"size\":1000,\"sort\":[\"_doc\"],\"_source\":false}";
+	static const char live[] = "{\"size\":1000,\"sort\":[\"_doc\"],\"_source\":false,"
+		VERIFY_LIVE_QUERY "}";
+	const char *first = v->soft ? live : all;
+	char	   *path = es_index_path(&v->call->es, v->index, "/_search?scroll=1m");
 	char	   *scroll_id = NULL;
 	const Buf  *resp;
 	size_t		n = 0;
@@ -472,7 +628,7 @@ scroll_ids(Verify *v)
 		free(path);
 		return false;
 	}
-	good = escall(v->call, "POST", path, first, sizeof(first) - 1, &resp) == 200 &&
+	good = escall(v->call, "POST", path, first, strlen(first), &resp) == 200 &&
 		copy_ids(v, resp, &n, &scroll_id);
 	while (good && n > 0)
 	{
@@ -486,15 +642,36 @@ scroll_ids(Verify *v)
 	if (scroll_id)
 		clear_scroll(v, scroll_id);
 	if (!good)
-		log_error("could not list the _ids of index \"%s\"", v->table->index);
+		log_error("could not list the _ids of index \"%s\"", v->index);
 	free(scroll_id);
 	free(path);
 	return end_copy_in(v, good);
 }
 
 /*
- * name_extras: the index's _ids that no row has (count and first few),
- * from the scrolled _ids anti-joined with the table's.
+ * collect_ids: the index's _ids into the temporary table pg2es_verify_ids
+ * (gone at the end of the transaction).
+ */
+static bool
+collect_ids(Verify *v)
+{
+	return catalog_exec(v->conn, "CREATE TEMPORARY TABLE pg2es_verify_ids (id text) ON COMMIT DROP",
+						PGRES_COMMAND_OK) && scroll_ids(v);
+}
+
+/*
+ * extras_query: into sql, the query of the collected _ids that no row has.
+ */
+static bool
+extras_query(const Verify *v, Buf *sql)
+{
+	return buf_printf(sql, "SELECT id FROM pg2es_verify_ids EXCEPT SELECT pg2es.doc_id(%u::regclass,"
+					  " r.*, %s) FROM %s%s r", v->table->relid, v->optlit,
+					  v->table->partitioned ? "" : "ONLY ", v->table->name);
+}
+
+/*
+ * name_extras: the collected _ids that no row has (count and first few).
  */
 static bool
 name_extras(Verify *v)
@@ -505,13 +682,8 @@ name_extras(Verify *v)
 	bool		good;
 
 	buf_init(&sql);
-	good = catalog_exec(v->conn, "CREATE TEMPORARY TABLE pg2es_verify_ids (id text) ON COMMIT DROP",
-						PGRES_COMMAND_OK) &&
-		scroll_ids(v) &&
-		buf_printf(&sql, "SELECT id, count(*) OVER () FROM (SELECT id FROM pg2es_verify_ids"
-				   " EXCEPT SELECT pg2es.doc_id(%u::regclass, r.*, %s) FROM %s%s r) x"
-				   " ORDER BY id LIMIT " VERIFY_SHOW_TEXT, v->table->relid, v->optlit,
-				   v->table->partitioned ? "" : "ONLY ", v->table->name);
+	good = buf_append_str(&sql, "SELECT id, count(*) OVER () FROM (") && extras_query(v, &sql) &&
+		buf_append_str(&sql, ") x ORDER BY id LIMIT " VERIFY_SHOW_TEXT);
 	if (good)
 	{
 		res = PQexec(v->conn, sql.data);
@@ -527,6 +699,136 @@ name_extras(Verify *v)
 	PQclear(res);
 	buf_free(&sql);
 	return good;
+}
+
+/*
+ * write_header: into out, the action line of a repair write of _id id in
+ * the index at the repair's version (external_gte).
+ */
+static bool
+write_header(const Verify *v, Buf *out, const char *action, const char *id)
+{
+	json_t	   *item = json_pack("{s:{s:s,s:s,s:I,s:s}}", action, "_index", v->index, "_id", id,
+								 "version", (json_int_t) v->version, "version_type", "external_gte");
+	char	   *line = item ? json_dumps(item, JSON_COMPACT) : NULL;
+	bool		good = line && buf_append_str(out, line) && buf_append(out, "\n", 1);
+
+	free(line);
+	json_decref(item);
+	return good;
+}
+
+/*
+ * soft_delete_docs: the _mget answer resp for a page of extra _ids:
+ * queue each found document again, with "__deleted": true (soft mode's
+ * delete); one not found is gone already.
+ */
+static bool
+soft_delete_docs(Verify *v, const Buf *resp)
+{
+	json_t	   *root = json_loadb(resp->data, resp->len, 0, NULL);
+	json_t	   *docs = json_object_get(root, "docs");
+	Buf			item;
+	size_t		i;
+	bool		good = json_is_array(docs);
+
+	buf_init(&item);
+	for (i = 0; good && i < json_array_size(docs); i++)
+	{
+		json_t	   *doc = json_array_get(docs, i);
+		json_t	   *src = json_object_get(doc, "_source");
+		const char *id = json_string_value(json_object_get(doc, "_id"));
+		char	   *text = NULL;
+
+		if (!json_is_object(src) || id == NULL)
+		{
+			v->repairs.extra_deleted++;
+			continue;
+		}
+		buf_reset(&item);
+		good = json_object_set_new(src, "__deleted", json_true()) == 0 &&
+			(text = json_dumps(src, JSON_COMPACT)) != NULL &&
+			write_header(v, &item, "index", id) && buf_append_str(&item, text) &&
+			buf_append(&item, "\n", 1) &&
+			queue_write(v, item.data, item.len, &v->repairs.extra_deleted);
+		free(text);
+	}
+	if (!good)
+		log_error("unexpected _mget answer from index \"%s\"", v->index);
+	buf_free(&item);
+	json_decref(root);
+	return good;
+}
+
+/*
+ * remove_extra_page: queue the removal of a page of extra _ids (column 0
+ * of page) and send it: versioned deletes, or in soft mode the documents
+ * rewritten as deleted.
+ */
+static bool
+remove_extra_page(Verify *v, const PGresult *page)
+{
+	char	   *path = NULL;
+	const Buf  *resp;
+	Buf			line;
+	int			i;
+	bool		good = true;
+
+	buf_init(&line);
+	buf_reset(&v->body);
+	if (v->soft)
+		good = buf_append_str(&v->body, "{\"ids\":[");
+	for (i = 0; good && i < PQntuples(page); i++)
+	{
+		const char *id = PQgetvalue(page, i, 0);
+
+		buf_reset(&line);
+		good = v->soft
+			? (i == 0 || buf_append(&v->body, ",", 1)) && append_json_string(&v->body, id, strlen(id))
+			: write_header(v, &line, "delete", id) &&
+			queue_write(v, line.data, line.len, &v->repairs.extra_deleted);
+	}
+	if (good && v->soft && PQntuples(page) > 0)
+	{
+		good = buf_append_str(&v->body, "]}") &&
+			(path = es_index_path(&v->call->es, v->index, "/_mget")) != NULL &&
+			escall(v->call, "POST", path, v->body.data, v->body.len, &resp) == 200 &&
+			soft_delete_docs(v, resp);
+		if (!good)
+			log_error("could not read the extra documents of index \"%s\"", v->index);
+	}
+	free(path);
+	buf_free(&line);
+	return good && send_writes(v);
+}
+
+/*
+ * remove_extras: remove every collected _id that no row has, a page at a
+ * time (remove_extra_page), at the repair's version.
+ */
+static bool
+remove_extras(Verify *v)
+{
+	Buf			sql;
+	PGresult   *res;
+	bool		more = true;
+	bool		good;
+
+	buf_init(&sql);
+	good = buf_append_str(&sql, "DECLARE pg2es_verify_extras NO SCROLL CURSOR FOR ") &&
+		extras_query(v, &sql) && catalog_exec(v->conn, sql.data, PGRES_COMMAND_OK);
+	buf_free(&sql);
+	while (good && more)
+	{
+		res = PQexec(v->conn, "FETCH " VERIFY_BATCH_TEXT " FROM pg2es_verify_extras");
+		good = PQresultStatus(res) == PGRES_TUPLES_OK;
+		if (!good)
+			log_error("could not read the extra _ids: %s", PQerrorMessage(v->conn));
+		more = good && PQntuples(res) == VERIFY_BATCH;
+		good = good && remove_extra_page(v, res);
+		PQclear(res);
+	}
+	return good && catalog_exec(v->conn, "CLOSE pg2es_verify_extras", PGRES_COMMAND_OK);
 }
 
 /*
@@ -558,12 +860,12 @@ print_report(const Verify *v)
 	{
 		printf("%s -> index \"%s\": no usable key (no primary key, replica identity index or"
 			   " id-columns): its rows are never synced; %llu documents%s\n",
-			   v->table->name, v->table->index, (unsigned long long) v->docs,
+			   v->table->name, v->index, (unsigned long long) v->docs,
 			   v->index_exists ? "" : " (no such index)");
 		fflush(stdout);
 		return;
 	}
-	printf("%s -> index \"%s\": %llu rows, %llu documents%s: ", v->table->name, v->table->index,
+	printf("%s -> index \"%s\": %llu rows, %llu documents%s: ", v->table->name, v->index,
 		   (unsigned long long) v->rows, (unsigned long long) v->docs,
 		   v->index_exists ? "" : " (no such index)");
 	if (v->missing.count == 0 && v->different.count == 0 && extra == 0 && v->unkeyed == 0)
@@ -582,36 +884,67 @@ print_report(const Verify *v)
 }
 
 /*
- * compare_table: the comparison of one table with its index (the counts
- * in v), in the snapshot of the transaction open on v->conn.
+ * print_repairs: what the repair of the table did, on stdout.
+ */
+static void
+print_repairs(const Verify *v)
+{
+	const VerifyRepairs *r = &v->repairs;
+
+	printf("  repaired at version %llu: %llu missing sent, %llu different sent, %llu extra %s,"
+		   " %llu superseded (a newer change was stored)", (unsigned long long) v->version,
+		   (unsigned long long) r->missing_sent, (unsigned long long) r->different_sent,
+		   (unsigned long long) r->extra_deleted, v->soft ? "marked deleted" : "deleted",
+		   (unsigned long long) r->superseded);
+	if (r->refused > 0)
+		printf(", %llu refused", (unsigned long long) r->refused);
+	printf("\n");
+	fflush(stdout);
+}
+
+/*
+ * begin_snapshot: the table's transaction: a repeatable-read one, whose
+ * snapshot under --repair is a temporary slot's (v->version its
+ * consistent point).
  */
 static bool
-compare_table(Verify *v, const Config *cfg)
+begin_snapshot(Verify *v, const Config *cfg)
 {
-	bool		good = check_keyless(v, cfg) && read_index_count(v) && (v->keyless || walk_table(v));
+	PGconn	   *repl = NULL;
+	char		snapshot[LOAD_SNAPSHOT_NAME_SIZE];
+	char		set[LOAD_SNAPSHOT_NAME_SIZE + 32];
+	bool		good;
 
-	/* documents found fewer than counted: some have no row */
-	if (good && !v->keyless && v->index_exists && v->docs > v->found)
-	{
-		good = name_extras(v);
-		if (good && v->extra.count == 0)
-			v->extra.count = v->docs - v->found;	/* seen by _count only */
-	}
+	if (!v->repair)
+		return catalog_exec(v->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ", PGRES_COMMAND_OK);
+	good = load_export_snapshot(cfg, &repl, snapshot, &v->version) &&
+		catalog_exec(v->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ", PGRES_COMMAND_OK);
+	snprintf(set, sizeof(set), "SET TRANSACTION SNAPSHOT '%s'", snapshot);
+	good = good && catalog_exec(v->conn, set, PGRES_COMMAND_OK);
+	/* the snapshot is imported (or not to be): the slot may go */
+	PQfinish(repl);
 	return good;
 }
 
 /*
- * verify_table: compare one table with its index inside one snapshot.
- * Returns 0 equal, 1 different (or a table without a usable key), 2 error.
+ * verify_table: compare one table with its index inside one snapshot;
+ * under --repair, send what differs (see the top of this file). Returns
+ * 0 equal, 1 different (or a table without a usable key), 2 error.
  */
 static int
 verify_table(Verify *v, const Config *cfg)
 {
 	bool		good;
-	int			status;
 
-	good = catalog_exec(v->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ", PGRES_COMMAND_OK) &&
-		compare_table(v, cfg);
+	good = begin_snapshot(v, cfg) && check_keyless(v, cfg) && read_index_count(v) &&
+		(v->keyless || walk_table(v));
+	/* documents found fewer than counted: some have no row */
+	if (good && !v->keyless && v->index_exists && v->docs > v->found)
+	{
+		good = collect_ids(v) && name_extras(v) && (!v->repair || remove_extras(v));
+		if (good && v->extra.count == 0)
+			v->extra.count = v->docs - v->found;	/* seen by _count only */
+	}
 	if (good)
 		good = catalog_exec(v->conn, "COMMIT", PGRES_COMMAND_OK);
 	else
@@ -622,54 +955,8 @@ verify_table(Verify *v, const Config *cfg)
 		return 2;
 	}
 	print_report(v);
-	status = v->keyless || v->unkeyed || v->missing.count || v->different.count ||
+	return v->keyless || v->unkeyed || v->missing.count || v->different.count ||
 		v->extra.count ? 1 : 0;
-	return status;
-}
-
-/*
- * verify_index: the check of an online copy (reindex.c): compare table
- * with index (not its own one) in the snapshot of the repeatable-read
- * transaction open on conn (left open), leaving out the documents of a
- * version above newer_than (written by changes the snapshot does not
- * see). Into *out the counts, the first differing _ids logged. Returns 0
- * equal, 1 different, 2 error (logged).
- */
-int
-verify_index(PGconn *conn, EsCall *call, const Config *cfg, const char *optlit,
-			 const CatalogTable *table, const char *index, Lsn newer_than, VerifyCounts *out)
-{
-	CatalogTable t = *table;
-	const char *skip[VERIFY_MAX_SKIP + 1];
-	Verify		v;
-	bool		good;
-
-	memset(&v, 0, sizeof(v));
-	t.index = (char *) index;
-	change_fields(cfg, skip);
-	v.conn = conn;
-	v.call = call;
-	v.optlit = optlit;
-	v.skip = skip;
-	v.table = &t;
-	v.newer_than = newer_than;
-	buf_init(&v.body);
-	good = compare_table(&v, cfg);
-	out->rows = v.rows;
-	out->missing = v.missing.count + v.unkeyed + (v.keyless ? 1 : 0);
-	out->different = v.different.count;
-	out->extra = v.extra.count;
-	if (good && (out->missing || out->different || out->extra))
-		log_info("index \"%s\" and table %s: %llu missing (first %s), %llu different (first %s),"
-				 " %llu extra (first %s)", index, table->name, (unsigned long long) out->missing,
-				 v.missing.count ? v.missing.first[0] : "-", (unsigned long long) out->different,
-				 v.different.count ? v.different.first[0] : "-", (unsigned long long) out->extra,
-				 v.extra.count && v.extra.first[0] ? v.extra.first[0] : "-");
-	free_ids(&v.missing);
-	free_ids(&v.different);
-	free_ids(&v.extra);
-	buf_free(&v.body);
-	return good ? (out->missing || out->different || out->extra ? 1 : 0) : 2;
 }
 
 /*
@@ -774,6 +1061,68 @@ unmatched_patterns(PGconn *conn, const Config *cfg, const CatalogTables *all)
 }
 
 /*
+ * verify_init: a comparison of table with its index, on conn and call
+ * (borrowed, as optlit and skip are).
+ */
+static void
+verify_init(Verify *v, PGconn *conn, EsCall *call, const Config *cfg, const char *optlit,
+			const char *const *skip, const CatalogTable *table)
+{
+	memset(v, 0, sizeof(*v));
+	v->conn = conn;
+	v->call = call;
+	v->optlit = optlit;
+	v->skip = skip;
+	v->table = table;
+	v->index = table->index;
+	v->soft = cfg_soft_deletes(cfg);
+	buf_init(&v->body);
+	buf_init(&v->items);
+}
+
+/*
+ * verify_free: release what a comparison holds.
+ */
+static void
+verify_free(Verify *v)
+{
+	free_ids(&v->missing);
+	free_ids(&v->different);
+	free_ids(&v->extra);
+	buf_free(&v->body);
+	buf_free(&v->items);
+}
+
+/*
+ * check_table: verify one table; under --repair, when it differs, repair
+ * it and verify it again: that second verdict is the result. Returns the
+ * exit status for the table.
+ */
+static int
+check_table(PGconn *conn, EsCall *call, const Config *cfg, const char *optlit,
+			const char *const *skip, const CatalogTable *table)
+{
+	Verify		v;
+	const VerifyRepairs *r = &v.repairs;
+	int			status;
+	bool		wrote;
+
+	verify_init(&v, conn, call, cfg, optlit, skip, table);
+	v.repair = cfg->repair;
+	status = verify_table(&v, cfg);
+	wrote = r->missing_sent + r->different_sent + r->extra_deleted + r->superseded + r->refused > 0;
+	if (v.repair && status == 1)
+		print_repairs(&v);
+	verify_free(&v);
+	if (status != 1 || !wrote || *call->stop)
+		return status;
+	verify_init(&v, conn, call, cfg, optlit, skip, table);
+	status = verify_table(&v, cfg);
+	verify_free(&v);
+	return status;
+}
+
+/*
  * verify_run: pg2es verify (see the top of this file). Returns the exit
  * status.
  */
@@ -805,25 +1154,15 @@ verify_run(const Config *cfg, volatile sig_atomic_t *stop)
 	if (escall_init(&call, cfg, stop))
 	{
 		call.max_attempts = VERIFY_ATTEMPTS;
-		for (i = 0; i < tables.n && !*stop; i++)
+		/* a repair writes into indexes with their derived mappings */
+		if (cfg->repair && !mapping_ensure_indexes(conn, cfg, &call, &tables))
+			worst = 2;
+		for (i = 0; i < tables.n && !*stop && worst < 2; i++)
 		{
-			Verify		v;
-			int			status;
+			int			status = check_table(conn, &call, cfg, optlit, skip, &tables.items[i]);
 
-			memset(&v, 0, sizeof(v));
-			v.conn = conn;
-			v.call = &call;
-			v.optlit = optlit;
-			v.skip = skip;
-			v.table = &tables.items[i];
-			buf_init(&v.body);
-			status = verify_table(&v, cfg);
 			nequal += status == 0;
 			worst = status > worst ? status : worst;
-			free_ids(&v.missing);
-			free_ids(&v.different);
-			free_ids(&v.extra);
-			buf_free(&v.body);
 		}
 	}
 	else
@@ -836,4 +1175,78 @@ verify_run(const Config *cfg, volatile sig_atomic_t *stop)
 	free(optlit);
 	PQfinish(conn);
 	return worst;
+}
+
+/*
+ * verify_delete_extras: remove from index the documents of no row of
+ * table, at version (see verify.h).
+ */
+bool
+verify_delete_extras(PGconn *conn, EsCall *call, const Config *cfg, const CatalogTable *table,
+					 const char *index, Lsn version, VerifyRepairs *repairs)
+{
+	Verify		v;
+	char	   *optlit;
+	bool		good;
+
+	if (cfg_versioning_off(cfg))
+	{
+		log_error("the documents of deleted rows of table %s cannot be removed safely with"
+				  " versioning=off: a delete could remove a newer row's document", table->name);
+		return false;
+	}
+	if ((optlit = catalog_options_literal(conn, cfg)) == NULL)
+		return false;
+	verify_init(&v, conn, call, cfg, optlit, NULL, table);
+	v.index = index;
+	v.repair = true;
+	v.version = version;
+	good = collect_ids(&v) && remove_extras(&v) &&
+		catalog_exec(conn, "DROP TABLE pg2es_verify_ids", PGRES_COMMAND_OK);
+	repairs->extra_deleted += v.repairs.extra_deleted;
+	repairs->superseded += v.repairs.superseded;
+	repairs->refused += v.repairs.refused;
+	if (!good)
+		log_error("could not remove the documents of deleted rows from index \"%s\"", index);
+	verify_free(&v);
+	free(optlit);
+	return good;
+}
+
+/*
+ * verify_index: compare table with index (see verify.h).
+ */
+int
+verify_index(PGconn *conn, EsCall *call, const Config *cfg, const char *optlit,
+			 const CatalogTable *table, const char *index, Lsn newer_than, VerifyCounts *out)
+{
+	const char *skip[VERIFY_MAX_SKIP + 1];
+	Verify		v;
+	bool		good;
+
+	change_fields(cfg, skip);
+	verify_init(&v, conn, call, cfg, optlit, skip, table);
+	v.index = index;
+	v.newer_than = newer_than;
+	good = check_keyless(&v, cfg) && read_index_count(&v) && (v.keyless || walk_table(&v));
+	/* documents found fewer than counted: some have no row */
+	if (good && !v.keyless && v.index_exists && v.docs > v.found)
+	{
+		good = collect_ids(&v) && name_extras(&v) &&
+			catalog_exec(conn, "DROP TABLE pg2es_verify_ids", PGRES_COMMAND_OK);
+		if (good && v.extra.count == 0)
+			v.extra.count = v.docs - v.found;	/* seen by _count only */
+	}
+	out->rows = v.rows;
+	out->missing = v.missing.count + v.unkeyed + (v.keyless ? 1 : 0);
+	out->different = v.different.count;
+	out->extra = v.extra.count;
+	if (good && (out->missing || out->different || out->extra))
+		log_info("index \"%s\" and table %s: %llu missing (first %s), %llu different (first %s),"
+				 " %llu extra (first %s)", index, table->name, (unsigned long long) out->missing,
+				 v.missing.count ? v.missing.first[0] : "-", (unsigned long long) out->different,
+				 v.different.count ? v.different.first[0] : "-", (unsigned long long) out->extra,
+				 v.extra.count && v.extra.first[0] ? v.extra.first[0] : "-");
+	verify_free(&v);
+	return good ? (out->missing || out->different || out->extra ? 1 : 0) : 2;
 }

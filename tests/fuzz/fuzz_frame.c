@@ -58,6 +58,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		else if (frame.kind == FRAME_RELATION)
 			check_inside(msg, size, frame.relation_index, frame.relation_index_len);
+		else if (frame.kind == FRAME_REQUEST)
+		{
+			if (frame.request.target_index)
+				check_inside(msg, size, frame.request.target_index, frame.request.target_index_len);
+			if (frame.request.index)
+				check_inside(msg, size, frame.request.index, frame.request.index_len);
+		}
 	}
 	if (fs == FRAME_ERROR && strlen(err) == 0)
 		abort();

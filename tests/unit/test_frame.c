@@ -40,6 +40,31 @@ pack_str(const char *s)
 	msgpack_pack_str_body(&pk, s, strlen(s));
 }
 
+/* a REQUEST header; target and index NULL are packed as nil */
+static void
+pack_request(uint64_t id, const char *kind, const char *state, const char *target,
+			 bool keep_old, const char *index)
+{
+	msgpack_pack_array(&pk, 8);
+	msgpack_pack_uint64(&pk, 5);
+	msgpack_pack_uint64(&pk, id);
+	pack_str(kind);
+	msgpack_pack_uint64(&pk, 16390);
+	pack_str(state);
+	if (target)
+		pack_str(target);
+	else
+		msgpack_pack_nil(&pk);
+	if (keep_old)
+		msgpack_pack_true(&pk);
+	else
+		msgpack_pack_false(&pk);
+	if (index)
+		pack_str(index);
+	else
+		msgpack_pack_nil(&pk);
+}
+
 /* read every frame of the buffer; returns the status of the last call */
 static FrameStatus
 read_all(const char *data, size_t len, Frame *frames, int max, int *n, char *err)
@@ -228,6 +253,31 @@ main(void)
 	msgpack_pack_array(&pk, 1);
 	pack_str("public.a");
 	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "a TRUNCATE without its version is an error");
+
+	reset();
+	pack_request(7, "reindex", "copying", "public.t~g2", true, "public.t");
+	pack_request(8, "backfill", "requested", NULL, false, NULL);
+	fs = read_buffer(f, 8, &n, err);
+	ok(fs == FRAME_END && n == 2 && f[0].kind == FRAME_REQUEST && f[0].request.id == 7 &&
+	   f[0].request.kind == REQUEST_REINDEX && f[0].request.relid == 16390 &&
+	   f[0].request.state == REQUEST_COPYING && f[0].request.target_index_len == 11 &&
+	   memcmp(f[0].request.target_index, "public.t~g2", 11) == 0 && f[0].request.keep_old &&
+	   f[0].request.index_len == 8 && memcmp(f[0].request.index, "public.t", 8) == 0,
+	   "REQUEST frame of a reindex being copied");
+	ok(f[1].request.kind == REQUEST_BACKFILL && f[1].request.state == REQUEST_REQUESTED &&
+	   f[1].request.target_index == NULL && !f[1].request.keep_old && f[1].request.index == NULL,
+	   "REQUEST frame with nil target and index");
+	reset();
+	pack_request(7, "rebuild", "copying", NULL, false, "public.t");
+	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "a REQUEST of an unknown kind is an error");
+	reset();
+	pack_request(7, "reindex", "paused", NULL, false, "public.t");
+	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "a REQUEST in an unknown state is an error");
+	reset();
+	pack_request(7, "reindex", "copying", "", false, "public.t");
+	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "a REQUEST with an empty target index is an error");
+	ok(read_all("\x98\x05\x07\xa7reindex\x01\xa9requested\xc0\x01\xc0", 25, f, 8, &n, err) ==
+	   FRAME_ERROR, "a REQUEST whose keep_old is not a boolean is an error");
 
 	msgpack_sbuffer_destroy(&sbuf);
 	return done_testing();
