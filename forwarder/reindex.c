@@ -34,6 +34,8 @@
 #include "load.h"
 #include "log.h"
 #include "mapping.h"
+#include "request.h"
+#include "sync.h"
 #include "verify.h"
 
 /* how long a tombstone lives in the index being copied into */
@@ -44,7 +46,7 @@
 #define POLL_US 200000
 
 /* One row of pg2es.requests. */
-typedef struct Request
+typedef struct OpenRequest
 {
 	char		id[24];
 	bool		backfill;
@@ -53,7 +55,7 @@ typedef struct Request
 	bool		keep_old;
 	char		state[16];
 	char	   *target;			/* target_index, or NULL (owned) */
-} Request;
+} OpenRequest;
 
 /* The worker's state while it carries out one request. */
 typedef struct Worker
@@ -66,7 +68,7 @@ typedef struct Worker
 	char	   *optlit;			/* owned */
 	CatalogTables tables;		/* the covered ones */
 	const CatalogTable *table;	/* the request's */
-	Request		rq;
+	OpenRequest		rq;
 	char		error[512];		/* why it failed, for the row */
 } Worker;
 
@@ -99,14 +101,16 @@ reindex_init(Reindexer *rx, const Config *cfg, volatile sig_atomic_t *stop)
 }
 
 /*
- * reindex_note_request: a REQUEST frame of this slot came with state: a
- * new request ('requested') is taken up by a worker at the next poll.
+ * reindex_on_request: a REQUEST frame of this slot (request.h): a new
+ * request is taken up by a worker at the next poll; the frames of the
+ * worker's own state changes need nothing.
  */
-void
-reindex_note_request(Reindexer *rx, const char *state)
+bool
+reindex_on_request(struct Sync *sync, const Request *request)
 {
-	if (strcmp(state, "requested") == 0)
-		rx->pending = true;
+	if (sync->reindex && request->state == REQUEST_REQUESTED)
+		sync->reindex->pending = true;
+	return true;
 }
 
 /*

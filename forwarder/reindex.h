@@ -6,7 +6,7 @@
  *
  * The work runs in a child process (the worker), forked by the streaming
  * process when a request may be open: at start, and when a REQUEST frame
- * with state 'requested' arrives. The worker has its own connections and
+ * with state 'requested' arrives (reindex_on_request, request.h). The worker has its own connections and
  * its own HTTP client, takes the open requests of the slot one at a time
  * (oldest first) and moves each through its states in pg2es.requests:
  *
@@ -65,7 +65,6 @@ typedef struct Reindexer
 
 extern PG2ES_MUSTCHECK bool reindex_init(Reindexer *rx, const Config *cfg,
 										 volatile sig_atomic_t *stop);
-extern void reindex_note_request(Reindexer *rx, const char *state);
 extern void reindex_poll(Reindexer *rx, Metrics *metrics);
 extern void reindex_free(Reindexer *rx);
 

@@ -30,6 +30,7 @@
 #include "bulkresp.h"
 #include "frame.h"
 #include "mapping.h"
+#include "request.h"
 
 static bool init_lanes(Sync *sync, const EsOptions *opt);
 static SyncLane *barrier_lane(const Sync *sync);
@@ -433,7 +434,8 @@ add_frame(Sync *sync, const Frame *frame, void **block, int64_t now_us)
 		case FRAME_RELATION:
 			return queue_index_creation(sync, frame);
 		case FRAME_REQUEST:
-			/* acted on by reindex_on_request (request.h), wired with reindex.c */
+			if (!reindex_on_request(sync, &frame->request))
+				return SYNC_FATAL;
 			break;
 	}
 	return SYNC_OK;
