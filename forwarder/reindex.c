@@ -453,8 +453,10 @@ filenodes(Worker *w, char *out, size_t size)
 	PGresult   *res;
 
 	snprintf(relid, sizeof(relid), "%u", w->rq.relid);
-	res = param_exec(w, "SELECT string_agg(coalesce(pg_relation_filenode(relid)::text, '-'), ','"
-					 " ORDER BY relid) FROM pg_partition_tree($1::oid::regclass)", 1, params,
+	/* pg_partition_tree has no rows for a table outside any partition tree */
+	res = param_exec(w, "SELECT string_agg(coalesce(pg_relation_filenode(r)::text, '-'), ','"
+					 " ORDER BY r) FROM (SELECT $1::oid::regclass AS r UNION"
+					 " SELECT relid FROM pg_partition_tree($1::oid::regclass)) t", 1, params,
 					 PGRES_TUPLES_OK);
 	if (res == NULL)
 		return false;
