@@ -649,8 +649,7 @@ switch_alias(Worker *w)
 	Buf			body;
 	bool		good;
 
-	snprintf(w->shared->step, sizeof(w->shared->step), "switching");
-	if (!current_index(w, &current))
+	if (!worker_step(w, "switching") || !current_index(w, &current))
 		return false;
 	buf_init(&body);
 	good = true;
