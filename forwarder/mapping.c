@@ -139,6 +139,22 @@ error_type_is(const char *body, size_t len, const char *type)
 }
 
 /*
+ * error_reason_has: whether the "reason" of the Elasticsearch error in
+ * body[0..len) contains text.
+ */
+static bool
+error_reason_has(const char *body, size_t len, const char *text)
+{
+	json_t	   *doc = json_loadb(body, len, 0, NULL);
+	const char *reason = json_string_value(json_object_get(json_object_get(doc, "error"),
+														   "reason"));
+	bool		has = reason && strstr(reason, text) != NULL;
+
+	json_decref(doc);
+	return has;
+}
+
+/*
  * mapping_create_outcome: what Elasticsearch's answer (status, body) to
  * PUT /index means. An index that exists already is left as it is.
  */
@@ -148,6 +164,10 @@ mapping_create_outcome(long status, const char *body, size_t len)
 	if (status == 200)
 		return MAPPING_CREATED;
 	if (status == 400 && error_type_is(body, len, "resource_already_exists_exception"))
+		return MAPPING_EXISTED;
+	/* the name is an alias (an online reindex put it there): its index exists */
+	if (status == 400 && error_type_is(body, len, "invalid_index_name_exception") &&
+		error_reason_has(body, len, "already exists as alias"))
 		return MAPPING_EXISTED;
 	if (es_status_transient(status))
 		return MAPPING_RETRY;

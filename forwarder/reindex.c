@@ -44,6 +44,8 @@
 #define CHECK_ATTEMPTS 10
 #define CHECK_PAUSE_US 1000000
 #define POLL_US 200000
+/* a worker that ended early (PostgreSQL gone) is replaced after this */
+#define WORKER_RETRY_US (5 * 1000000)
 
 /* One row of pg2es.requests. */
 typedef struct OpenRequest
@@ -124,12 +126,13 @@ reap_worker(Reindexer *rx)
 
 	if (r == 0 || (r < 0 && errno == EINTR))
 		return;
-	if (r > 0 && WIFSIGNALED(status))
-		log_error("the reindex worker (pid %d) was killed by signal %d; its request resumes at the next start",
-				  (int) rx->worker, WTERMSIG(status));
-	else if (r > 0 && WEXITSTATUS(status) != 0)
-		log_error("the reindex worker (pid %d) failed; its request resumes at the next start",
-				  (int) rx->worker);
+	if (r > 0 && (WIFSIGNALED(status) || WEXITSTATUS(status) != 0) && !*rx->stop)
+	{
+		log_warning("the reindex worker (pid %d) ended before its request did; another one"
+					" takes it up in %d s", (int) rx->worker, WORKER_RETRY_US / 1000000);
+		rx->pending = true;
+		rx->retry_at = pg2es_now_us() + WORKER_RETRY_US;
+	}
 	rx->worker = 0;
 	rx->shared->request = 0;
 }
@@ -178,7 +181,7 @@ reindex_poll(Reindexer *rx, Metrics *metrics)
 		return;
 	if (rx->worker)
 		reap_worker(rx);
-	if (!rx->worker && rx->pending && !*rx->stop)
+	if (!rx->worker && rx->pending && !*rx->stop && pg2es_now_us() >= rx->retry_at)
 		start_worker(rx);
 	metrics->reindex_request = rx->worker ? sh->request : 0;
 	memcpy(metrics->reindex_table, sh->table, sizeof(metrics->reindex_table));
@@ -719,8 +722,9 @@ copy_and_check(Worker *w, bool again)
 /*
  * run_request: carry w->rq out from its recorded state to 'done', or to
  * 'failed'; a stop signal leaves it where it is, for the next start.
+ * Returns false when it could not be recorded ended (PostgreSQL gone).
  */
-static void
+static bool
 run_request(Worker *w)
 {
 	size_t		t;
@@ -750,6 +754,7 @@ run_request(Worker *w)
 	if (!good && !*w->stop)
 		fail_request(w);
 	snprintf(w->shared->step, sizeof(w->shared->step), "%s", good ? "done" : "");
+	return strcmp(w->rq.state, "done") == 0 || strcmp(w->rq.state, "failed") == 0;
 }
 
 /*
@@ -835,13 +840,15 @@ free_request(Worker *w)
 /*
  * reindex_worker_main: the worker process: every open request of the
  * slot, oldest first, until none is left or a stop signal. Returns its
- * exit status: 0, or 1 when it could not start (logged).
+ * exit status: 0, or 1 when it could not start or left a request open
+ * (logged): the streaming process then starts another one later.
  */
 static int
 reindex_worker_main(const Config *cfg, ReindexShared *shared, volatile sig_atomic_t *stop)
 {
 	Worker		w;
 	bool		good;
+	bool		ended = true;
 
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
@@ -853,9 +860,9 @@ reindex_worker_main(const Config *cfg, ReindexShared *shared, volatile sig_atomi
 	if (good && (w.optlit = catalog_options_literal(w.conn, cfg)) != NULL &&
 		catalog_tables(w.conn, cfg, NULL, 0, &w.tables) && escall_init(&w.call, cfg, stop))
 	{
-		while (!*stop && next_request(&w))
+		while (ended && !*stop && next_request(&w))
 		{
-			run_request(&w);
+			ended = run_request(&w);
 			free_request(&w);
 		}
 		escall_free(&w.call);
@@ -863,5 +870,5 @@ reindex_worker_main(const Config *cfg, ReindexShared *shared, volatile sig_atomi
 	}
 	free(w.optlit);
 	PQfinish(w.conn);
-	return 0;
+	return good && ended ? 0 : 1;
 }

@@ -60,6 +60,7 @@ typedef struct Reindexer
 	ReindexShared *shared;		/* mmap'd, or NULL when unavailable */
 	pid_t		worker;			/* running worker, or 0 */
 	bool		pending;		/* a request may be open: fork when idle */
+	int64_t		retry_at;		/* not before this (a worker ended early) */
 	volatile sig_atomic_t *stop;
 } Reindexer;
 
