@@ -19,7 +19,7 @@ use Pg2es::Test qw(new_cluster start_es start_forwarder index_equals_table
 my $node = new_cluster('reindexcrash');
 my $es   = start_es();
 
-for my $step (qw(created copied switching))
+for my $step (qw(created copied switching switched))
 {
 	my $table = "items_$step";
 	my $slot  = "crash_$step";
