@@ -334,7 +334,7 @@ my @fault_kinds = (
 	[ cut => 1 ],
 	[ status_429_one_lane => 1 ],
 	[ drop_one_lane => 1 ],
-	[ reindex => 1 ]);
+	[ reindex => 3 ]);
 my $total_weight = 0;
 $total_weight += $_->[1] for @fault_kinds;
 
