@@ -15,6 +15,8 @@
 #include "replication/output_plugin.h"
 #include "replication/reorderbuffer.h"
 
+#include "replication/snapbuild.h"
+
 #if PG_VERSION_NUM >= 140000
 #include "common/cryptohash.h"
 #endif
@@ -64,6 +66,19 @@
 	OutputPluginUpdateProgress((ctx), (skipped))
 #else
 #define PG2ES_UPDATE_PROGRESS(ctx, skipped) OutputPluginUpdateProgress((ctx))
+#endif
+
+/*
+ * The snapshot builder's current historic snapshot: while a transaction is
+ * replayed to the plugin, it sees every catalog change (user catalog
+ * tables included) committed before that transaction's commit record.  16
+ * dropped the unused xid argument.
+ */
+#if PG_VERSION_NUM >= 160000
+#define PG2ES_BUILDER_SNAPSHOT(builder) SnapBuildGetOrBuildSnapshot(builder)
+#else
+#define PG2ES_BUILDER_SNAPSHOT(builder) \
+	SnapBuildGetOrBuildSnapshot((builder), InvalidTransactionId)
 #endif
 
 /*

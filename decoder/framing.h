@@ -26,6 +26,10 @@ extern void framing_change(StringInfo out, int flags, int nitems,
 						   const char *ndjson, int len);
 extern void framing_truncate(StringInfo out, List *indexes,
 							 XLogRecPtr version);
+extern void framing_request(StringInfo out, int64 id, const char *kind,
+							Oid relid, const char *state,
+							const char *target_index, bool keep_old,
+							const char *index);
 extern void framing_covered(StringInfo out, Oid relid, const char *index,
 							const char *table_name);
 extern void framing_commit(StringInfo out, TransactionId xid,

@@ -700,3 +700,62 @@ item_append_source(ItemWriter *w, StringInfo out, RelEntry *entry,
 	append_doc(w, out, entry, entry->values, entry->nulls, op);
 	return true;
 }
+
+/*
+ * Whether line[0..len) starts with prefix[0..plen); if so, appends
+ * replacement and the rest of the line to out.
+ */
+static bool
+replace_prefix(StringInfo out, const char *line, int len, const char *prefix,
+			   int plen, const char *replacement, int rlen)
+{
+	if (len < plen || memcmp(line, prefix, plen) != 0)
+		return false;
+	appendBinaryStringInfo(out, replacement, rlen);
+	appendBinaryStringInfo(out, line + plen, len - plen);
+	return true;
+}
+
+/*
+ * Appends to out the items of ndjson[0..len), as item_write_* wrote them
+ * for entry's index, again for entry->dual's index: each action line's
+ * prefix replaced, the rest (_id, version, document) byte for byte.  A
+ * delete item is one line, any other an action line and its source line,
+ * which is never taken for an action line whatever it holds.
+ */
+void
+item_append_retargeted(StringInfo out, const RelEntry *entry,
+					   const char *ndjson, int len)
+{
+	const ActionPrefixes *to = &entry->dual->prefixes;
+	int			pos = 0;
+
+	while (pos < len)
+	{
+		const char *line = ndjson + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		int			linelen = nl ? (int) (nl - line) + 1 : len - pos;
+		bool		single = false;
+
+		if (replace_prefix(out, line, linelen, entry->delete_action,
+						   entry->delete_action_len, to->delete_action,
+						   to->delete_action_len))
+			single = true;
+		else if (!replace_prefix(out, line, linelen, entry->index_action,
+								 entry->index_action_len, to->index_action,
+								 to->index_action_len) &&
+				 !replace_prefix(out, line, linelen, entry->update_action,
+								 entry->update_action_len, to->update_action,
+								 to->update_action_len))
+			elog(ERROR, "bulk item of %s does not start with an action line",
+				 entry->qualified_name);
+		pos += linelen;
+		if (single || pos >= len)
+			continue;
+		line = ndjson + pos;
+		nl = memchr(line, '\n', len - pos);
+		linelen = nl ? (int) (nl - line) + 1 : len - pos;
+		appendBinaryStringInfo(out, line, linelen);
+		pos += linelen;
+	}
+}

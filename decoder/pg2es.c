@@ -33,6 +33,7 @@
 #include "options.h"
 #include "publication.h"
 #include "relcache.h"
+#include "requests.h"
 
 PG_MODULE_MAGIC;
 
@@ -47,6 +48,9 @@ typedef struct DecodeState
 	MemoryContext change_cxt;	/* reset after every change */
 	StringInfoData frames;		/* framed: frames not yet written */
 	StringInfoData change;		/* framed: NDJSON of the current change */
+	StringInfoData dual;		/* the same for the second index of a
+								 * reindex under way */
+	char	   *slot_name;		/* the slot decoded, whose requests count */
 	bool		txn_written;	/* this transaction produced output */
 	int			skipped_changes;	/* since progress was last reported */
 	bool		covered_known;	/* framed, with publications: covered is
@@ -107,6 +111,11 @@ pg2es_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 											  ALLOCSET_DEFAULT_SIZES);
 	initStringInfo(&state->frames);
 	initStringInfo(&state->change);
+	initStringInfo(&state->dual);
+	state->slot_name = pstrdup(NameStr(ctx->slot->data.name));
+	if (!is_init)
+		relcache_follow_requests(state->cache, state->slot_name,
+								 ctx->snapshot_builder);
 	MemoryContextSwitchTo(oldcxt);
 
 	opt->output_type = state->opts.framed ? OUTPUT_PLUGIN_BINARY_OUTPUT :
@@ -273,30 +282,50 @@ end_change(LogicalDecodingContext *ctx, DecodeState *state,
 }
 
 /*
- * Writes a row change; returns whether it produced output.  Plain mode
- * writes straight into ctx->out: a prepared write that is not followed by
- * OutputPluginWrite (a skipped row) is simply discarded by the next one.
+ * Plain mode: writes the items of a row change straight into ctx->out,
+ * then, for a reindex under way, the same items for its second index in
+ * the same message.  Returns whether it produced output: a prepared write
+ * that is not followed by OutputPluginWrite (a skipped row) is simply
+ * discarded by the next one.
  */
 static bool
-write_row_change(LogicalDecodingContext *ctx, DecodeState *state,
-				 Relation rel, ReorderBufferChange *change)
+write_plain_change(LogicalDecodingContext *ctx, DecodeState *state,
+				   RelEntry *entry, ReorderBufferChange *change)
 {
-	RelEntry   *entry = relcache_entry_for(state->cache, rel);
 	ItemResult	result;
+	int			start;
 
-	if (!entry->covered ||
-		!publication_action_published(&entry->pub, change->action))
+	OutputPluginPrepareWrite(ctx, true);
+	start = ctx->out->len;
+	if (!write_change_items(state, ctx->out, entry, change, &result))
 		return false;
-	if (!state->opts.framed)
+	if (entry->dual != NULL)
 	{
-		OutputPluginPrepareWrite(ctx, true);
-		if (!write_change_items(state, ctx->out, entry, change, &result))
-			return false;
-		/* The message does not end with a newline. */
-		ctx->out->data[--ctx->out->len] = '\0';
-		OutputPluginWrite(ctx, true);
-		return true;
+		resetStringInfo(&state->dual);
+		appendBinaryStringInfo(&state->dual, ctx->out->data + start,
+							   ctx->out->len - start);
+		item_append_retargeted(ctx->out, entry, state->dual.data,
+							   state->dual.len);
 	}
+	/* The message does not end with a newline. */
+	ctx->out->data[--ctx->out->len] = '\0';
+	OutputPluginWrite(ctx, true);
+	return true;
+}
+
+/*
+ * Framed mode: gathers the CHANGE frame of a row change (after the
+ * RELATION frame, the first time), and for a reindex under way a second
+ * CHANGE frame, same flags, with the same items for its second index.
+ * Returns whether it produced output.
+ */
+static bool
+write_framed_change(LogicalDecodingContext *ctx, DecodeState *state,
+					RelEntry *entry, ReorderBufferChange *change)
+{
+	ItemResult	result;
+	int			flags;
+
 	resetStringInfo(&state->change);
 	if (!write_change_items(state, &state->change, entry, change, &result))
 		return false;
@@ -305,13 +334,74 @@ write_row_change(LogicalDecodingContext *ctx, DecodeState *state,
 		framing_relation(&state->frames, entry->relid, entry->index_name);
 		entry->announced = true;
 	}
-	framing_change(&state->frames,
-				   (result.unversioned ? FRAME_FLAG_UNVERSIONED : 0) |
-				   (result.missing_is_loss ? FRAME_FLAG_MISSING_IS_LOSS : 0),
-				   result.nitems, state->change.data, state->change.len);
+	flags = (result.unversioned ? FRAME_FLAG_UNVERSIONED : 0) |
+		(result.missing_is_loss ? FRAME_FLAG_MISSING_IS_LOSS : 0);
+	framing_change(&state->frames, flags, result.nitems, state->change.data,
+				   state->change.len);
+	if (entry->dual != NULL)
+	{
+		resetStringInfo(&state->dual);
+		item_append_retargeted(&state->dual, entry, state->change.data,
+							   state->change.len);
+		framing_change(&state->frames, flags, result.nitems, state->dual.data,
+					   state->dual.len);
+	}
 	if (state->frames.len >= FRAME_MESSAGE_TARGET)
 		flush_frames(ctx, state);
 	return true;
+}
+
+/*
+ * A change of pg2es.requests: the entries whose dual writes it may start
+ * or end are rebuilt at their next change (a delete, whose old row may
+ * hold only the key, rebuilds them all), and in framed mode an INSERT or
+ * UPDATE of a row of this slot gives a REQUEST frame.  Returns whether it
+ * produced output.
+ */
+static bool
+write_request_change(LogicalDecodingContext *ctx, DecodeState *state,
+					 Relation rel, ReorderBufferChange *change)
+{
+	HeapTuple	tuple = PG2ES_CHANGE_NEWTUPLE(change);
+	RequestRow	row;
+
+	if (change->action == REORDER_BUFFER_CHANGE_DELETE || tuple == NULL)
+	{
+		relcache_invalidate_all(state->cache);
+		return false;
+	}
+	if (!requests_read_change(rel, tuple, &row) ||
+		strcmp(row.slot_name, state->slot_name) != 0)
+		return false;
+	relcache_invalidate_index_of(state->cache, row.relid);
+	if (!state->opts.framed)
+		return false;
+	framing_request(&state->frames, row.id, row.kind, row.relid, row.state,
+					row.target_index, row.keep_old,
+					relcache_index_name(state->cache, row.relid));
+	if (state->frames.len >= FRAME_MESSAGE_TARGET)
+		flush_frames(ctx, state);
+	return true;
+}
+
+/*
+ * Writes a row change; returns whether it produced output.  The tables of
+ * schema pg2es are never covered; pg2es.requests is read instead.
+ */
+static bool
+write_row_change(LogicalDecodingContext *ctx, DecodeState *state,
+				 Relation rel, ReorderBufferChange *change)
+{
+	RelEntry   *entry = relcache_entry_for(state->cache, rel);
+
+	if (!entry->covered)
+		return entry->is_requests &&
+			write_request_change(ctx, state, rel, change);
+	if (!publication_action_published(&entry->pub, change->action))
+		return false;
+	if (!state->opts.framed)
+		return write_plain_change(ctx, state, entry, change);
+	return write_framed_change(ctx, state, entry, change);
 }
 
 /* A row change: see write_row_change(), in the per-change context. */
@@ -373,6 +463,7 @@ append_unique_name(List *names, char *name)
  * say it).
  * Partitioned tables hold no rows (their partitions come in the list too),
  * and a partition truncated alone does not clear its root's shared index.
+ * A table being reindexed names its second index too.
  */
 static bool
 write_truncate(DecodeState *state, ReorderBufferTXN *txn, int nrelations,
@@ -402,13 +493,33 @@ write_truncate(DecodeState *state, ReorderBufferTXN *txn, int nrelations,
 					errhint("Use option partition-index=leaf for one index per partition."));
 			continue;
 		}
-		indexes = append_unique_name(indexes, entry->index_name);
+		/* copies: a later relation's entry may be rebuilt */
+		indexes = append_unique_name(indexes, pstrdup(entry->index_name));
+		if (entry->dual != NULL)
+			indexes = append_unique_name(indexes,
+										 pstrdup(entry->dual->index_name));
 	}
 	if (indexes == NIL)
 		return false;
 	framing_truncate(&state->frames, indexes,
 					 state->opts.versioning ? txn->final_lsn : 0);
 	return true;
+}
+
+/*
+ * A TRUNCATE of pg2es.requests ends every dual write: the entries are
+ * rebuilt at their next change.
+ */
+static void
+note_requests_truncated(DecodeState *state, int nrelations,
+						Relation relations[])
+{
+	int			i;
+
+	for (i = 0; i < nrelations; i++)
+		if (relations[i]->rd_rel->relkind == RELKIND_RELATION &&
+			relcache_entry_for(state->cache, relations[i])->is_requests)
+			relcache_invalidate_all(state->cache);
 }
 
 /* TRUNCATE: see write_truncate(), in the per-change context. */
@@ -419,7 +530,10 @@ pg2es_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 {
 	DecodeState *state = ctx->output_plugin_private;
 	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
-	bool		written = write_truncate(state, txn, nrelations, relations);
+	bool		written;
+
+	note_requests_truncated(state, nrelations, relations);
+	written = write_truncate(state, txn, nrelations, relations);
 
 	end_change(ctx, state, oldcxt, written);
 }

@@ -50,6 +50,7 @@
 #include "compat.h"
 #include "naming.h"
 #include "relcache.h"
+#include "requests.h"
 
 struct RelCache
 {
@@ -67,6 +68,9 @@ struct RelCache
 	RelEntry   *last;			/* the entry relcache_entry_for returned
 								 * last (dynahash never moves an entry,
 								 * and none is ever removed) */
+	const char *slot_name;		/* decoding: the slot, whose reindexes
+								 * get dual writes; NULL otherwise */
+	struct SnapBuild *builder;	/* decoding: its snapshot builder */
 	RelCache   *next;			/* in live_caches */
 	MemoryContextCallback unlink_cb;
 };
@@ -76,25 +80,30 @@ static RelCache *live_caches = NULL;
 static bool callbacks_registered = false;
 
 /*
- * Marks invalid, in every live cache, the entries whose encoders use the
- * type with TYPEOID hash value type_hash, or every entry when all is true.
+ * Marks invalid the entries of cache whose encoders use the type with
+ * TYPEOID hash value type_hash, or every entry when all is true.
  */
+static void
+invalidate_cache_entries(RelCache *cache, bool all, uint32 type_hash)
+{
+	HASH_SEQ_STATUS status;
+	RelEntry   *entry;
+
+	cache->invalidations++;
+	hash_seq_init(&status, cache->hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		if (all || list_member_int(entry->type_hashes, (int) type_hash))
+			entry->valid = false;
+}
+
+/* invalidate_cache_entries() in every live cache. */
 static void
 invalidate_entries(bool all, uint32 type_hash)
 {
 	RelCache   *cache;
 
 	for (cache = live_caches; cache != NULL; cache = cache->next)
-	{
-		HASH_SEQ_STATUS status;
-		RelEntry   *entry;
-
-		cache->invalidations++;
-		hash_seq_init(&status, cache->hash);
-		while ((entry = hash_seq_search(&status)) != NULL)
-			if (all || list_member_int(entry->type_hashes, (int) type_hash))
-				entry->valid = false;
-	}
+		invalidate_cache_entries(cache, all, type_hash);
 }
 
 /* Whether entry must be rebuilt when relation relid changes. */
@@ -323,6 +332,18 @@ render_with_json(const char *prefix, const char *s, const char *suffix,
 	return buf.data;
 }
 
+/* Renders the action-line prefixes of index into out (current context). */
+static void
+render_prefixes(ActionPrefixes *out, const char *index)
+{
+	out->index_action = render_with_json("{\"index\":{\"_index\":", index,
+										 ",\"_id\":", &out->index_action_len);
+	out->delete_action = render_with_json("{\"delete\":{\"_index\":", index,
+										  ",\"_id\":", &out->delete_action_len);
+	out->update_action = render_with_json("{\"update\":{\"_index\":", index,
+										  ",\"_id\":", &out->update_action_len);
+}
+
 /*
  * Sets the entry's strings that depend on the names of the table the
  * index is named after: index name, action prefixes, __table field.
@@ -333,6 +354,7 @@ build_names(RelCache *cache, RelEntry *entry, const char *schema,
 {
 	const char *override = options_index_override(cache->opts, schema, table);
 	StringInfoData buf;
+	ActionPrefixes prefixes;
 
 	initStringInfo(&buf);
 	if (override)
@@ -341,18 +363,34 @@ build_names(RelCache *cache, RelEntry *entry, const char *schema,
 		naming_default_index(&buf, cache->opts->index_prefix, schema, table);
 	entry->index_name = buf.data;
 	entry->qualified_name = quote_qualified_identifier(schema, table);
-	entry->index_action = render_with_json("{\"index\":{\"_index\":",
-										   buf.data, ",\"_id\":",
-										   &entry->index_action_len);
-	entry->delete_action = render_with_json("{\"delete\":{\"_index\":",
-											buf.data, ",\"_id\":",
-											&entry->delete_action_len);
-	entry->update_action = render_with_json("{\"update\":{\"_index\":",
-											buf.data, ",\"_id\":",
-											&entry->update_action_len);
+	render_prefixes(&prefixes, buf.data);
+	entry->index_action = prefixes.index_action;
+	entry->index_action_len = prefixes.index_action_len;
+	entry->delete_action = prefixes.delete_action;
+	entry->delete_action_len = prefixes.delete_action_len;
+	entry->update_action = prefixes.update_action;
+	entry->update_action_len = prefixes.update_action_len;
 	entry->table_field = render_with_json(",\"__table\":",
 										  psprintf("%s.%s", schema, table),
 										  "", &entry->table_field_len);
+}
+
+/*
+ * Sets entry->dual when this slot's reindex of the table the entry's
+ * index belongs to is copying or switching (requests.c), in the entry's
+ * context.
+ */
+static void
+build_dual(RelCache *cache, RelEntry *entry)
+{
+	char	   *target = requests_dual_target(cache->builder, cache->slot_name,
+											  entry->index_relid);
+
+	if (target == NULL)
+		return;
+	entry->dual = palloc(sizeof(DualTarget));
+	entry->dual->index_name = target;
+	render_prefixes(&entry->dual->prefixes, target);
 }
 
 /*
@@ -677,12 +715,11 @@ index_relid_of(RelCache *cache, Oid relid)
 }
 
 /*
- * Whether the rows of relid, as the catalog says now, go to index: false
- * when it was dropped or is no longer covered.  Allocates in the current
- * memory context.
+ * The index the rows of relid go to as the catalog says now, palloc'd in
+ * the current memory context; NULL when it was dropped or is not covered.
  */
-static bool
-still_goes_to(RelCache *cache, Oid relid, const char *index)
+static char *
+index_of_rows(RelCache *cache, Oid relid)
 {
 	Oid			named;
 	char	   *schema;
@@ -691,18 +728,31 @@ still_goes_to(RelCache *cache, Oid relid, const char *index)
 	StringInfoData buf;
 
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
-		return false;
+		return NULL;
 	named = index_relid_of(cache, relid);
 	schema = get_namespace_name(get_rel_namespace(named));
 	table = get_rel_name(named);
 	if (schema == NULL || table == NULL ||
 		!relid_covered(cache, named, schema, table))
-		return false;
+		return NULL;
 	if ((override = options_index_override(cache->opts, schema, table)) != NULL)
-		return strcmp(override, index) == 0;
+		return pstrdup(override);
 	initStringInfo(&buf);
 	naming_default_index(&buf, cache->opts->index_prefix, schema, table);
-	return strcmp(buf.data, index) == 0;
+	return buf.data;
+}
+
+/*
+ * Whether the rows of relid, as the catalog says now, go to index: false
+ * when it was dropped or is no longer covered.  Allocates in the current
+ * memory context.
+ */
+static bool
+still_goes_to(RelCache *cache, Oid relid, const char *index)
+{
+	char	   *name = index_of_rows(cache, relid);
+
+	return name != NULL && strcmp(name, index) == 0;
 }
 
 /*
@@ -828,6 +878,7 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 	entry->index_name = NULL;
 	entry->covered = false;
 	publication_rel_info_everything(&entry->pub);
+	entry->dual = NULL;
 	if (entry->cxt)
 		MemoryContextDelete(entry->cxt);
 	entry->cxt = AllocSetContextCreate(cache->cxt, "pg2es relation",
@@ -847,6 +898,7 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 	entry->desc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
 	entry->nkeys = 0;
 	build_names(cache, entry, schema, table);
+	entry->is_requests = requests_is_table(schema, table);
 	if (cache->opts->publications != NIL)
 		publication_rel_info(&entry->pub, relcache_publications(cache), rel,
 							 entry->desc);
@@ -855,6 +907,8 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 	if (entry->covered)
 	{
 		check_index_not_shared(cache, entry);
+		if (cache->slot_name != NULL)
+			build_dual(cache, entry);
 		build_keys(cache, entry, rel, schema, table);
 		build_columns(cache, entry, schema, table);
 		build_column_order(entry, rel);
@@ -984,4 +1038,61 @@ relcache_covered_tables(RelCache *cache)
 	foreach(lc, tables)
 		result = lappend_oid(result, ((CoveredTable *) lfirst(lc))->relid);
 	return result;
+}
+
+/*
+ * Makes the cache follow slot_name's requests (decoding only): entries
+ * built from now on carry the dual target of a reindex under way, read
+ * with builder's snapshot.  slot_name must live as long as the cache.
+ */
+void
+relcache_follow_requests(RelCache *cache, const char *slot_name,
+						 struct SnapBuild *builder)
+{
+	cache->slot_name = slot_name;
+	cache->builder = builder;
+	relcache_invalidate_all(cache);
+}
+
+/*
+ * The index of table relid with the cache's options, palloc'd in the
+ * current context: NULL when relid is not a table the options cover (a
+ * partition whose rows go to its root's index, or under
+ * partition-index=leaf a partitioned table, is not).
+ */
+char *
+relcache_index_name(RelCache *cache, Oid relid)
+{
+	char		kind = get_rel_relkind(relid);
+
+	if ((kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE) ||
+		(kind == RELKIND_PARTITIONED_TABLE && cache->opts->partition_leaf) ||
+		index_relid_of(cache, relid) != relid)
+		return NULL;
+	return index_of_rows(cache, relid);
+}
+
+/*
+ * Marks invalid the entries of table relid and of the partitions whose
+ * index is relid's: a decoded change of relid's request may start or end
+ * its dual writes.
+ */
+void
+relcache_invalidate_index_of(RelCache *cache, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	RelEntry   *entry;
+
+	cache->invalidations++;
+	hash_seq_init(&status, cache->hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		if (entry->relid == relid || entry->index_relid == relid)
+			entry->valid = false;
+}
+
+/* Marks every entry of the cache invalid. */
+void
+relcache_invalidate_all(RelCache *cache)
+{
+	invalidate_cache_entries(cache, true, 0);
 }

@@ -160,6 +160,34 @@ format_load_metrics(Buf *out, const Metrics *m)
 }
 
 /*
+ * format_reindex_metrics: the online reindex or backfill being carried
+ * out (reindex.c), if any: its step and its copy's rows, labelled with
+ * its table and request id, into out. Returns false when out of memory.
+ */
+static bool
+format_reindex_metrics(Buf *out, const Metrics *m)
+{
+	static const char *const kinds[2] = {"done", "estimated"};
+	double		values[2] = {(double) m->reindex_rows_done, m->reindex_rows_estimated};
+	bool		good = buf_append_str(out, "# TYPE pg2es_reindex_active gauge\n") &&
+		buf_printf(out, "pg2es_reindex_active %d\n", m->reindex_request != 0);
+	int			i;
+
+	if (m->reindex_request == 0)
+		return good;
+	good = good && buf_append_str(out, "# TYPE pg2es_reindex_step gauge\npg2es_reindex_step{table=\"") &&
+		append_label_value(out, m->reindex_table) &&
+		buf_printf(out, "\",request=\"%lld\",step=\"", (long long) m->reindex_request) &&
+		append_label_value(out, m->reindex_step) &&
+		buf_append_str(out, "\"} 1\n# TYPE pg2es_reindex_rows gauge\n");
+	for (i = 0; good && i < 2; i++)
+		good = buf_append_str(out, "pg2es_reindex_rows{table=\"") &&
+			append_label_value(out, m->reindex_table) &&
+			buf_printf(out, "\",state=\"%s\"} %.0f\n", kinds[i], values[i]);
+	return good;
+}
+
+/*
  * format_slot_metrics: the replication slot's figures (slot.c) into out;
  * the WAL figures only once read, the safe size only where a
  * max_slot_wal_keep_size limits it. Returns false when out of memory.
@@ -258,6 +286,7 @@ format_metrics(Buf *out, const Metrics *m)
 		ok = buf_printf(out, "# HELP pg2es_es_forbidden 1 while Elasticsearch refuses pg2es's requests with HTTP 403 (a missing privilege, or an index write block, named in the log); nothing after them is sent meanwhile\n"
 						"# TYPE pg2es_es_forbidden gauge\npg2es_es_forbidden %d\n", m->es_forbidden ? 1 : 0);
 	return ok && format_lane_metrics(out, m) && format_load_metrics(out, m) &&
+		format_reindex_metrics(out, m) &&
 		format_slot_metrics(out, m);
 }
 

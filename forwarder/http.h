@@ -53,6 +53,12 @@ typedef struct Metrics
 	double		load_rows_estimated;	/* planner estimate, 0 if unknown */
 	double		load_rows_per_second;
 	const char *load_table;		/* its name (borrowed from load.c), or NULL */
+	/* the online reindex or backfill being carried out (reindex.c) */
+	int64_t		reindex_request;	/* its id, 0 = none */
+	char		reindex_table[256];
+	char		reindex_step[16];
+	uint64_t	reindex_rows_done;
+	double		reindex_rows_estimated;
 	/* the replication slot (slot.c) */
 	uint64_t	slot_lost;			/* times the slot was found lost */
 	bool		slot_known;			/* the slot figures below were read */

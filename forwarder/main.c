@@ -17,6 +17,7 @@
 #include "load.h"
 #include "log.h"
 #include "mapping.h"
+#include "reindex.h"
 #include "repl.h"
 #include "slot.h"
 #include "sync.h"
@@ -242,6 +243,8 @@ stream(Stream *s)
 		if (!s->draining && sync_stalled(s->sync, now))
 			return STREAM_PAUSED;
 		slot_monitor_poll(s->slot_monitor, s->metrics, now);
+		if (s->sync->reindex)
+			reindex_poll(s->sync->reindex, s->metrics);
 		if (!send_feedback_if_due(s, now) ||
 			(s->repl->flush_pending && repl_flush(s->repl) != REPL_OK))
 			return STREAM_LOST;
@@ -426,6 +429,7 @@ run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
 	while (status == EXIT_START_OVER && !stop_requested)
 	{
 		MappingCache *mappings = sync->mappings;
+		struct Reindexer *reindex = sync->reindex;
 		LoadStatus	ls;
 
 		if (!wait_wal_past(cfg, sync, http, metrics, must_pass))
@@ -437,6 +441,7 @@ run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
 		if (!sync_init(sync, cfg, metrics))
 			return 1;
 		sync->mappings = mappings;
+		sync->reindex = reindex;
 		ls = load_prepare(cfg, metrics, http, &stop_requested);
 		status = ls == LOAD_OK ? stream_sessions(cfg, sync, http, metrics, &monitor, &must_pass)
 			: ls == LOAD_STOPPED ? 0 : 1;
@@ -459,6 +464,25 @@ serve_refreshes(const Config *cfg, Http *http, Refresher *refresher)
 		http_serve_refreshes(http, refresher);
 	else
 		log_warning("GET /wait?searchable=1 is off (the indexes to refresh are not known)");
+}
+
+/*
+ * run_with_reindex: run_sync with the online reindex worker's side
+ * (reindex.h) told of requests and polled by the streaming loop.
+ */
+static int
+run_with_reindex(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
+{
+	Reindexer	rx;
+	int			status;
+
+	if (!reindex_init(&rx, cfg, &stop_requested))
+		return 1;
+	sync->reindex = &rx;
+	status = run_sync(cfg, sync, http, metrics);
+	sync->reindex = NULL;
+	reindex_free(&rx);
+	return status;
 }
 
 int
@@ -508,7 +532,7 @@ main(int argc, char **argv)
 
 			serve_refreshes(&cfg, &http, &refresher);
 			ls = load_prepare(&cfg, &metrics, &http, &stop_requested);
-			status = ls == LOAD_OK ? run_sync(&cfg, &sync, &http, &metrics)
+			status = ls == LOAD_OK ? run_with_reindex(&cfg, &sync, &http, &metrics)
 				: ls == LOAD_STOPPED ? 0 : 1;
 		}
 		http_close(&http);

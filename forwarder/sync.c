@@ -31,6 +31,7 @@
 #include "catalog.h"
 #include "frame.h"
 #include "mapping.h"
+#include "request.h"
 
 static bool init_lanes(Sync *sync, const EsOptions *opt);
 static SyncLane *barrier_lane(const Sync *sync);
@@ -453,7 +454,8 @@ add_frame(Sync *sync, const Frame *frame, void **block, int64_t now_us)
 		case FRAME_RELATION:
 			return queue_index_creation(sync, frame);
 		case FRAME_REQUEST:
-			/* acted on by reindex_on_request (request.h), wired with reindex.c */
+			if (!reindex_on_request(sync, &frame->request))
+				return SYNC_FATAL;
 			break;
 		case FRAME_COVERED:
 			return queue_backfill(sync, frame);

@@ -63,6 +63,8 @@ typedef struct Sync
 	const Batch *moving;		/* the MOVE batch move is for, or NULL */
 	struct MappingCache *mappings;	/* derives the mappings of indexes new
 									 * in the stream; NULL = off; borrowed */
+	struct Reindexer *reindex;	/* told of REQUEST frames; NULL = off;
+								 * borrowed */
 } Sync;
 
 extern PG2ES_MUSTCHECK bool sync_init(Sync *sync, const Config *cfg, Metrics *metrics);

@@ -100,6 +100,8 @@ typedef struct Verify
 	uint64_t   *item_counts[VERIFY_BATCH];	/* what each counts to when done */
 	int			nitems;
 	VerifyRepairs repairs;
+	Lsn			newer_than;		/* documents of a higher version are newer
+								 * than the snapshot: not compared; 0 = all */
 } Verify;
 
 /*
@@ -205,16 +207,19 @@ read_index_count(Verify *v)
 }
 
 /*
- * doc_fields: found and the _source span of one _mget "docs" element.
+ * doc_fields: found, _version (0 if absent) and the _source span of one
+ * _mget "docs" element.
  */
 static bool
-doc_fields(const char *doc, size_t len, bool *found, const char **source, size_t *srclen)
+doc_fields(const char *doc, size_t len, bool *found, Lsn *version, const char **source,
+		   size_t *srclen)
 {
 	const char *p = jsoncmp_enter(doc, doc + len, '{');
 	JsonMember	m;
 	int			r;
 
 	*found = false;
+	*version = 0;
 	*source = NULL;
 	if (p == NULL)
 		return false;
@@ -222,6 +227,8 @@ doc_fields(const char *doc, size_t len, bool *found, const char **source, size_t
 	{
 		if (m.keylen == 5 && memcmp(m.key, "found", 5) == 0)
 			*found = m.valuelen == 4 && memcmp(m.value, "true", 4) == 0;
+		else if (m.keylen == 8 && memcmp(m.key, "_version", 8) == 0)
+			*version = strtoull(m.value, NULL, 10);
 		else if (m.keylen == 7 && memcmp(m.key, "_source", 7) == 0)
 		{
 			*source = m.value;
@@ -384,9 +391,10 @@ compare_batch(Verify *v, const PGresult *rows, const int *rowmap, int n, const B
 		const char *src;
 		size_t		srclen = 0;
 		bool		found;
+		Lsn			version;
 
 		if (jsoncmp_next_element(&docs, end, &doc, &len) != 1 ||
-			!doc_fields(doc, len, &found, &src, &srclen))
+			!doc_fields(doc, len, &found, &version, &src, &srclen))
 			break;
 		/* a document refused to us is not a missing one */
 		if (!found && es_forbidden_action(doc, len, action, sizeof(action)))
@@ -395,7 +403,10 @@ compare_batch(Verify *v, const PGresult *rows, const int *rowmap, int n, const B
 					  v->index, action, es_privilege_for(action));
 			return false;
 		}
-		good = judge_row(v, rows, rowmap[i], found ? src : NULL, srclen);
+		if (found && v->newer_than && version > v->newer_than)
+			v->found++;			/* a change the snapshot does not see wrote it */
+		else
+			good = judge_row(v, rows, rowmap[i], found ? src : NULL, srclen);
 	}
 	if (good && i < n)
 		log_error("unexpected _mget answer from index \"%s\"", v->index);
@@ -1196,4 +1207,42 @@ verify_delete_extras(PGconn *conn, EsCall *call, const Config *cfg, const Catalo
 	verify_free(&v);
 	free(optlit);
 	return good;
+}
+
+/*
+ * verify_index: compare table with index (see verify.h).
+ */
+int
+verify_index(PGconn *conn, EsCall *call, const Config *cfg, const char *optlit,
+			 const CatalogTable *table, const char *index, Lsn newer_than, VerifyCounts *out)
+{
+	const char *skip[VERIFY_MAX_SKIP + 1];
+	Verify		v;
+	bool		good;
+
+	change_fields(cfg, skip);
+	verify_init(&v, conn, call, cfg, optlit, skip, table);
+	v.index = index;
+	v.newer_than = newer_than;
+	good = check_keyless(&v, cfg) && read_index_count(&v) && (v.keyless || walk_table(&v));
+	/* documents found fewer than counted: some have no row */
+	if (good && !v.keyless && v.index_exists && v.docs > v.found)
+	{
+		good = collect_ids(&v) && name_extras(&v) &&
+			catalog_exec(conn, "DROP TABLE pg2es_verify_ids", PGRES_COMMAND_OK);
+		if (good && v.extra.count == 0)
+			v.extra.count = v.docs - v.found;	/* seen by _count only */
+	}
+	out->rows = v.rows;
+	out->missing = v.missing.count + v.unkeyed + (v.keyless ? 1 : 0);
+	out->different = v.different.count;
+	out->extra = v.extra.count;
+	if (good && (out->missing || out->different || out->extra))
+		log_info("index \"%s\" and table %s: %llu missing (first %s), %llu different (first %s),"
+				 " %llu extra (first %s)", index, table->name, (unsigned long long) out->missing,
+				 v.missing.count ? v.missing.first[0] : "-", (unsigned long long) out->different,
+				 v.different.count ? v.different.first[0] : "-", (unsigned long long) out->extra,
+				 v.extra.count && v.extra.first[0] ? v.extra.first[0] : "-");
+	verify_free(&v);
+	return good ? (out->missing || out->different || out->extra ? 1 : 0) : 2;
 }

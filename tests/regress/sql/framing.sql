@@ -36,6 +36,10 @@ BEGIN
             parts := parts || part;
         END LOOP;
         txt := '[' || array_to_string(parts, ',') || ']';
+    ELSIF b = 192 THEN                          -- nil
+        txt := 'null';
+    ELSIF b IN (194, 195) THEN                  -- false, true
+        txt := CASE b WHEN 195 THEN 'true' ELSE 'false' END;
     ELSIF b BETWEEN 160 AND 191 OR b = 217 THEN -- fixstr, str 8
         IF b = 217 THEN
             n := get_byte(msg, pos + 1);
@@ -191,4 +195,5 @@ FROM pg_logical_slot_get_binary_changes('framing', NULL, NULL, 'framing', 'msgpa
 SELECT pg_drop_replication_slot('framing');
 DROP PUBLICATION framed_pub;
 DROP TABLE framed, framed_other, xids, framed_pub, framed_later;
-DROP FUNCTION frames(bytea), mp_value(bytea, int), frame_text(text), mp_uint_hex(bigint);
+-- frames and mp_value serve requests.sql too, which drops them
+DROP FUNCTION frame_text(text), mp_uint_hex(bigint);
