@@ -14,6 +14,9 @@
  *	TRUNCATE  [3, ["index", ...], version]  (version 0: unversioned)
  *	COMMIT    [2, xid, commit_lsn, end_lsn, commit_time]  (microseconds
  *			  since the Unix epoch)
+ *	REQUEST   [5, id, "kind", relid, "state", "target_index" | nil,
+ *			   keep_old, "index" | nil]  (a row of pg2es.requests)
+ *	COVERED   [6, relid, "index name", "schema.table"]  (quoted as SQL)
  *
  * msgpack-c writes through a callback, here appending to a StringInfo, so
  * frames land directly in the caller's buffer (the transaction's pending
@@ -32,7 +35,9 @@ enum FrameKind
 	FRAME_CHANGE = 1,
 	FRAME_COMMIT = 2,
 	FRAME_TRUNCATE = 3,
-	FRAME_RELATION = 4
+	FRAME_RELATION = 4,
+	FRAME_REQUEST = 5,
+	FRAME_COVERED = 6
 };
 
 /* msgpack-c write callback: appends to the StringInfo in data. */
@@ -78,6 +83,23 @@ framing_relation(StringInfo out, Oid relid, const char *index)
 }
 
 /*
+ * Appends a COVERED frame: a publication change made table relid (the
+ * table its index is named after, table_name) covered, and its existing
+ * rows are not in index.
+ */
+void
+framing_covered(StringInfo out, Oid relid, const char *index,
+				const char *table_name)
+{
+	msgpack_packer pk;
+
+	begin_frame(&pk, out, FRAME_COVERED, 4);
+	msgpack_pack_uint32(&pk, relid);
+	pack_string(&pk, index);
+	pack_string(&pk, table_name);
+}
+
+/*
  * Appends a CHANGE frame's header alone, for len bytes of NDJSON that the
  * caller writes after it.
  */
@@ -116,6 +138,41 @@ framing_truncate(StringInfo out, List *indexes, XLogRecPtr version)
 	foreach(lc, indexes)
 		pack_string(&pk, lfirst(lc));
 	msgpack_pack_uint64(&pk, version);
+}
+
+/* Packs s as a msgpack string, or nil when s is NULL. */
+static void
+pack_string_or_nil(msgpack_packer *pk, const char *s)
+{
+	if (s == NULL)
+		msgpack_pack_nil(pk);
+	else
+		pack_string(pk, s);
+}
+
+/*
+ * Appends a REQUEST frame: a row of pg2es.requests of this slot as
+ * inserted or updated (id is positive), with index, the index of relid
+ * with the stream's options (NULL: the options do not cover relid).
+ */
+void
+framing_request(StringInfo out, int64 id, const char *kind, Oid relid,
+				const char *state, const char *target_index, bool keep_old,
+				const char *index)
+{
+	msgpack_packer pk;
+
+	begin_frame(&pk, out, FRAME_REQUEST, 8);
+	msgpack_pack_uint64(&pk, (uint64) id);
+	pack_string(&pk, kind);
+	msgpack_pack_uint32(&pk, relid);
+	pack_string(&pk, state);
+	pack_string_or_nil(&pk, target_index);
+	if (keep_old)
+		msgpack_pack_true(&pk);
+	else
+		msgpack_pack_false(&pk);
+	pack_string_or_nil(&pk, index);
 }
 
 /* Appends the COMMIT frame that ends a transaction's frames. */

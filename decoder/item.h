@@ -64,7 +64,9 @@ extern bool item_write_delete(ItemWriter *w, StringInfo out, RelEntry *entry,
 							  HeapTuple oldtuple, ItemResult *result);
 extern const char *item_doc_id(ItemWriter *w, RelEntry *entry,
 							   HeapTuple tuple);
-extern void item_append_source(ItemWriter *w, StringInfo out,
+extern void item_append_retargeted(StringInfo out, const RelEntry *entry,
+								   const char *ndjson, int len);
+extern bool item_append_source(ItemWriter *w, StringInfo out,
 							   RelEntry *entry, HeapTuple tuple, char op);
 
 #endif							/* PG2ES_ITEM_H */

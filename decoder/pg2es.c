@@ -24,6 +24,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_inherits.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -32,7 +33,9 @@
 #include "framing.h"
 #include "item.h"
 #include "options.h"
+#include "publication.h"
 #include "relcache.h"
+#include "requests.h"
 
 PG_MODULE_MAGIC;
 
@@ -47,11 +50,45 @@ typedef struct DecodeState
 	MemoryContext change_cxt;	/* reset after every change */
 	StringInfoData frames;		/* framed: frames not yet written */
 	StringInfoData change;		/* framed: NDJSON of the current change */
+	StringInfoData dual;		/* the same for the second index of a
+								 * reindex under way */
+	char	   *slot_name;		/* the slot decoded, whose requests count */
 	bool		txn_written;	/* this transaction produced output */
 	int			skipped_changes;	/* since progress was last reported */
+	bool		covered_known;	/* framed, with publications: covered is
+								 * set (from the first BEGIN on) */
+	List	   *covered;		/* relids of the covered tables, in
+								 * covered_cxt */
+	uint64		publication_changes;	/* the cache's count when covered
+										 * was read */
+	MemoryContext covered_cxt;
 } DecodeState;
 
 extern PGDLLEXPORT void _PG_output_plugin_init(OutputPluginCallbacks *cb);
+
+/*
+ * Checks at startup that the publications exist, with the catalog as it is
+ * now, so that a misspelt name stops the start rather than a later
+ * change.  The SQL interface calls this inside a transaction; the
+ * walsender does not, and then one is started for the lookup.  (At a point
+ * of the stream before its CREATE PUBLICATION, a publication simply
+ * publishes nothing: see publication_load.)
+ */
+static void
+check_publications(List *names)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (IsTransactionState())
+	{
+		publication_check_exist(names);
+		return;
+	}
+	StartTransactionCommand();
+	publication_check_exist(names);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+}
 
 /*
  * Startup: parse the options (ERROR on a bad one) and set up the contexts,
@@ -66,12 +103,21 @@ pg2es_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 	DecodeState *state = palloc0(sizeof(DecodeState));
 
 	options_parse(&state->opts, ctx->output_plugin_options);
+	if (state->opts.publications != NIL && !is_init)
+		check_publications(state->opts.publications);
 	state->cache = relcache_create(ctx->context, &state->opts);
+	state->covered_cxt = AllocSetContextCreate(ctx->context, "pg2es covered",
+											   ALLOCSET_SMALL_SIZES);
 	item_writer_init(&state->writer, &state->opts, ctx->context);
 	state->change_cxt = AllocSetContextCreate(ctx->context, "pg2es change",
 											  ALLOCSET_DEFAULT_SIZES);
 	initStringInfo(&state->frames);
 	initStringInfo(&state->change);
+	initStringInfo(&state->dual);
+	state->slot_name = pstrdup(NameStr(ctx->slot->data.name));
+	if (!is_init)
+		relcache_follow_requests(state->cache, state->slot_name,
+								 ctx->snapshot_builder);
 	MemoryContextSwitchTo(oldcxt);
 
 	opt->output_type = state->opts.framed ? OUTPUT_PLUGIN_BINARY_OUTPUT :
@@ -91,6 +137,65 @@ pg2es_decode_shutdown(LogicalDecodingContext *ctx)
 }
 
 /*
+ * Reads the covered tables into state->covered, as the decoding snapshot
+ * shows them.  At a BEGIN the transaction's own catalog changes are not
+ * visible yet; at its COMMIT they are.
+ */
+static void
+read_covered(DecodeState *state)
+{
+	MemoryContext oldcxt;
+
+	state->publication_changes = relcache_publication_changes(state->cache);
+	MemoryContextReset(state->covered_cxt);
+	state->covered = NIL;
+	oldcxt = MemoryContextSwitchTo(state->covered_cxt);
+	state->covered = relcache_covered_tables(state->cache);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Framed, with publications: writes a COVERED frame for each table that a
+ * publication change in this transaction made covered, so that the
+ * forwarder copies its existing rows; returns whether there was one.  The
+ * tables are compared only when a publication callback ran since they
+ * were last read (the transaction's own invalidations run before its
+ * COMMIT callback, on every major).
+ */
+static bool
+write_newly_covered(DecodeState *state)
+{
+	List	   *before;
+	ListCell   *lc;
+	bool		written = false;
+
+	if (!state->covered_known || state->publication_changes ==
+		relcache_publication_changes(state->cache))
+		return false;
+	before = list_copy(state->covered);
+	read_covered(state);
+	foreach(lc, state->covered)
+	{
+		Oid			relid = lfirst_oid(lc);
+		Relation	rel;
+		RelEntry   *entry;
+
+		if (list_member_oid(before, relid))
+			continue;
+		rel = RelationIdGetRelation(relid);
+		if (!RelationIsValid(rel))
+			elog(ERROR, "could not open relation with OID %u", relid);
+		entry = relcache_entry_for(state->cache, rel);
+		framing_covered(&state->frames, relid, entry->index_name,
+						entry->qualified_name);
+		RelationClose(rel);
+		written = true;
+	}
+	list_free(before);
+	return written;
+}
+
+/*
  * BEGIN writes nothing; it renders what the transaction's items share.
  * The commit LSN is known here, since decoding starts at commit.
  */
@@ -103,6 +208,12 @@ pg2es_decode_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 					  PG2ES_TXN_COMMIT_TIME(txn));
 	state->txn_written = false;
 	resetStringInfo(&state->frames);
+	if (state->opts.framed && state->opts.publications != NIL &&
+		!state->covered_known)
+	{
+		read_covered(state);
+		state->covered_known = true;
+	}
 }
 
 /* Writes the gathered frames as one message. */
@@ -225,30 +336,50 @@ end_change(LogicalDecodingContext *ctx, DecodeState *state,
 }
 
 /*
- * Writes a row change; returns whether it produced output.  Plain mode
- * writes straight into ctx->out: a prepared write that is not followed by
- * OutputPluginWrite (a skipped row) is simply discarded by the next one.
+ * Plain mode: writes the items of a row change straight into ctx->out,
+ * then, for a reindex under way, the same items for its second index in
+ * the same message.  Returns whether it produced output: a prepared write
+ * that is not followed by OutputPluginWrite (a skipped row) is simply
+ * discarded by the next one.
  */
 static bool
-write_row_change(LogicalDecodingContext *ctx, DecodeState *state,
-				 Relation rel, ReorderBufferChange *change)
+write_plain_change(LogicalDecodingContext *ctx, DecodeState *state,
+				   RelEntry *entry, ReorderBufferChange *change)
 {
-	RelEntry   *entry = relcache_entry_for(state->cache, rel);
+	ItemResult	result;
+	int			start;
+
+	OutputPluginPrepareWrite(ctx, true);
+	start = ctx->out->len;
+	if (!write_change_items(state, ctx->out, entry, change, &result))
+		return false;
+	if (entry->dual != NULL)
+	{
+		resetStringInfo(&state->dual);
+		appendBinaryStringInfo(&state->dual, ctx->out->data + start,
+							   ctx->out->len - start);
+		item_append_retargeted(ctx->out, entry, state->dual.data,
+							   state->dual.len);
+	}
+	/* The message does not end with a newline. */
+	ctx->out->data[--ctx->out->len] = '\0';
+	OutputPluginWrite(ctx, true);
+	return true;
+}
+
+/*
+ * Framed mode: gathers the CHANGE frame of a row change (after the
+ * RELATION frame, the first time), and for a reindex under way a second
+ * CHANGE frame, same flags, with the same items for its second index.
+ * Returns whether it produced output.
+ */
+static bool
+write_framed_change(LogicalDecodingContext *ctx, DecodeState *state,
+					RelEntry *entry, ReorderBufferChange *change)
+{
 	ItemResult	result;
 	int			flags;
 
-	if (!entry->covered)
-		return false;
-	if (!state->opts.framed)
-	{
-		OutputPluginPrepareWrite(ctx, true);
-		if (!write_change_items(state, ctx->out, entry, change, &result))
-			return false;
-		/* The message does not end with a newline. */
-		ctx->out->data[--ctx->out->len] = '\0';
-		OutputPluginWrite(ctx, true);
-		return true;
-	}
 	resetStringInfo(&state->change);
 	if (!write_change_items(state, &state->change, entry, change, &result))
 		return false;
@@ -261,7 +392,68 @@ write_row_change(LogicalDecodingContext *ctx, DecodeState *state,
 		(result.missing_is_loss ? FRAME_FLAG_MISSING_IS_LOSS : 0);
 	write_change_frame(ctx, state, flags, result.nitems, state->change.data,
 					   state->change.len);
+	if (entry->dual != NULL)
+	{
+		resetStringInfo(&state->dual);
+		item_append_retargeted(&state->dual, entry, state->change.data,
+							   state->change.len);
+		write_change_frame(ctx, state, flags, result.nitems,
+						   state->dual.data, state->dual.len);
+	}
 	return true;
+}
+
+/*
+ * A change of pg2es.requests: the entries whose dual writes it may start
+ * or end are rebuilt at their next change (a delete, whose old row may
+ * hold only the key, rebuilds them all), and in framed mode an INSERT or
+ * UPDATE of a row of this slot gives a REQUEST frame.  Returns whether it
+ * produced output.
+ */
+static bool
+write_request_change(LogicalDecodingContext *ctx, DecodeState *state,
+					 Relation rel, ReorderBufferChange *change)
+{
+	HeapTuple	tuple = PG2ES_CHANGE_NEWTUPLE(change);
+	RequestRow	row;
+
+	if (change->action == REORDER_BUFFER_CHANGE_DELETE || tuple == NULL)
+	{
+		relcache_invalidate_all(state->cache);
+		return false;
+	}
+	if (!requests_read_change(rel, tuple, &row) ||
+		strcmp(row.slot_name, state->slot_name) != 0)
+		return false;
+	relcache_invalidate_index_of(state->cache, row.relid);
+	if (!state->opts.framed)
+		return false;
+	framing_request(&state->frames, row.id, row.kind, row.relid, row.state,
+					row.target_index, row.keep_old,
+					relcache_index_name(state->cache, row.relid));
+	if (state->frames.len >= FRAME_MESSAGE_TARGET)
+		flush_frames(ctx, state);
+	return true;
+}
+
+/*
+ * Writes a row change; returns whether it produced output.  The tables of
+ * schema pg2es are never covered; pg2es.requests is read instead.
+ */
+static bool
+write_row_change(LogicalDecodingContext *ctx, DecodeState *state,
+				 Relation rel, ReorderBufferChange *change)
+{
+	RelEntry   *entry = relcache_entry_for(state->cache, rel);
+
+	if (!entry->covered)
+		return entry->is_requests &&
+			write_request_change(ctx, state, rel, change);
+	if (!publication_action_published(&entry->pub, change->action))
+		return false;
+	if (!state->opts.framed)
+		return write_plain_change(ctx, state, entry, change);
+	return write_framed_change(ctx, state, entry, change);
 }
 
 /* A row change: see write_row_change(), in the per-change context. */
@@ -323,6 +515,7 @@ append_unique_name(List *names, char *name)
  * say it).
  * Partitioned tables hold no rows (their partitions come in the list too),
  * and a partition truncated alone does not clear its root's shared index.
+ * A table being reindexed names its second index too.
  */
 static bool
 write_truncate(DecodeState *state, ReorderBufferTXN *txn, int nrelations,
@@ -340,7 +533,7 @@ write_truncate(DecodeState *state, ReorderBufferTXN *txn, int nrelations,
 		if (relations[i]->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
 			continue;
 		entry = relcache_entry_for(state->cache, relations[i]);
-		if (!entry->covered)
+		if (!entry->covered || !entry->pub.pubtruncate)
 			continue;
 		if (entry->index_relid != entry->relid &&
 			!all_partitions_truncated(entry->index_relid, nrelations,
@@ -352,13 +545,33 @@ write_truncate(DecodeState *state, ReorderBufferTXN *txn, int nrelations,
 					errhint("Use option partition-index=leaf for one index per partition."));
 			continue;
 		}
-		indexes = append_unique_name(indexes, entry->index_name);
+		/* copies: a later relation's entry may be rebuilt */
+		indexes = append_unique_name(indexes, pstrdup(entry->index_name));
+		if (entry->dual != NULL)
+			indexes = append_unique_name(indexes,
+										 pstrdup(entry->dual->index_name));
 	}
 	if (indexes == NIL)
 		return false;
 	framing_truncate(&state->frames, indexes,
 					 state->opts.versioning ? txn->final_lsn : 0);
 	return true;
+}
+
+/*
+ * A TRUNCATE of pg2es.requests ends every dual write: the entries are
+ * rebuilt at their next change.
+ */
+static void
+note_requests_truncated(DecodeState *state, int nrelations,
+						Relation relations[])
+{
+	int			i;
+
+	for (i = 0; i < nrelations; i++)
+		if (relations[i]->rd_rel->relkind == RELKIND_RELATION &&
+			relcache_entry_for(state->cache, relations[i])->is_requests)
+			relcache_invalidate_all(state->cache);
 }
 
 /* TRUNCATE: see write_truncate(), in the per-change context. */
@@ -369,7 +582,10 @@ pg2es_decode_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 {
 	DecodeState *state = ctx->output_plugin_private;
 	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
-	bool		written = write_truncate(state, txn, nrelations, relations);
+	bool		written;
+
+	note_requests_truncated(state, nrelations, relations);
+	written = write_truncate(state, txn, nrelations, relations);
 
 	end_change(ctx, state, oldcxt, written);
 }
@@ -384,7 +600,12 @@ pg2es_decode_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 					XLogRecPtr commit_lsn)
 {
 	DecodeState *state = ctx->output_plugin_private;
+	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
 
+	if (write_newly_covered(state))
+		state->txn_written = true;
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
 	PG2ES_UPDATE_PROGRESS(ctx, !state->txn_written);
 	state->skipped_changes = 0;
 	item_writer_end(&state->writer);

@@ -32,7 +32,10 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/transam.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
@@ -47,6 +50,7 @@
 #include "compat.h"
 #include "naming.h"
 #include "relcache.h"
+#include "requests.h"
 
 struct RelCache
 {
@@ -56,9 +60,17 @@ struct RelCache
 	bool		maps_partitions;	/* some entry names another relation */
 	bool		uses_row_types; /* some entry has row_types */
 	uint64		invalidations;	/* counts callbacks, to spot a race */
+	List	   *pubs;			/* option "publications": the Publication *
+								 * of the catalog, in pubs_cxt */
+	bool		pubs_valid;		/* false: pubs must be read again */
+	MemoryContext pubs_cxt;
+	uint64		publication_changes;	/* counts publication callbacks */
 	RelEntry   *last;			/* the entry relcache_entry_for returned
 								 * last (dynahash never moves an entry,
 								 * and none is ever removed) */
+	const char *slot_name;		/* decoding: the slot, whose reindexes
+								 * get dual writes; NULL otherwise */
+	struct SnapBuild *builder;	/* decoding: its snapshot builder */
 	RelCache   *next;			/* in live_caches */
 	MemoryContextCallback unlink_cb;
 };
@@ -68,25 +80,30 @@ static RelCache *live_caches = NULL;
 static bool callbacks_registered = false;
 
 /*
- * Marks invalid, in every live cache, the entries whose encoders use the
- * type with TYPEOID hash value type_hash, or every entry when all is true.
+ * Marks invalid the entries of cache whose encoders use the type with
+ * TYPEOID hash value type_hash, or every entry when all is true.
  */
+static void
+invalidate_cache_entries(RelCache *cache, bool all, uint32 type_hash)
+{
+	HASH_SEQ_STATUS status;
+	RelEntry   *entry;
+
+	cache->invalidations++;
+	hash_seq_init(&status, cache->hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		if (all || list_member_int(entry->type_hashes, (int) type_hash))
+			entry->valid = false;
+}
+
+/* invalidate_cache_entries() in every live cache. */
 static void
 invalidate_entries(bool all, uint32 type_hash)
 {
 	RelCache   *cache;
 
 	for (cache = live_caches; cache != NULL; cache = cache->next)
-	{
-		HASH_SEQ_STATUS status;
-		RelEntry   *entry;
-
-		cache->invalidations++;
-		hash_seq_init(&status, cache->hash);
-		while ((entry = hash_seq_search(&status)) != NULL)
-			if (all || list_member_int(entry->type_hashes, (int) type_hash))
-				entry->valid = false;
-	}
+		invalidate_cache_entries(cache, all, type_hash);
 }
 
 /* Whether entry must be rebuilt when relation relid changes. */
@@ -155,6 +172,33 @@ type_invalidate_cb(Datum arg, int cacheid, uint32 hashvalue)
 	invalidate_entries(hashvalue == 0, hashvalue);
 }
 
+/*
+ * Syscache callback for pg_publication, pg_publication_rel and
+ * pg_publication_namespace: any change may add, drop or change what a
+ * table publishes, so the caches that read publications drop everything
+ * and read the publications again, as pgoutput does.
+ */
+static void
+publication_invalidate_cb(Datum arg, int cacheid, uint32 hashvalue)
+{
+	RelCache   *cache;
+
+	for (cache = live_caches; cache != NULL; cache = cache->next)
+	{
+		HASH_SEQ_STATUS status;
+		RelEntry   *entry;
+
+		if (cache->opts->publications == NIL)
+			continue;
+		cache->invalidations++;
+		cache->publication_changes++;
+		cache->pubs_valid = false;
+		hash_seq_init(&status, cache->hash);
+		while ((entry = hash_seq_search(&status)) != NULL)
+			entry->valid = false;
+	}
+}
+
 /* Removes a cache from live_caches when its memory context goes away. */
 static void
 relcache_unlink(void *arg)
@@ -185,6 +229,8 @@ relcache_create(MemoryContext parent, const Pg2esOptions *opts)
 
 	cache->cxt = cxt;
 	cache->opts = opts;
+	cache->pubs_cxt = AllocSetContextCreate(cxt, "pg2es publications",
+											ALLOCSET_SMALL_SIZES);
 	hctl.keysize = sizeof(Oid);
 	hctl.entrysize = sizeof(RelEntry);
 	hctl.hcxt = cxt;
@@ -204,6 +250,11 @@ relcache_create(MemoryContext parent, const Pg2esOptions *opts)
 									  (Datum) 0);
 		CacheRegisterSyscacheCallback(TYPEOID, type_invalidate_cb,
 									  (Datum) 0);
+		CacheRegisterSyscacheCallback(PUBLICATIONOID,
+									  publication_invalidate_cb, (Datum) 0);
+		CacheRegisterSyscacheCallback(PUBLICATIONRELMAP,
+									  publication_invalidate_cb, (Datum) 0);
+		PG2ES_REGISTER_SCHEMA_PUBLICATION_CALLBACK(publication_invalidate_cb);
 		callbacks_registered = true;
 	}
 	return cache;
@@ -217,6 +268,53 @@ void
 relcache_destroy(RelCache *cache)
 {
 	MemoryContextDelete(cache->cxt);
+}
+
+/*
+ * The publications of option "publications" as the catalog shows them now
+ * (the decoding snapshot's point of the stream), read again after a
+ * publication callback.
+ */
+static List *
+relcache_publications(RelCache *cache)
+{
+	if (!cache->pubs_valid)
+	{
+		MemoryContext oldcxt;
+
+		/* A callback while the catalog is read makes the next call read it. */
+		cache->pubs_valid = true;
+		MemoryContextReset(cache->pubs_cxt);
+		cache->pubs = NIL;
+		oldcxt = MemoryContextSwitchTo(cache->pubs_cxt);
+		cache->pubs = publication_load(cache->opts->publications);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	return cache->pubs;
+}
+
+/*
+ * How many publication callbacks this cache has seen: the decoder compares
+ * it across a transaction to know when the covered tables may have
+ * changed.
+ */
+uint64
+relcache_publication_changes(RelCache *cache)
+{
+	return cache->publication_changes;
+}
+
+/*
+ * Whether the options and the publications cover table relid, whose index
+ * is named after schema.table.
+ */
+static bool
+relid_covered(RelCache *cache, Oid relid, const char *schema,
+			  const char *table)
+{
+	return options_table_covered(cache->opts, schema, table) &&
+		(cache->opts->publications == NIL ||
+		 publication_relid_published(relcache_publications(cache), relid));
 }
 
 /* Returns pfree-able "prefix" + JSON string of s + "suffix". */
@@ -234,6 +332,18 @@ render_with_json(const char *prefix, const char *s, const char *suffix,
 	return buf.data;
 }
 
+/* Renders the action-line prefixes of index into out (current context). */
+static void
+render_prefixes(ActionPrefixes *out, const char *index)
+{
+	out->index_action = render_with_json("{\"index\":{\"_index\":", index,
+										 ",\"_id\":", &out->index_action_len);
+	out->delete_action = render_with_json("{\"delete\":{\"_index\":", index,
+										  ",\"_id\":", &out->delete_action_len);
+	out->update_action = render_with_json("{\"update\":{\"_index\":", index,
+										  ",\"_id\":", &out->update_action_len);
+}
+
 /*
  * Sets the entry's strings that depend on the names of the table the
  * index is named after: index name, action prefixes, __table field.
@@ -244,6 +354,7 @@ build_names(RelCache *cache, RelEntry *entry, const char *schema,
 {
 	const char *override = options_index_override(cache->opts, schema, table);
 	StringInfoData buf;
+	ActionPrefixes prefixes;
 
 	initStringInfo(&buf);
 	if (override)
@@ -252,18 +363,34 @@ build_names(RelCache *cache, RelEntry *entry, const char *schema,
 		naming_default_index(&buf, cache->opts->index_prefix, schema, table);
 	entry->index_name = buf.data;
 	entry->qualified_name = quote_qualified_identifier(schema, table);
-	entry->index_action = render_with_json("{\"index\":{\"_index\":",
-										   buf.data, ",\"_id\":",
-										   &entry->index_action_len);
-	entry->delete_action = render_with_json("{\"delete\":{\"_index\":",
-											buf.data, ",\"_id\":",
-											&entry->delete_action_len);
-	entry->update_action = render_with_json("{\"update\":{\"_index\":",
-											buf.data, ",\"_id\":",
-											&entry->update_action_len);
+	render_prefixes(&prefixes, buf.data);
+	entry->index_action = prefixes.index_action;
+	entry->index_action_len = prefixes.index_action_len;
+	entry->delete_action = prefixes.delete_action;
+	entry->delete_action_len = prefixes.delete_action_len;
+	entry->update_action = prefixes.update_action;
+	entry->update_action_len = prefixes.update_action_len;
 	entry->table_field = render_with_json(",\"__table\":",
 										  psprintf("%s.%s", schema, table),
 										  "", &entry->table_field_len);
+}
+
+/*
+ * Sets entry->dual when this slot's reindex of the table the entry's
+ * index belongs to is copying or switching (requests.c), in the entry's
+ * context.
+ */
+static void
+build_dual(RelCache *cache, RelEntry *entry)
+{
+	char	   *target = requests_dual_target(cache->builder, cache->slot_name,
+											  entry->index_relid);
+
+	if (target == NULL)
+		return;
+	entry->dual = palloc(sizeof(DualTarget));
+	entry->dual->index_name = target;
+	render_prefixes(&entry->dual->prefixes, target);
 }
 
 /*
@@ -483,6 +610,23 @@ build_column_order(RelEntry *entry, Relation rel)
 }
 
 /*
+ * Says, when an entry is built, that a publication's column list leaves
+ * out an _id column: its value still makes the _id (a document needs
+ * one), though not a field.  PostgreSQL itself refuses updates and
+ * deletes of such a table when the publication publishes them.
+ */
+static void
+warn_key_not_published(RelEntry *entry, const char *column)
+{
+	ereport(WARNING,
+			errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+			errmsg("the column list of table %s in option \"publications\" leaves out _id column \"%s\"",
+				   entry->qualified_name, column),
+			errdetail("The column's values still make the documents' _id, but are not in their fields."),
+			errhint("Add the column to the publication's column list."));
+}
+
+/*
  * Sets entry->cols: the pre-escaped keys (document_field_name: the stream,
  * the load, the mapping and verify all take them from here) and encoders.
  * Key columns get an encoder even when left out of documents, since the _id
@@ -508,8 +652,11 @@ build_columns(RelCache *cache, RelEntry *entry, const char *schema,
 		for (k = 0; k < entry->nkeys; k++)
 			is_key |= (entry->keys[k] == i + 1);
 		col->included = !PG2ES_ATT_IS_VIRTUAL(att) &&
+			publication_column_published(&entry->pub, att) &&
 			!options_column_excluded(cache->opts, schema, table,
 									 NameStr(att->attname));
+		if (is_key && !publication_column_published(&entry->pub, att))
+			warn_key_not_published(entry, NameStr(att->attname));
 		if (!col->included && !is_key)
 			continue;
 		col->varlena = (att->attlen == -1);
@@ -568,12 +715,11 @@ index_relid_of(RelCache *cache, Oid relid)
 }
 
 /*
- * Whether the rows of relid, as the catalog says now, go to index: false
- * when it was dropped or is no longer covered.  Allocates in the current
- * memory context.
+ * The index the rows of relid go to as the catalog says now, palloc'd in
+ * the current memory context; NULL when it was dropped or is not covered.
  */
-static bool
-still_goes_to(RelCache *cache, Oid relid, const char *index)
+static char *
+index_of_rows(RelCache *cache, Oid relid)
 {
 	Oid			named;
 	char	   *schema;
@@ -582,18 +728,31 @@ still_goes_to(RelCache *cache, Oid relid, const char *index)
 	StringInfoData buf;
 
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
-		return false;
+		return NULL;
 	named = index_relid_of(cache, relid);
 	schema = get_namespace_name(get_rel_namespace(named));
 	table = get_rel_name(named);
 	if (schema == NULL || table == NULL ||
-		!options_table_covered(cache->opts, schema, table))
-		return false;
+		!relid_covered(cache, named, schema, table))
+		return NULL;
 	if ((override = options_index_override(cache->opts, schema, table)) != NULL)
-		return strcmp(override, index) == 0;
+		return pstrdup(override);
 	initStringInfo(&buf);
 	naming_default_index(&buf, cache->opts->index_prefix, schema, table);
-	return strcmp(buf.data, index) == 0;
+	return buf.data;
+}
+
+/*
+ * Whether the rows of relid, as the catalog says now, go to index: false
+ * when it was dropped or is no longer covered.  Allocates in the current
+ * memory context.
+ */
+static bool
+still_goes_to(RelCache *cache, Oid relid, const char *index)
+{
+	char	   *name = index_of_rows(cache, relid);
+
+	return name != NULL && strcmp(name, index) == 0;
 }
 
 /*
@@ -718,6 +877,8 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 	entry->type_hashes = NIL;
 	entry->index_name = NULL;
 	entry->covered = false;
+	publication_rel_info_everything(&entry->pub);
+	entry->dual = NULL;
 	if (entry->cxt)
 		MemoryContextDelete(entry->cxt);
 	entry->cxt = AllocSetContextCreate(cache->cxt, "pg2es relation",
@@ -737,10 +898,17 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 	entry->desc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
 	entry->nkeys = 0;
 	build_names(cache, entry, schema, table);
-	entry->covered = options_table_covered(cache->opts, schema, table);
+	entry->is_requests = requests_is_table(schema, table);
+	if (cache->opts->publications != NIL)
+		publication_rel_info(&entry->pub, relcache_publications(cache), rel,
+							 entry->desc);
+	entry->covered = entry->pub.published &&
+		options_table_covered(cache->opts, schema, table);
 	if (entry->covered)
 	{
 		check_index_not_shared(cache, entry);
+		if (cache->slot_name != NULL)
+			build_dual(cache, entry);
 		build_keys(cache, entry, rel, schema, table);
 		build_columns(cache, entry, schema, table);
 		build_column_order(entry, rel);
@@ -796,4 +964,135 @@ relcache_entry_for(RelCache *cache, Relation rel)
 	if (!entry->valid)
 		build_entry(cache, entry, rel);
 	return entry;
+}
+
+/* A covered table before sorting. */
+typedef struct CoveredTable
+{
+	Oid			relid;
+	char	   *schema;
+	char	   *table;
+} CoveredTable;
+
+/* Orders covered tables by schema, then name. */
+static int
+compare_covered_tables(const ListCell *a, const ListCell *b)
+{
+	const CoveredTable *x = lfirst(a);
+	const CoveredTable *y = lfirst(b);
+	int			cmp = strcmp(x->schema, y->schema);
+
+	return cmp != 0 ? cmp : strcmp(x->table, y->table);
+}
+
+/*
+ * The user tables the cache's options and publications cover, as a List
+ * of relids sorted by schema and name: permanent ordinary and partitioned
+ * tables, partition roots (not their partitions) unless
+ * partition-index=leaf, then partitions and not the partitioned tables.
+ * Scans pg_class with the current snapshot (in decoding, the stream's).
+ * Allocates in the current memory context.
+ */
+List *
+relcache_covered_tables(RelCache *cache)
+{
+	Relation	pg_class = table_open(RelationRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(pg_class, InvalidOid, false,
+										  NULL, 0, NULL);
+	HeapTuple	tuple;
+	List	   *tables = NIL;
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	while ((tuple = systable_getnext(scan)) != NULL)
+	{
+		Form_pg_class form = (Form_pg_class) GETSTRUCT(tuple);
+		CoveredTable *table;
+
+		if (form->oid < FirstNormalObjectId ||
+			form->relpersistence != RELPERSISTENCE_PERMANENT ||
+			(form->relkind != RELKIND_RELATION &&
+			 form->relkind != RELKIND_PARTITIONED_TABLE))
+			continue;
+		if (cache->opts->partition_leaf ?
+			form->relkind == RELKIND_PARTITIONED_TABLE : form->relispartition)
+			continue;
+		table = palloc(sizeof(CoveredTable));
+		table->relid = form->oid;
+		table->schema = get_namespace_name(form->relnamespace);
+		table->table = pstrdup(NameStr(form->relname));
+		tables = lappend(tables, table);
+	}
+	systable_endscan(scan);
+	table_close(pg_class, AccessShareLock);
+
+	/* Publications are read outside the scan, by syscache. */
+	foreach(lc, tables)
+	{
+		CoveredTable *table = lfirst(lc);
+
+		if (!relid_covered(cache, table->relid, table->schema, table->table))
+			tables = foreach_delete_current(tables, lc);
+	}
+	list_sort(tables, compare_covered_tables);
+	foreach(lc, tables)
+		result = lappend_oid(result, ((CoveredTable *) lfirst(lc))->relid);
+	return result;
+}
+
+/*
+ * Makes the cache follow slot_name's requests (decoding only): entries
+ * built from now on carry the dual target of a reindex under way, read
+ * with builder's snapshot.  slot_name must live as long as the cache.
+ */
+void
+relcache_follow_requests(RelCache *cache, const char *slot_name,
+						 struct SnapBuild *builder)
+{
+	cache->slot_name = slot_name;
+	cache->builder = builder;
+	relcache_invalidate_all(cache);
+}
+
+/*
+ * The index of table relid with the cache's options, palloc'd in the
+ * current context: NULL when relid is not a table the options cover (a
+ * partition whose rows go to its root's index, or under
+ * partition-index=leaf a partitioned table, is not).
+ */
+char *
+relcache_index_name(RelCache *cache, Oid relid)
+{
+	char		kind = get_rel_relkind(relid);
+
+	if ((kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE) ||
+		(kind == RELKIND_PARTITIONED_TABLE && cache->opts->partition_leaf) ||
+		index_relid_of(cache, relid) != relid)
+		return NULL;
+	return index_of_rows(cache, relid);
+}
+
+/*
+ * Marks invalid the entries of table relid and of the partitions whose
+ * index is relid's: a decoded change of relid's request may start or end
+ * its dual writes.
+ */
+void
+relcache_invalidate_index_of(RelCache *cache, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	RelEntry   *entry;
+
+	cache->invalidations++;
+	hash_seq_init(&status, cache->hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		if (entry->relid == relid || entry->index_relid == relid)
+			entry->valid = false;
+}
+
+/* Marks every entry of the cache invalid. */
+void
+relcache_invalidate_all(RelCache *cache)
+{
+	invalidate_cache_entries(cache, true, 0);
 }

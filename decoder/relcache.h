@@ -15,6 +15,7 @@
 
 #include "encode.h"
 #include "options.h"
+#include "publication.h"
 
 /* One attribute of the table, by attnum - 1. */
 typedef struct RelColumn
@@ -26,6 +27,30 @@ typedef struct RelColumn
 	ValueEncoder enc;			/* set only when included or a key column */
 } RelColumn;
 
+/*
+ * The action-line prefixes of one index: {"index":{"_index":"IDX","_id":
+ * and the like.
+ */
+typedef struct ActionPrefixes
+{
+	char	   *index_action;
+	int			index_action_len;
+	char	   *delete_action;
+	int			delete_action_len;
+	char	   *update_action;
+	int			update_action_len;
+} ActionPrefixes;
+
+/*
+ * The second index of a table whose reindex is copying or switching
+ * (pg2es.requests): every item goes there too.
+ */
+typedef struct DualTarget
+{
+	char	   *index_name;
+	ActionPrefixes prefixes;
+} DualTarget;
+
 typedef struct RelEntry
 {
 	Oid			relid;			/* hash key: the relation changes come for */
@@ -36,7 +61,10 @@ typedef struct RelEntry
 	bool		announced;		/* framed: RELATION frame written since the
 								 * entry was last built */
 	bool		covered;		/* the options cover the table */
+	bool		is_requests;	/* the table is pg2es.requests */
 	MemoryContext cxt;			/* everything below lives here */
+
+	PubRelInfo	pub;			/* what option "publications" says */
 
 	Oid			index_relid;	/* relation naming the index: the partition
 								 * root, or relid itself */
@@ -51,6 +79,7 @@ typedef struct RelEntry
 	int			update_action_len;
 	char	   *table_field;	/* ,"__table":"schema.table" */
 	int			table_field_len;
+	DualTarget *dual;			/* NULL unless a reindex is under way */
 
 	TupleDesc	desc;			/* copy of the table's, with missing values */
 	RelColumn  *cols;			/* desc->natts of them */
@@ -72,10 +101,19 @@ typedef struct RelEntry
 
 typedef struct RelCache RelCache;
 
+struct SnapBuild;
+
 extern RelCache *relcache_create(MemoryContext parent,
 								 const Pg2esOptions *opts);
 extern void relcache_destroy(RelCache *cache);
 extern RelEntry *relcache_lookup(RelCache *cache, Oid relid);
 extern RelEntry *relcache_entry_for(RelCache *cache, Relation rel);
+extern uint64 relcache_publication_changes(RelCache *cache);
+extern List *relcache_covered_tables(RelCache *cache);
+extern void relcache_follow_requests(RelCache *cache, const char *slot_name,
+									 struct SnapBuild *builder);
+extern char *relcache_index_name(RelCache *cache, Oid relid);
+extern void relcache_invalidate_index_of(RelCache *cache, Oid relid);
+extern void relcache_invalidate_all(RelCache *cache);
 
 #endif							/* PG2ES_RELCACHE_H */

@@ -6,7 +6,8 @@
  * leaf partitions (chunk.c); --load-jobs ordinary connections, all inside
  * the same imported snapshot, each run
  *	COPY (SELECT pg2es.bulk_item(leaf, row, VERSION, OPTIONS) FROM ONLY leaf
- *	      WHERE ctid >= '(a,0)' AND ctid < '(b,0)') TO STDOUT (FORMAT binary)
+ *	      WHERE ctid >= '(a,0)' AND ctid < '(b,0)' [AND (row filter)])
+ *	TO STDOUT (FORMAT binary)
  * for one range at a time; the bytea payloads, complete bulk items, go to
  * the batcher as they are (copyin.c reads the framing). One table at a time
  * is copied, and its items form one transaction of the acknowledgement
@@ -91,6 +92,9 @@ typedef struct Load
 	size_t		block_len;
 	int64_t		table_started_us;
 	Progress	progress;
+	const char *target;			/* online copy (load_copy_into): every item
+								 * goes to this index; NULL = initial load */
+	Buf			retarget;		/* an item rewritten for target */
 	char		err[256];
 } Load;
 
@@ -346,10 +350,12 @@ free_units(LoadUnit *units, uint32_t n)
 }
 
 /*
- * start_unit: send the COPY of unit u on an idle job.
+ * start_unit: send the COPY of unit u on an idle job; row_filter (NULL =
+ * none) is the publications' filter (catalog_published), so that the rows
+ * it rejects are not even encoded.
  */
 static bool
-start_unit(Load *ld, LoadJob *job, const LoadUnit *u)
+start_unit(Load *ld, LoadJob *job, const LoadUnit *u, const char *row_filter)
 {
 	Buf			sql;
 	bool		good;
@@ -363,6 +369,9 @@ start_unit(Load *ld, LoadJob *job, const LoadUnit *u)
 		(u->range.open_end ||
 		 buf_printf(&sql, " %s ctid < '(%llu,0)'::tid", u->range.first_block == 0 ? "WHERE" : "AND",
 					(unsigned long long) u->range.end_block)) &&
+		(row_filter == NULL ||
+		 buf_printf(&sql, " %s (%s)", u->range.first_block == 0 && u->range.open_end ? "WHERE" : "AND",
+					row_filter)) &&
 		buf_append_str(&sql, ") TO STDOUT (FORMAT binary)");
 	if (good && !PQsendQuery(job->conn, sql.data))
 	{
@@ -380,6 +389,38 @@ start_unit(Load *ld, LoadJob *job, const LoadUnit *u)
 }
 
 /*
+ * retarget_item: *data..*len, an item whose action line begins
+ * {"index":{"_index":"NAME", rewritten into ld->retarget with ld->target as
+ * its index (index names hold no quote or backslash); *data and *len then
+ * point there. False (logged) for an item of another shape.
+ */
+static bool
+retarget_item(Load *ld, const char **data, int32_t *len)
+{
+	static const char head[] = "{\"index\":{\"_index\":\"";
+	const char *name = *data + sizeof(head) - 1;
+	const char *end = (size_t) *len > sizeof(head) && memcmp(*data, head, sizeof(head) - 1) == 0
+		? memchr(name, '"', (size_t) (*data + *len - name)) : NULL;
+
+	if (end == NULL)
+	{
+		log_error("unexpected item from pg2es.bulk_item: %.*s", *len > 80 ? 80 : (int) *len, *data);
+		return false;
+	}
+	buf_reset(&ld->retarget);
+	if (!buf_append(&ld->retarget, head, sizeof(head) - 1) ||
+		!buf_append_str(&ld->retarget, ld->target) ||
+		!buf_append(&ld->retarget, end, (size_t) (*data + *len - end)))
+	{
+		log_error("out of memory");
+		return false;
+	}
+	*data = ld->retarget.data;
+	*len = (int32_t) ld->retarget.len;
+	return true;
+}
+
+/*
  * on_item: copyin callback: one bulk_item value, a complete item (NULL
  * for a row without a usable key, skipped as decoding skips it).
  */
@@ -391,6 +432,8 @@ on_item(void *arg, int fieldno, const char *data, int32_t len)
 
 	if (data == NULL || len <= 0)
 		return true;
+	if (ld->target && !retarget_item(ld, &data, &len))
+		return false;
 	memset(&frame, 0, sizeof(frame));
 	frame.kind = FRAME_CHANGE;
 	frame.nitems = 1;
@@ -398,7 +441,7 @@ on_item(void *arg, int fieldno, const char *data, int32_t len)
 	frame.items[0].len = (size_t) len;
 	frame.items[0].action = ITEM_INDEX;
 	/* an item inside the message may be taken with it: a large one is not copied */
-	if (ld->block && data >= ld->block && data + len <= ld->block + ld->block_len)
+	if (!ld->target && ld->block && data >= ld->block && data + len <= ld->block + ld->block_len)
 	{
 		void	   *block = ld->block;
 		SyncStatus	status = sync_add_owned_frame(&ld->sync, &frame, &block, ld->now_us);
@@ -579,11 +622,11 @@ record_confirmed(Load *ld)
 	{
 		size_t		t = ld->order[ld->recorded];
 
-		if (!loadstate_record_done(ld->control, ld->cfg->slot, ld->tables.items[t].name,
+		if (!ld->target && !loadstate_record_done(ld->control, ld->cfg->slot, ld->tables.items[t].name,
 								   ld->version, ld->rows[t]))
 			return false;
 		log_info("table %s loaded: %llu rows stored in index \"%s\"", ld->tables.items[t].name,
-				 (unsigned long long) ld->rows[t], ld->tables.items[t].index);
+				 (unsigned long long) ld->rows[t], ld->target ? ld->target : ld->tables.items[t].index);
 		ld->recorded++;
 		ld->metrics->load_tables_done = (uint32_t) ld->recorded;
 	}
@@ -697,26 +740,30 @@ copy_table(Load *ld, size_t t)
 	uint64_t	pages;
 	double		estimate;
 	Frame		commit;
+	CatalogPublished pub = {NULL, true};
 	int			i;
 	bool		good;
 
 	if (!plan_units(ld, t, &units, &nunits, &pages, &estimate))
 		return LOAD_FAILED;
-	good = loadstate_record_plan(ld->control, ld->cfg->slot, ld->tables.items[t].name,
-								 ld->version, nunits, pages);
+	good = ld->target ||
+		loadstate_record_plan(ld->control, ld->cfg->slot, ld->tables.items[t].name,
+							  ld->version, nunits, pages);
 	ld->table_started_us = pg2es_now_us();
 	progress_restart(&ld->progress, ld->table_started_us);
+	good = good && catalog_published(ld->control, ld->cfg, ld->tables.items[t].relid, &pub);
 	while (good && (next < nunits || any_busy(ld)))
 	{
 		if (*ld->stop)
 			break;
 		for (i = 0; good && i < ld->njobs && next < nunits; i++)
 			if (ld->jobs[i].state == JOB_IDLE)
-				good = start_unit(ld, &ld->jobs[i], &units[next++]);
+				good = start_unit(ld, &ld->jobs[i], &units[next++], pub.row_filter);
 		good = good && step(ld);
 		report_progress(ld, t, estimate, false);
 	}
 	free_units(units, nunits);
+	free(pub.row_filter);
 	if (!good || *ld->stop)
 	{
 		log_end_partial_line();
@@ -773,7 +820,7 @@ run_copy(Load *ld, bool full)
 	bool		good;
 	LoadStatus	status;
 
-	if (!record_pending(ld, full))
+	if (!ld->target && !record_pending(ld, full))
 		return LOAD_FAILED;
 	good = create_snapshot_slot(ld->cfg, &repl, !full, snapshot, &ld->version);
 	if (good)
@@ -794,6 +841,8 @@ run_copy(Load *ld, bool full)
 	sync_free(&ld->sync);
 	ld->metrics->documents_sent += ld->sync_metrics.documents_sent;
 	ld->metrics->dead_lettered += ld->sync_metrics.dead_lettered;
+	if (ld->target)
+		return status;
 	if (status == LOAD_OK)
 		log_info("initial load done: %zu table(s); streaming from " LSN_FORMAT,
 				 ld->recorded, LSN_ARGS(ld->version));
@@ -899,6 +948,7 @@ free_load(Load *ld)
 	free(ld->order);
 	free(ld->rows);
 	free(ld->optlit);
+	buf_free(&ld->retarget);
 	PQfinish(ld->control);
 }
 
@@ -979,5 +1029,50 @@ load_prepare(const Config *cfg, Metrics *metrics, Http *http, volatile sig_atomi
 	}
 	free_load(&ld);
 	/* a stop signal while Elasticsearch was retried is a clean stop */
+	return status == LOAD_FAILED && *stop ? LOAD_STOPPED : status;
+}
+
+/*
+ * load_copy_into: the online copy of reindex.c: copy the covered table
+ * relid, in the snapshot of a temporary slot, into index (instead of the
+ * table's own) while the stream goes on elsewhere; *version gets the
+ * snapshot's consistent point, the version of every item. Progress goes
+ * to metrics' load figures. Nothing is recorded in pg2es.load_state.
+ * Returns LOAD_OK once Elasticsearch holds every item.
+ */
+LoadStatus
+load_copy_into(const Config *cfg, Metrics *metrics, unsigned int relid, const char *index,
+			   volatile sig_atomic_t *stop, Lsn *version)
+{
+	Load		ld;
+	Http		no_http = {-1, NULL, NULL};
+	LoadStatus	status = LOAD_FAILED;
+	size_t		t;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.cfg = cfg;
+	ld.metrics = metrics;
+	ld.http = &no_http;
+	ld.stop = stop;
+	ld.target = index;
+	buf_init(&ld.retarget);
+	if ((ld.control = catalog_connect(cfg)) != NULL &&
+		catalog_tables(ld.control, cfg, NULL, 0, &ld.tables) &&
+		(ld.optlit = catalog_options_literal(ld.control, cfg)) != NULL &&
+		(ld.selected = calloc(ld.tables.n + 1, sizeof(bool))) != NULL &&
+		(ld.order = calloc(ld.tables.n + 1, sizeof(size_t))) != NULL &&
+		(ld.rows = calloc(ld.tables.n + 1, sizeof(uint64_t))) != NULL)
+	{
+		for (t = 0; t < ld.tables.n; t++)
+			if (ld.tables.items[t].relid == relid)
+				ld.selected[t] = true;
+		ld.nselected = 1;
+		if (memchr(ld.selected, true, ld.tables.n) == NULL)
+			log_error("table %u is not covered by the plugin options", relid);
+		else
+			status = run_copy(&ld, false);
+		*version = ld.version;
+	}
+	free_load(&ld);
 	return status == LOAD_FAILED && *stop ? LOAD_STOPPED : status;
 }

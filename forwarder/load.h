@@ -52,5 +52,7 @@ extern PG2ES_MUSTCHECK bool load_export_snapshot(const Config *cfg, PGconn **rep
 												 Lsn *version);
 extern LoadStatus load_prepare(const Config *cfg, Metrics *metrics, Http *http,
 							   volatile sig_atomic_t *stop);
+extern LoadStatus load_copy_into(const Config *cfg, Metrics *metrics, unsigned int relid,
+								 const char *index, volatile sig_atomic_t *stop, Lsn *version);
 
 #endif							/* PG2ES_LOAD_H */

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "generation.h"
 #include "log.h"
 
 /*
@@ -138,6 +139,22 @@ error_type_is(const char *body, size_t len, const char *type)
 }
 
 /*
+ * error_reason_has: whether the "reason" of the Elasticsearch error in
+ * body[0..len) contains text.
+ */
+static bool
+error_reason_has(const char *body, size_t len, const char *text)
+{
+	json_t	   *doc = json_loadb(body, len, 0, NULL);
+	const char *reason = json_string_value(json_object_get(json_object_get(doc, "error"),
+														   "reason"));
+	bool		has = reason && strstr(reason, text) != NULL;
+
+	json_decref(doc);
+	return has;
+}
+
+/*
  * mapping_create_outcome: what Elasticsearch's answer (status, body) to
  * PUT /index means. An index that exists already is left as it is.
  */
@@ -147,6 +164,10 @@ mapping_create_outcome(long status, const char *body, size_t len)
 	if (status == 200)
 		return MAPPING_CREATED;
 	if (status == 400 && error_type_is(body, len, "resource_already_exists_exception"))
+		return MAPPING_EXISTED;
+	/* the name is an alias (an online reindex put it there): its index exists */
+	if (status == 400 && error_type_is(body, len, "invalid_index_name_exception") &&
+		error_reason_has(body, len, "already exists as alias"))
 		return MAPPING_EXISTED;
 	if (es_status_transient(status))
 		return MAPPING_RETRY;
@@ -406,4 +427,45 @@ mapping_for_relation(MappingCache *mc, uint64_t relid, const char *index, size_t
 	else
 		log_warning("index \"%.*s\" may get a dynamic mapping", (int) len, index);
 	return lost ? MAPPING_ASK_AGAIN : MAPPING_NOTHING;
+}
+
+/*
+ * mapping_create_generation: PUT /INDEX for table t's mapping derived now,
+ * carrying _meta.pg2es (generation.h; t->index is the alias) and the
+ * settings given (a JSON object's members, e.g. "index.gc_deletes":"30d";
+ * may be empty), waited for. An index of that name existing already is an
+ * error: the caller removes its own leftovers first. Returns false
+ * (logged).
+ */
+bool
+mapping_create_generation(PGconn *conn, const char *optlit, EsCall *call, const CatalogTable *t,
+						  const char *index, unsigned int generation, const char *settings)
+{
+	char	   *text = table_mapping(conn, optlit, t, false, NULL);
+	char	   *mapping = text ? generation_mapping_with_meta(text, t->name, t->index, generation) : NULL;
+	char	   *path = es_index_path(&call->es, index, "");
+	long		fields;
+	long		limit = text ? raised_fields_limit(text, &fields) : 0;
+	Buf			body;
+	const Buf  *resp = NULL;
+	long		status = 0;
+
+	buf_init(&body);
+	if (mapping && path && buf_printf(&body, "{\"settings\":{%s", settings) &&
+		(limit == 0 || buf_printf(&body, "%s\"index.mapping.total_fields.limit\":%ld",
+								  *settings ? "," : "", limit)) &&
+		buf_printf(&body, "},\"mappings\":%s}", mapping))
+		status = escall(call, "PUT", path, body.data, body.len, &resp);
+	if (status == 200)
+		log_info("created index \"%s\" with the mapping of table %s", index, t->name);
+	else if (status != 0)
+		log_error("Elasticsearch refused to create index \"%s\" (HTTP %ld): %.*s", index,
+				  status, resp && resp->data ? (int) resp->len : 0, resp && resp->data ? resp->data : "");
+	else if (text && !*call->stop)
+		log_error("could not create index \"%s\"", index);
+	buf_free(&body);
+	free(path);
+	free(mapping);
+	free(text);
+	return status == 200;
 }

@@ -61,6 +61,11 @@ extern void mapping_note_created(MappingCache *mc, const char *index);
 extern MappingOutcome mapping_create_outcome(long status, const char *body, size_t len);
 extern PG2ES_MUSTCHECK bool mapping_ensure_indexes(PGconn *conn, const Config *cfg,
 												   EsCall *call, const CatalogTables *tables);
+extern PG2ES_MUSTCHECK bool mapping_create_generation(PGconn *conn, const char *optlit,
+													   EsCall *call, const CatalogTable *t,
+													   const char *index,
+													   unsigned int generation,
+													   const char *settings);
 extern int	mapping_print(const Config *cfg);
 
 #endif							/* PG2ES_MAPPING_H */

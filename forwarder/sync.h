@@ -67,6 +67,8 @@ typedef struct Sync
 								 * (owned, malloc'd), or NULL */
 	size_t		split_have;		/* its bytes so far */
 	size_t		split_len;		/* its whole size */
+	struct Reindexer *reindex;	/* told of REQUEST frames; NULL = off;
+								 * borrowed */
 } Sync;
 
 extern PG2ES_MUSTCHECK bool sync_init(Sync *sync, const Config *cfg, Metrics *metrics);

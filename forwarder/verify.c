@@ -17,6 +17,10 @@
  *	3. extra = _count - documents found; when there are any, scroll the
  *	   index's _ids into a temporary table and anti-join it with the
  *	   table's _ids to name them.
+ * Under -o publications only the rows its row filter accepts are walked
+ * (catalog_published), and when no publication of the table publishes
+ * delete, extra documents are reported but expected (exit status 0; a
+ * repair keeps them).
  * A table that has no usable key (its rows are never synced), or rows
  * without a key value, is not equal to its index, whatever the counts say.
  * A table pattern that matches no covered table is an error, so that a typo
@@ -90,11 +94,14 @@ typedef struct Verify
 	IdList		missing;
 	IdList		different;
 	IdList		extra;
+	CatalogPublished pub;		/* row filter; extras kept when no deletes */
 	Buf			body;			/* request body scratch */
 	Buf			items;			/* repair: the writes not sent yet, NDJSON */
 	uint64_t   *item_counts[VERIFY_BATCH];	/* what each counts to when done */
 	int			nitems;
 	VerifyRepairs repairs;
+	Lsn			newer_than;		/* documents of a higher version are newer
+								 * than the snapshot: not compared; 0 = all */
 } Verify;
 
 /*
@@ -200,16 +207,19 @@ read_index_count(Verify *v)
 }
 
 /*
- * doc_fields: found and the _source span of one _mget "docs" element.
+ * doc_fields: found, _version (0 if absent) and the _source span of one
+ * _mget "docs" element.
  */
 static bool
-doc_fields(const char *doc, size_t len, bool *found, const char **source, size_t *srclen)
+doc_fields(const char *doc, size_t len, bool *found, Lsn *version, const char **source,
+		   size_t *srclen)
 {
 	const char *p = jsoncmp_enter(doc, doc + len, '{');
 	JsonMember	m;
 	int			r;
 
 	*found = false;
+	*version = 0;
 	*source = NULL;
 	if (p == NULL)
 		return false;
@@ -217,6 +227,8 @@ doc_fields(const char *doc, size_t len, bool *found, const char **source, size_t
 	{
 		if (m.keylen == 5 && memcmp(m.key, "found", 5) == 0)
 			*found = m.valuelen == 4 && memcmp(m.value, "true", 4) == 0;
+		else if (m.keylen == 8 && memcmp(m.key, "_version", 8) == 0)
+			*version = strtoull(m.value, NULL, 10);
 		else if (m.keylen == 7 && memcmp(m.key, "_source", 7) == 0)
 		{
 			*source = m.value;
@@ -379,9 +391,10 @@ compare_batch(Verify *v, const PGresult *rows, const int *rowmap, int n, const B
 		const char *src;
 		size_t		srclen = 0;
 		bool		found;
+		Lsn			version;
 
 		if (jsoncmp_next_element(&docs, end, &doc, &len) != 1 ||
-			!doc_fields(doc, len, &found, &src, &srclen))
+			!doc_fields(doc, len, &found, &version, &src, &srclen))
 			break;
 		/* a document refused to us is not a missing one */
 		if (!found && es_forbidden_action(doc, len, action, sizeof(action)))
@@ -390,7 +403,10 @@ compare_batch(Verify *v, const PGresult *rows, const int *rowmap, int n, const B
 					  v->index, action, es_privilege_for(action));
 			return false;
 		}
-		good = judge_row(v, rows, rowmap[i], found ? src : NULL, srclen);
+		if (found && v->newer_than && version > v->newer_than)
+			v->found++;			/* a change the snapshot does not see wrote it */
+		else
+			good = judge_row(v, rows, rowmap[i], found ? src : NULL, srclen);
 	}
 	if (good && i < n)
 		log_error("unexpected _mget answer from index \"%s\"", v->index);
@@ -494,6 +510,7 @@ walk_table(Verify *v)
 		 buf_printf(&sql, ", pg2es.bulk_item(%u::regclass, r.*, %llu, %s)", v->table->relid,
 					(unsigned long long) v->version, v->optlit)) &&
 		buf_printf(&sql, " FROM %s%s r", v->table->partitioned ? "" : "ONLY ", v->table->name) &&
+		(v->pub.row_filter == NULL || buf_printf(&sql, " WHERE %s", v->pub.row_filter)) &&
 		catalog_exec(v->conn, sql.data, PGRES_COMMAND_OK);
 	buf_free(&sql);
 	while (good && more)
@@ -649,14 +666,16 @@ collect_ids(Verify *v)
 }
 
 /*
- * extras_query: into sql, the query of the collected _ids that no row has.
+ * extras_query: into sql, the query of the collected _ids that no row has
+ * (no row the publications' row filter accepts).
  */
 static bool
 extras_query(const Verify *v, Buf *sql)
 {
 	return buf_printf(sql, "SELECT id FROM pg2es_verify_ids EXCEPT SELECT pg2es.doc_id(%u::regclass,"
-					  " r.*, %s) FROM %s%s r", v->table->relid, v->optlit,
-					  v->table->partitioned ? "" : "ONLY ", v->table->name);
+					  " r.*, %s) FROM %s%s r WHERE %s", v->table->relid, v->optlit,
+					  v->table->partitioned ? "" : "ONLY ", v->table->name,
+					  v->pub.row_filter ? v->pub.row_filter : "true");
 }
 
 /*
@@ -869,6 +888,9 @@ print_report(const Verify *v)
 	print_ids("missing", &v->missing);
 	print_ids("different", &v->different);
 	print_ids("extra", &v->extra);
+	if (extra > 0 && !v->pub.deletes)
+		printf("  the extra documents are kept on purpose: no publication of this table publishes"
+			   " delete, so deleted rows keep their documents\n");
 	fflush(stdout);
 }
 
@@ -925,12 +947,14 @@ verify_table(Verify *v, const Config *cfg)
 {
 	bool		good;
 
-	good = begin_snapshot(v, cfg) && check_keyless(v, cfg) && read_index_count(v) &&
+	good = begin_snapshot(v, cfg) && check_keyless(v, cfg) &&
+		catalog_published(v->conn, cfg, v->table->relid, &v->pub) && read_index_count(v) &&
 		(v->keyless || walk_table(v));
 	/* documents found fewer than counted: some have no row */
 	if (good && !v->keyless && v->index_exists && v->docs > v->found)
 	{
-		good = collect_ids(v) && name_extras(v) && (!v->repair || remove_extras(v));
+		good = collect_ids(v) && name_extras(v) &&
+			(!v->repair || !v->pub.deletes || remove_extras(v));
 		if (good && v->extra.count == 0)
 			v->extra.count = v->docs - v->found;	/* seen by _count only */
 	}
@@ -945,7 +969,7 @@ verify_table(Verify *v, const Config *cfg)
 	}
 	print_report(v);
 	return v->keyless || v->unkeyed || v->missing.count || v->different.count ||
-		v->extra.count ? 1 : 0;
+		(v->extra.count && v->pub.deletes) ? 1 : 0;
 }
 
 /*
@@ -998,25 +1022,6 @@ change_fields(const Config *cfg, const char **skip)
 				break;
 			}
 	skip[n] = NULL;
-}
-
-/*
- * has_extension: whether the database has the pg2es extension, whose
- * functions verify runs; when not, or when the question fails, says so
- * (logged) and what to do.
- */
-static bool
-has_extension(PGconn *conn)
-{
-	PGresult   *res = PQexec(conn, "SELECT 1 FROM pg_extension WHERE extname = 'pg2es'");
-	bool		found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		log_error("could not look for the pg2es extension: %s", PQerrorMessage(conn));
-	else if (!found)
-		log_error("verify needs the pg2es extension in the database: run CREATE EXTENSION pg2es");
-	PQclear(res);
-	return found;
 }
 
 /*
@@ -1078,6 +1083,7 @@ verify_free(Verify *v)
 	free_ids(&v->missing);
 	free_ids(&v->different);
 	free_ids(&v->extra);
+	free(v->pub.row_filter);
 	buf_free(&v->body);
 	buf_free(&v->items);
 }
@@ -1127,7 +1133,7 @@ verify_run(const Config *cfg, volatile sig_atomic_t *stop)
 	int			worst = 0;
 	int			nequal = 0;
 
-	if (conn == NULL || !has_extension(conn) ||
+	if (conn == NULL || !catalog_has_extension(conn, "verify", LOG_LEVEL_ERROR) ||
 		(optlit = catalog_options_literal(conn, cfg)) == NULL ||
 		!catalog_tables(conn, cfg, (const char *const *) cfg->verify_tables,
 						cfg->nverify_tables, &tables))
@@ -1190,7 +1196,8 @@ verify_delete_extras(PGconn *conn, EsCall *call, const Config *cfg, const Catalo
 	v.index = index;
 	v.repair = true;
 	v.version = version;
-	good = collect_ids(&v) && remove_extras(&v) &&
+	good = catalog_published(conn, cfg, table->relid, &v.pub) && collect_ids(&v) &&
+		(!v.pub.deletes || remove_extras(&v)) &&
 		catalog_exec(conn, "DROP TABLE pg2es_verify_ids", PGRES_COMMAND_OK);
 	repairs->extra_deleted += v.repairs.extra_deleted;
 	repairs->superseded += v.repairs.superseded;
@@ -1200,4 +1207,42 @@ verify_delete_extras(PGconn *conn, EsCall *call, const Config *cfg, const Catalo
 	verify_free(&v);
 	free(optlit);
 	return good;
+}
+
+/*
+ * verify_index: compare table with index (see verify.h).
+ */
+int
+verify_index(PGconn *conn, EsCall *call, const Config *cfg, const char *optlit,
+			 const CatalogTable *table, const char *index, Lsn newer_than, VerifyCounts *out)
+{
+	const char *skip[VERIFY_MAX_SKIP + 1];
+	Verify		v;
+	bool		good;
+
+	change_fields(cfg, skip);
+	verify_init(&v, conn, call, cfg, optlit, skip, table);
+	v.index = index;
+	v.newer_than = newer_than;
+	good = check_keyless(&v, cfg) && read_index_count(&v) && (v.keyless || walk_table(&v));
+	/* documents found fewer than counted: some have no row */
+	if (good && !v.keyless && v.index_exists && v.docs > v.found)
+	{
+		good = collect_ids(&v) && name_extras(&v) &&
+			catalog_exec(conn, "DROP TABLE pg2es_verify_ids", PGRES_COMMAND_OK);
+		if (good && v.extra.count == 0)
+			v.extra.count = v.docs - v.found;	/* seen by _count only */
+	}
+	out->rows = v.rows;
+	out->missing = v.missing.count + v.unkeyed + (v.keyless ? 1 : 0);
+	out->different = v.different.count;
+	out->extra = v.extra.count;
+	if (good && (out->missing || out->different || out->extra))
+		log_info("index \"%s\" and table %s: %llu missing (first %s), %llu different (first %s),"
+				 " %llu extra (first %s)", index, table->name, (unsigned long long) out->missing,
+				 v.missing.count ? v.missing.first[0] : "-", (unsigned long long) out->different,
+				 v.different.count ? v.different.first[0] : "-", (unsigned long long) out->extra,
+				 v.extra.count && v.extra.first[0] ? v.extra.first[0] : "-");
+	verify_free(&v);
+	return good ? (out->missing || out->different || out->extra ? 1 : 0) : 2;
 }

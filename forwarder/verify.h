@@ -24,7 +24,29 @@ typedef struct VerifyRepairs
 	uint64_t	refused;		/* refused for another reason (logged) */
 } VerifyRepairs;
 
+/* What verify_index found. */
+typedef struct VerifyCounts
+{
+	uint64_t	rows;			/* rows with an _id */
+	uint64_t	missing;		/* and rows never synced (no key) */
+	uint64_t	different;
+	uint64_t	extra;
+} VerifyCounts;
+
 extern int	verify_run(const Config *cfg, volatile sig_atomic_t *stop);
+
+/*
+ * verify_index: the check of an online copy (reindex.c): compare table
+ * with index (not necessarily its own) in the snapshot of the
+ * repeatable-read transaction open on conn (left open; a temporary table
+ * is created and dropped in it), leaving out the documents of a version
+ * above newer_than (written by changes the snapshot does not see). Into
+ * *out the counts; the first differing _ids are logged. Returns 0 equal,
+ * 1 different, 2 error (logged).
+ */
+extern int	verify_index(PGconn *conn, EsCall *call, const Config *cfg, const char *optlit,
+						 const CatalogTable *table, const char *index, Lsn newer_than,
+						 VerifyCounts *out);
 
 /*
  * verify_delete_extras: delete from index (table's, or another one holding

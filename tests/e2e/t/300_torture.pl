@@ -11,7 +11,9 @@
 # restarts PostgreSQL (fast and immediate), and makes the engine answer
 # 429/503, slow down (sometimes past --es-timeout, so that a request the
 # forwarder gave up on is applied later), drop connections before or after
-# applying a request, cut an answer short, or fail single items with 429.
+# applying a request, cut an answer short, or fail single items with 429,
+# and asks for online reindexes and backfills (pg2es.requests) of random
+# tables, which then copy while all of that goes on.
 # The forwarder runs with its default lane count (several requests in flight
 # at once), so a fault that hits one request (a 429 or 503 for one request, a
 # connection dropped or cut in one) hits one lane while the others go on.
@@ -331,7 +333,8 @@ my @fault_kinds = (
 	[ drop_after => 1.5 ],
 	[ cut => 1 ],
 	[ status_429_one_lane => 1 ],
-	[ drop_one_lane => 1 ]);
+	[ drop_one_lane => 1 ],
+	[ reindex => 3 ]);
 my $total_weight = 0;
 $total_weight += $_->[1] for @fault_kinds;
 
@@ -375,6 +378,18 @@ sub cause_fault
 		$node->stop('immediate');
 		usleep(int(rand(1_000_000)));
 		$node->start;
+	}
+	elsif ($kind eq 'reindex')
+	{
+		# an online reindex (or a backfill) of a table while the writers, the
+		# TRUNCATEs and the faults go on; at most one open per table
+		my $t = $tables[ int(rand(@tables)) ];
+		my $what = rand() < 0.25 ? 'backfill' : 'reindex';
+		$node->psql('postgres',
+			"INSERT INTO pg2es.requests (slot_name, kind, relid, table_name)"
+			  . " SELECT 'pg2es', '$what', '$t'::regclass, 'public.$t' WHERE NOT EXISTS"
+			  . " (SELECT 1 FROM pg2es.requests WHERE slot_name = 'pg2es'"
+			  . " AND relid = '$t'::regclass AND state IN ('requested', 'copying', 'switching'))");
 	}
 	elsif ($kind eq 'status_429_one_lane')
 	{
@@ -494,6 +509,25 @@ sub catch_up
 
 catch_up('after the faults');
 is($unexpected_exits, 0, 'the forwarder never exited by itself');
+
+# Every online reindex and backfill ends (done, or failed: its check fails
+# while rows carrying the marker are dead-lettered), then the stream is
+# caught up again; the checks below then hold whichever generation the
+# alias names.
+ok( wait_until(
+		sub {
+			check_forwarder_alive();
+			$node->safe_psql('postgres', "SELECT count(*) FROM pg2es.requests"
+				  . " WHERE state IN ('requested', 'copying', 'switching')") == 0;
+		},
+		240),
+	'every online reindex and backfill ended')
+  or diag($node->safe_psql('postgres', 'SELECT * FROM pg2es.requests'));
+diag('online reindexes and backfills: '
+	  . $node->safe_psql('postgres', "SELECT coalesce(string_agg(kind || ' ' || state || ' ' || n,"
+		  . " ', '), 'none') FROM (SELECT kind, state, count(*) n FROM pg2es.requests"
+		  . " GROUP BY 1, 2 ORDER BY 1, 2) x"));
+catch_up('after the reindexes');
 
 # ---------------------------------------------------------------------------
 # 1. Indexes equal tables, except the rows carrying the marker
