@@ -43,3 +43,73 @@ CREATE TABLE pg2es.slot_options (
 
 -- Neither table is marked for pg_dump: both are about replication slots,
 -- which a dump does not carry either.
+
+-- Schema changes whose rewritten or moved rows the WAL does not carry
+-- (README, "Schema changes"): after an ALTER TABLE that changes or drops
+-- a column, attaches or detaches a partition, or renames the table or a
+-- column, a request for the index of the table (its partition root under
+-- partition-index=root) of every slot whose options cover it, in the same
+-- transaction, so the forwarder acts at that point of the stream.  An open
+-- request for the table is left as it is (it copies the table later).
+CREATE FUNCTION pg2es.ddl_request_kind(pg_ddl_command)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pg2es_ddl_request_kind'
+LANGUAGE C STRICT;
+
+CREATE FUNCTION pg2es.request_after_ddl()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cmd  record;
+    req  record;
+    kind text;
+BEGIN
+    FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands()
+               WHERE object_type IN ('table', 'table column')
+    LOOP
+        kind := pg2es.ddl_request_kind(cmd.command);
+        CONTINUE WHEN kind IS NULL;
+        FOR req IN SELECT slot_name, options FROM pg2es.slot_options
+        LOOP
+            PERFORM pg2es.request_for_slot(req.slot_name, req.options, kind,
+                                           cmd.objid);
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+-- The request of one slot: for changed's index (or its partition root's),
+-- if the options cover it.  Options it cannot parse (a slot recorded by
+-- another version) give a WARNING, never a failed schema change.
+CREATE FUNCTION pg2es.request_for_slot(slot_name name, options text[],
+                                       kind text, changed oid)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    target regclass;
+BEGIN
+    SELECT c.relid INTO target
+    FROM pg2es.covered_tables(options) AS c(relid)
+    WHERE c.relid IN (changed::regclass, pg_partition_root(changed))
+    LIMIT 1;
+    -- (no ON CONFLICT: a user catalog table does not take it)
+    IF target IS NOT NULL AND NOT EXISTS (
+        SELECT FROM pg2es.requests r
+        WHERE r.slot_name = request_for_slot.slot_name AND r.relid = target
+          AND r.state IN ('requested', 'copying', 'switching'))
+    THEN
+        INSERT INTO pg2es.requests (slot_name, kind, relid, table_name)
+        VALUES (request_for_slot.slot_name, request_for_slot.kind, target,
+                target::text);
+    END IF;
+EXCEPTION WHEN OTHERS THEN
+    RAISE WARNING 'pg2es: no % request for slot "%" after this schema change: %',
+        request_for_slot.kind, request_for_slot.slot_name, SQLERRM;
+END
+$$;
+
+CREATE EVENT TRIGGER pg2es_schema_changes ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION pg2es.request_after_ddl();
