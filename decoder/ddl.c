@@ -53,16 +53,16 @@ alter_table_request(const AlterTableCmd *cmd)
 }
 
 /*
- * A renamed table writes to the index named after its new name, which a
- * backfill fills; a renamed column's documents keep the old field, and the
- * mapping names it: reindex.
+ * A renamed table writes to the index named after its new name, which
+ * does not exist yet: a reindex creates it with every row (a backfill
+ * copies into an existing index only); a renamed column's documents keep
+ * the old field, and the mapping names it: reindex.
  */
 static DdlRequest
 rename_request(const RenameStmt *stmt)
 {
-	if (stmt->renameType == OBJECT_TABLE)
-		return DDL_BACKFILL;
-	if (stmt->renameType == OBJECT_COLUMN && stmt->relationType == OBJECT_TABLE)
+	if (stmt->renameType == OBJECT_TABLE ||
+		(stmt->renameType == OBJECT_COLUMN && stmt->relationType == OBJECT_TABLE))
 		return DDL_REINDEX;
 	return DDL_NONE;
 }

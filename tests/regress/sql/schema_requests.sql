@@ -30,7 +30,7 @@ UPDATE pg2es.requests SET state = 'done';
 ALTER TABLE t DROP COLUMN c;
 ALTER TABLE t RENAME COLUMN a TO a2;
 UPDATE pg2es.requests SET state = 'done';
--- a renamed table: a backfill of its new index
+-- a renamed table: a reindex, which creates the index of its new name
 ALTER TABLE t RENAME TO t2;
 UPDATE pg2es.requests SET state = 'done';
 -- a partition attached or detached: a backfill of the root's index; under
