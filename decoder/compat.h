@@ -88,6 +88,41 @@
 #define PG2ES_PROGRESS_IN_CHANGES (PG_VERSION_NUM < 160000)
 
 /*
+ * Publications: row filters, column lists and FOR TABLES IN SCHEMA came in
+ * 15; before, a publication names tables (or all of them) and actions.
+ * 16 added build_attrmap_by_name's missing_ok; 18 the option
+ * publish_generated_columns (before, pgoutput never publishes a generated
+ * column).
+ */
+#define PG2ES_HAS_PUBLICATION_FILTERS (PG_VERSION_NUM >= 150000)
+
+#if PG2ES_HAS_PUBLICATION_FILTERS
+#define PG2ES_SCHEMA_IN_PUBLICATION(nspid, pubid) \
+	SearchSysCacheExists2(PUBLICATIONNAMESPACEMAP, ObjectIdGetDatum(nspid), \
+						  ObjectIdGetDatum(pubid))
+#define PG2ES_REGISTER_SCHEMA_PUBLICATION_CALLBACK(func) \
+	CacheRegisterSyscacheCallback(PUBLICATIONNAMESPACEMAP, (func), (Datum) 0)
+#else
+#define PG2ES_SCHEMA_IN_PUBLICATION(nspid, pubid) false
+#define PG2ES_REGISTER_SCHEMA_PUBLICATION_CALLBACK(func) ((void) (func))
+#endif
+
+#if PG_VERSION_NUM >= 160000
+#define PG2ES_BUILD_ATTRMAP_BY_NAME(indesc, outdesc) \
+	build_attrmap_by_name((indesc), (outdesc), false)
+#else
+#define PG2ES_BUILD_ATTRMAP_BY_NAME(indesc, outdesc) \
+	build_attrmap_by_name((indesc), (outdesc))
+#endif
+
+#if PG_VERSION_NUM >= 180000
+#define PG2ES_PUB_PUBLISHES_STORED_GENERATED(pub) \
+	((pub)->pubgencols_type == PUBLISH_GENCOLS_STORED)
+#else
+#define PG2ES_PUB_PUBLISHES_STORED_GENERATED(pub) false
+#endif
+
+/*
  * SHA-256 of len bytes into digest (PG2ES_SHA256_LENGTH bytes).  14 and
  * later go through the cryptohash API (which may use OpenSSL and therefore
  * needs a resource owner: call this only inside a transaction); 13 has the

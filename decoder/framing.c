@@ -14,6 +14,7 @@
  *			  since the Unix epoch)
  *	REQUEST   [5, id, "kind", relid, "state", "target_index" | nil,
  *			   keep_old, "index" | nil]  (a row of pg2es.requests)
+ *	COVERED   [6, relid, "index name", "schema.table"]  (quoted as SQL)
  *
  * msgpack-c writes through a callback, here appending to a StringInfo, so
  * frames land directly in the caller's buffer (the transaction's pending
@@ -33,7 +34,8 @@ enum FrameKind
 	FRAME_COMMIT = 2,
 	FRAME_TRUNCATE = 3,
 	FRAME_RELATION = 4,
-	FRAME_REQUEST = 5
+	FRAME_REQUEST = 5,
+	FRAME_COVERED = 6
 };
 
 /* msgpack-c write callback: appends to the StringInfo in data. */
@@ -76,6 +78,23 @@ framing_relation(StringInfo out, Oid relid, const char *index)
 	begin_frame(&pk, out, FRAME_RELATION, 3);
 	msgpack_pack_uint32(&pk, relid);
 	pack_string(&pk, index);
+}
+
+/*
+ * Appends a COVERED frame: a publication change made table relid (the
+ * table its index is named after, table_name) covered, and its existing
+ * rows are not in index.
+ */
+void
+framing_covered(StringInfo out, Oid relid, const char *index,
+				const char *table_name)
+{
+	msgpack_packer pk;
+
+	begin_frame(&pk, out, FRAME_COVERED, 4);
+	msgpack_pack_uint32(&pk, relid);
+	pack_string(&pk, index);
+	pack_string(&pk, table_name);
 }
 
 /* Appends a CHANGE frame: its header, then the len bytes of ndjson. */

@@ -30,6 +30,8 @@ extern void framing_request(StringInfo out, int64 id, const char *kind,
 							Oid relid, const char *state,
 							const char *target_index, bool keep_old,
 							const char *index);
+extern void framing_covered(StringInfo out, Oid relid, const char *index,
+							const char *table_name);
 extern void framing_commit(StringInfo out, TransactionId xid,
 						   XLogRecPtr commit_lsn, XLogRecPtr end_lsn,
 						   TimestampTz commit_time);

@@ -470,9 +470,27 @@ append_doc(ItemWriter *w, StringInfo out, RelEntry *entry, Datum *values,
 }
 
 /*
- * Writes the "index" item of tuple (op: 'c' for an INSERT, 'r' for the
- * initial load).  Returns false, writing nothing, when the row cannot be
- * addressed.
+ * Writes the "index" item of entry->values (deformed, its _id in
+ * w->id_new) with __op letter op.
+ */
+static void
+append_index_item(ItemWriter *w, StringInfo out, RelEntry *entry, char op,
+				  ItemResult *result)
+{
+	append_action(w, out, entry, entry->index_action,
+				  entry->index_action_len, &w->id_new, w->versioned);
+	append_doc(w, out, entry, entry->values, entry->nulls, op);
+	appendStringInfoChar(out, '\n');
+	result->nitems = 1;
+	result->unversioned = false;
+	result->missing_is_loss = false;
+}
+
+/*
+ * Writes the "index" item of tuple (op: 'c' for an INSERT, under the
+ * publications' insert filter; 'r' for the initial load, under their copy
+ * filter).  Returns false, writing nothing, when the row cannot be
+ * addressed or the filter rejects it.
  */
 bool
 item_write_insert(ItemWriter *w, StringInfo out, RelEntry *entry,
@@ -481,16 +499,13 @@ item_write_insert(ItemWriter *w, StringInfo out, RelEntry *entry,
 	if (entry->nkeys == 0)
 		return skip_unaddressable(entry, false);
 	deform(entry, tuple, entry->values, entry->nulls);
+	if (!publication_row_matches(&entry->pub, op == 'r' ? PUB_FILTER_COPY :
+								 PUB_FILTER_INSERT,
+								 entry->values, entry->nulls))
+		return false;
 	if (!build_id(w, entry, entry->values, entry->nulls, &w->id_new))
 		return skip_unaddressable(entry, true);
-
-	append_action(w, out, entry, entry->index_action,
-				  entry->index_action_len, &w->id_new, w->versioned);
-	append_doc(w, out, entry, entry->values, entry->nulls, op);
-	appendStringInfoChar(out, '\n');
-	result->nitems = 1;
-	result->unversioned = false;
-	result->missing_is_loss = false;
+	append_index_item(w, out, entry, op, result);
 	return true;
 }
 
@@ -523,16 +538,63 @@ append_partial_update(ItemWriter *w, StringInfo out, RelEntry *entry)
 }
 
 /*
+ * Writes the "delete" item of the old key in entry->oldvalues (deformed).
+ * Returns false, writing nothing, when that key is missing.
+ */
+static bool
+append_delete_item(ItemWriter *w, StringInfo out, RelEntry *entry,
+				   ItemResult *result)
+{
+	if (!build_id(w, entry, entry->oldvalues, entry->oldnulls, &w->id_old))
+		return skip_unaddressable(entry, true);
+	append_action(w, out, entry, entry->delete_action,
+				  entry->delete_action_len, &w->id_old, w->versioned);
+	result->nitems = 1;
+	result->unversioned = false;
+	result->missing_is_loss = false;
+	return true;
+}
+
+/*
+ * Applies the publications' update filter to an UPDATE (entry->values and,
+ * with have_old, entry->oldvalues deformed), as pgoutput does: without the
+ * old row only the new one is tested.  Returns what the change becomes:
+ * 'u' an update, 'c' an index of the new row alone (the old row did not
+ * match, so no document of it exists), 'd' a delete of the old row (the
+ * new one does not match), 0 nothing.
+ */
+static char
+filter_update(RelEntry *entry, bool have_old)
+{
+	bool		new_matches;
+	bool		old_matches;
+
+	if (entry->pub.filters[PUB_FILTER_UPDATE] == NULL)
+		return 'u';
+	new_matches = publication_row_matches(&entry->pub, PUB_FILTER_UPDATE,
+										  entry->values, entry->nulls);
+	old_matches = !have_old ? new_matches :
+		publication_row_matches(&entry->pub, PUB_FILTER_UPDATE,
+								entry->oldvalues, entry->oldnulls);
+	if (new_matches)
+		return old_matches ? 'u' : 'c';
+	return old_matches ? 'd' : 0;
+}
+
+/*
  * Writes the items of an UPDATE: a "delete" of the old _id first when the
  * key changed, then an "index" of the new row, or a partial "update" when
- * some unchanged TOASTed value cannot be read.  oldtuple may be NULL.
- * Returns false, writing nothing, when the row cannot be addressed.
+ * some unchanged TOASTed value cannot be read.  oldtuple may be NULL.  An
+ * update the publications' filter turns into an insert or a delete
+ * (filter_update) writes that.  Returns false, writing nothing, when the
+ * row cannot be addressed or the filter rejects both rows.
  */
 bool
 item_write_update(ItemWriter *w, StringInfo out, RelEntry *entry,
 				  HeapTuple newtuple, HeapTuple oldtuple, ItemResult *result)
 {
 	bool		partial;
+	char		becomes;
 
 	if (entry->nkeys == 0)
 		return skip_unaddressable(entry, false);
@@ -540,11 +602,15 @@ item_write_update(ItemWriter *w, StringInfo out, RelEntry *entry,
 	if (oldtuple)
 		deform(entry, oldtuple, entry->oldvalues, entry->oldnulls);
 	partial = resolve_unchanged_toast(entry, oldtuple != NULL);
+	if ((becomes = filter_update(entry, oldtuple != NULL)) == 0)
+		return false;
+	if (becomes == 'd')
+		return append_delete_item(w, out, entry, result);
 	if (!build_id(w, entry, entry->values, entry->nulls, &w->id_new))
 		return skip_unaddressable(entry, true);
 
 	result->nitems = 0;
-	if (oldtuple &&
+	if (oldtuple && becomes == 'u' &&
 		build_id(w, entry, entry->oldvalues, entry->oldnulls, &w->id_old) &&
 		(w->id_old.len != w->id_new.len ||
 		 memcmp(w->id_old.data, w->id_new.data, w->id_new.len) != 0))
@@ -575,7 +641,8 @@ item_write_update(ItemWriter *w, StringInfo out, RelEntry *entry,
 /*
  * Writes the "delete" item for the old key in oldtuple (NULL when the WAL
  * has no old key, as under REPLICA IDENTITY NOTHING).  Returns false,
- * writing nothing, when the row cannot be addressed.
+ * writing nothing, when the row cannot be addressed or the publications'
+ * delete filter rejects it.
  */
 bool
 item_write_delete(ItemWriter *w, StringInfo out, RelEntry *entry,
@@ -586,20 +653,16 @@ item_write_delete(ItemWriter *w, StringInfo out, RelEntry *entry,
 	if (oldtuple == NULL)
 		return skip_unaddressable(entry, true);
 	deform(entry, oldtuple, entry->oldvalues, entry->oldnulls);
-	if (!build_id(w, entry, entry->oldvalues, entry->oldnulls, &w->id_old))
-		return skip_unaddressable(entry, true);
-
-	append_action(w, out, entry, entry->delete_action,
-				  entry->delete_action_len, &w->id_old, w->versioned);
-	result->nitems = 1;
-	result->unversioned = false;
-	result->missing_is_loss = false;
-	return true;
+	if (!publication_row_matches(&entry->pub, PUB_FILTER_DELETE,
+								 entry->oldvalues, entry->oldnulls))
+		return false;
+	return append_delete_item(w, out, entry, result);
 }
 
 /*
  * The _id of tuple (UTF-8, in w's scratch space until the next call), or
- * NULL when the row cannot be addressed.
+ * NULL when the row cannot be addressed or the publications' copy filter
+ * rejects it (it has no document).
  */
 const char *
 item_doc_id(ItemWriter *w, RelEntry *entry, HeapTuple tuple)
@@ -610,6 +673,9 @@ item_doc_id(ItemWriter *w, RelEntry *entry, HeapTuple tuple)
 		return NULL;
 	}
 	deform(entry, tuple, entry->values, entry->nulls);
+	if (!publication_row_matches(&entry->pub, PUB_FILTER_COPY,
+								 entry->values, entry->nulls))
+		return NULL;
 	if (!build_id(w, entry, entry->values, entry->nulls, &w->id_new))
 	{
 		skip_unaddressable(entry, true);
@@ -618,13 +684,21 @@ item_doc_id(ItemWriter *w, RelEntry *entry, HeapTuple tuple)
 	return w->id_new.data;
 }
 
-/* Appends tuple's document (the JSON object alone, no newline). */
-void
+/*
+ * Appends tuple's document (the JSON object alone, no newline).  Returns
+ * false, appending nothing, when the publications' copy filter rejects
+ * the row.
+ */
+bool
 item_append_source(ItemWriter *w, StringInfo out, RelEntry *entry,
 				   HeapTuple tuple, char op)
 {
 	deform(entry, tuple, entry->values, entry->nulls);
+	if (!publication_row_matches(&entry->pub, PUB_FILTER_COPY,
+								 entry->values, entry->nulls))
+		return false;
 	append_doc(w, out, entry, entry->values, entry->nulls, op);
+	return true;
 }
 
 /*

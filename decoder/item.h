@@ -66,7 +66,7 @@ extern const char *item_doc_id(ItemWriter *w, RelEntry *entry,
 							   HeapTuple tuple);
 extern void item_append_retargeted(StringInfo out, const RelEntry *entry,
 								   const char *ndjson, int len);
-extern void item_append_source(ItemWriter *w, StringInfo out,
+extern bool item_append_source(ItemWriter *w, StringInfo out,
 							   RelEntry *entry, HeapTuple tuple, char op);
 
 #endif							/* PG2ES_ITEM_H */

@@ -19,6 +19,7 @@
 #include "nodes/parsenodes.h"
 #include "nodes/value.h"
 #include "utils/builtins.h"
+#include "utils/varlena.h"
 
 #include "naming.h"
 #include "options.h"
@@ -433,6 +434,22 @@ parse_framing(Pg2esOptions *opts, const char *option, const char *value)
 		invalid_value(option, value, "The value must be none or msgpack.");
 }
 
+/*
+ * publications: a comma list of publication names, read as SQL
+ * identifiers (as pgoutput reads publication_names): unquoted names are
+ * lower-cased, double quotes keep case and commas.
+ */
+static void
+parse_publications(Pg2esOptions *opts, const char *option, const char *value)
+{
+	List	   *names;
+
+	if (!SplitIdentifierString(pstrdup(value), ',', &names) || names == NIL)
+		invalid_value(option, value,
+					  "The value must be a comma list of publication names.");
+	opts->publications = names;
+}
+
 static const struct
 {
 	const char *name;
@@ -450,6 +467,7 @@ static const struct
 	{"versioning", parse_versioning, true},
 	{"partition-index", parse_partition_index, false},
 	{"framing", parse_framing, false},
+	{"publications", parse_publications, false},
 };
 
 /*
@@ -479,7 +497,7 @@ options_parse(Pg2esOptions *opts, List *defels)
 			ereport(ERROR,
 					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					errmsg("option \"%s\" is unknown", elem->defname),
-					errhint("The options are include-tables, exclude-tables, exclude-columns, index-prefix, index-names, id-columns, add-fields, versioning, partition-index and framing."));
+					errhint("The options are include-tables, exclude-tables, exclude-columns, index-prefix, index-names, id-columns, add-fields, versioning, partition-index, framing and publications."));
 		if (seen[i])
 			ereport(ERROR,
 					errcode(ERRCODE_SYNTAX_ERROR),

@@ -22,6 +22,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_inherits.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -30,6 +31,7 @@
 #include "framing.h"
 #include "item.h"
 #include "options.h"
+#include "publication.h"
 #include "relcache.h"
 #include "requests.h"
 
@@ -51,9 +53,40 @@ typedef struct DecodeState
 	char	   *slot_name;		/* the slot decoded, whose requests count */
 	bool		txn_written;	/* this transaction produced output */
 	int			skipped_changes;	/* since progress was last reported */
+	bool		covered_known;	/* framed, with publications: covered is
+								 * set (from the first BEGIN on) */
+	List	   *covered;		/* relids of the covered tables, in
+								 * covered_cxt */
+	uint64		publication_changes;	/* the cache's count when covered
+										 * was read */
+	MemoryContext covered_cxt;
 } DecodeState;
 
 extern PGDLLEXPORT void _PG_output_plugin_init(OutputPluginCallbacks *cb);
+
+/*
+ * Checks at startup that the publications exist, with the catalog as it is
+ * now, so that a misspelt name stops the start rather than a later
+ * change.  The SQL interface calls this inside a transaction; the
+ * walsender does not, and then one is started for the lookup.  (At a point
+ * of the stream before its CREATE PUBLICATION, a publication simply
+ * publishes nothing: see publication_load.)
+ */
+static void
+check_publications(List *names)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (IsTransactionState())
+	{
+		publication_check_exist(names);
+		return;
+	}
+	StartTransactionCommand();
+	publication_check_exist(names);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+}
 
 /*
  * Startup: parse the options (ERROR on a bad one) and set up the contexts,
@@ -68,7 +101,11 @@ pg2es_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 	DecodeState *state = palloc0(sizeof(DecodeState));
 
 	options_parse(&state->opts, ctx->output_plugin_options);
+	if (state->opts.publications != NIL && !is_init)
+		check_publications(state->opts.publications);
 	state->cache = relcache_create(ctx->context, &state->opts);
+	state->covered_cxt = AllocSetContextCreate(ctx->context, "pg2es covered",
+											   ALLOCSET_SMALL_SIZES);
 	item_writer_init(&state->writer, &state->opts, ctx->context);
 	state->change_cxt = AllocSetContextCreate(ctx->context, "pg2es change",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -98,6 +135,65 @@ pg2es_decode_shutdown(LogicalDecodingContext *ctx)
 }
 
 /*
+ * Reads the covered tables into state->covered, as the decoding snapshot
+ * shows them.  At a BEGIN the transaction's own catalog changes are not
+ * visible yet; at its COMMIT they are.
+ */
+static void
+read_covered(DecodeState *state)
+{
+	MemoryContext oldcxt;
+
+	state->publication_changes = relcache_publication_changes(state->cache);
+	MemoryContextReset(state->covered_cxt);
+	state->covered = NIL;
+	oldcxt = MemoryContextSwitchTo(state->covered_cxt);
+	state->covered = relcache_covered_tables(state->cache);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Framed, with publications: writes a COVERED frame for each table that a
+ * publication change in this transaction made covered, so that the
+ * forwarder copies its existing rows; returns whether there was one.  The
+ * tables are compared only when a publication callback ran since they
+ * were last read (the transaction's own invalidations run before its
+ * COMMIT callback, on every major).
+ */
+static bool
+write_newly_covered(DecodeState *state)
+{
+	List	   *before;
+	ListCell   *lc;
+	bool		written = false;
+
+	if (!state->covered_known || state->publication_changes ==
+		relcache_publication_changes(state->cache))
+		return false;
+	before = list_copy(state->covered);
+	read_covered(state);
+	foreach(lc, state->covered)
+	{
+		Oid			relid = lfirst_oid(lc);
+		Relation	rel;
+		RelEntry   *entry;
+
+		if (list_member_oid(before, relid))
+			continue;
+		rel = RelationIdGetRelation(relid);
+		if (!RelationIsValid(rel))
+			elog(ERROR, "could not open relation with OID %u", relid);
+		entry = relcache_entry_for(state->cache, rel);
+		framing_covered(&state->frames, relid, entry->index_name,
+						entry->qualified_name);
+		RelationClose(rel);
+		written = true;
+	}
+	list_free(before);
+	return written;
+}
+
+/*
  * BEGIN writes nothing; it renders what the transaction's items share.
  * The commit LSN is known here, since decoding starts at commit.
  */
@@ -110,6 +206,12 @@ pg2es_decode_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 					  PG2ES_TXN_COMMIT_TIME(txn));
 	state->txn_written = false;
 	resetStringInfo(&state->frames);
+	if (state->opts.framed && state->opts.publications != NIL &&
+		!state->covered_known)
+	{
+		read_covered(state);
+		state->covered_known = true;
+	}
 }
 
 /* Writes the gathered frames as one message. */
@@ -295,6 +397,8 @@ write_row_change(LogicalDecodingContext *ctx, DecodeState *state,
 	if (!entry->covered)
 		return entry->is_requests &&
 			write_request_change(ctx, state, rel, change);
+	if (!publication_action_published(&entry->pub, change->action))
+		return false;
 	if (!state->opts.framed)
 		return write_plain_change(ctx, state, entry, change);
 	return write_framed_change(ctx, state, entry, change);
@@ -377,7 +481,7 @@ write_truncate(DecodeState *state, ReorderBufferTXN *txn, int nrelations,
 		if (relations[i]->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
 			continue;
 		entry = relcache_entry_for(state->cache, relations[i]);
-		if (!entry->covered)
+		if (!entry->covered || !entry->pub.pubtruncate)
 			continue;
 		if (entry->index_relid != entry->relid &&
 			!all_partitions_truncated(entry->index_relid, nrelations,
@@ -444,7 +548,12 @@ pg2es_decode_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 					XLogRecPtr commit_lsn)
 {
 	DecodeState *state = ctx->output_plugin_private;
+	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
 
+	if (write_newly_covered(state))
+		state->txn_written = true;
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
 	PG2ES_UPDATE_PROGRESS(ctx, !state->txn_written);
 	state->skipped_changes = 0;
 	item_writer_end(&state->writer);

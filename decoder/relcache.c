@@ -32,7 +32,10 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/transam.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
@@ -57,6 +60,11 @@ struct RelCache
 	bool		maps_partitions;	/* some entry names another relation */
 	bool		uses_row_types; /* some entry has row_types */
 	uint64		invalidations;	/* counts callbacks, to spot a race */
+	List	   *pubs;			/* option "publications": the Publication *
+								 * of the catalog, in pubs_cxt */
+	bool		pubs_valid;		/* false: pubs must be read again */
+	MemoryContext pubs_cxt;
+	uint64		publication_changes;	/* counts publication callbacks */
 	RelEntry   *last;			/* the entry relcache_entry_for returned
 								 * last (dynahash never moves an entry,
 								 * and none is ever removed) */
@@ -164,6 +172,33 @@ type_invalidate_cb(Datum arg, int cacheid, uint32 hashvalue)
 	invalidate_entries(hashvalue == 0, hashvalue);
 }
 
+/*
+ * Syscache callback for pg_publication, pg_publication_rel and
+ * pg_publication_namespace: any change may add, drop or change what a
+ * table publishes, so the caches that read publications drop everything
+ * and read the publications again, as pgoutput does.
+ */
+static void
+publication_invalidate_cb(Datum arg, int cacheid, uint32 hashvalue)
+{
+	RelCache   *cache;
+
+	for (cache = live_caches; cache != NULL; cache = cache->next)
+	{
+		HASH_SEQ_STATUS status;
+		RelEntry   *entry;
+
+		if (cache->opts->publications == NIL)
+			continue;
+		cache->invalidations++;
+		cache->publication_changes++;
+		cache->pubs_valid = false;
+		hash_seq_init(&status, cache->hash);
+		while ((entry = hash_seq_search(&status)) != NULL)
+			entry->valid = false;
+	}
+}
+
 /* Removes a cache from live_caches when its memory context goes away. */
 static void
 relcache_unlink(void *arg)
@@ -194,6 +229,8 @@ relcache_create(MemoryContext parent, const Pg2esOptions *opts)
 
 	cache->cxt = cxt;
 	cache->opts = opts;
+	cache->pubs_cxt = AllocSetContextCreate(cxt, "pg2es publications",
+											ALLOCSET_SMALL_SIZES);
 	hctl.keysize = sizeof(Oid);
 	hctl.entrysize = sizeof(RelEntry);
 	hctl.hcxt = cxt;
@@ -213,6 +250,11 @@ relcache_create(MemoryContext parent, const Pg2esOptions *opts)
 									  (Datum) 0);
 		CacheRegisterSyscacheCallback(TYPEOID, type_invalidate_cb,
 									  (Datum) 0);
+		CacheRegisterSyscacheCallback(PUBLICATIONOID,
+									  publication_invalidate_cb, (Datum) 0);
+		CacheRegisterSyscacheCallback(PUBLICATIONRELMAP,
+									  publication_invalidate_cb, (Datum) 0);
+		PG2ES_REGISTER_SCHEMA_PUBLICATION_CALLBACK(publication_invalidate_cb);
 		callbacks_registered = true;
 	}
 	return cache;
@@ -226,6 +268,53 @@ void
 relcache_destroy(RelCache *cache)
 {
 	MemoryContextDelete(cache->cxt);
+}
+
+/*
+ * The publications of option "publications" as the catalog shows them now
+ * (the decoding snapshot's point of the stream), read again after a
+ * publication callback.
+ */
+static List *
+relcache_publications(RelCache *cache)
+{
+	if (!cache->pubs_valid)
+	{
+		MemoryContext oldcxt;
+
+		/* A callback while the catalog is read makes the next call read it. */
+		cache->pubs_valid = true;
+		MemoryContextReset(cache->pubs_cxt);
+		cache->pubs = NIL;
+		oldcxt = MemoryContextSwitchTo(cache->pubs_cxt);
+		cache->pubs = publication_load(cache->opts->publications);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	return cache->pubs;
+}
+
+/*
+ * How many publication callbacks this cache has seen: the decoder compares
+ * it across a transaction to know when the covered tables may have
+ * changed.
+ */
+uint64
+relcache_publication_changes(RelCache *cache)
+{
+	return cache->publication_changes;
+}
+
+/*
+ * Whether the options and the publications cover table relid, whose index
+ * is named after schema.table.
+ */
+static bool
+relid_covered(RelCache *cache, Oid relid, const char *schema,
+			  const char *table)
+{
+	return options_table_covered(cache->opts, schema, table) &&
+		(cache->opts->publications == NIL ||
+		 publication_relid_published(relcache_publications(cache), relid));
 }
 
 /* Returns pfree-able "prefix" + JSON string of s + "suffix". */
@@ -521,6 +610,23 @@ build_column_order(RelEntry *entry, Relation rel)
 }
 
 /*
+ * Says, when an entry is built, that a publication's column list leaves
+ * out an _id column: its value still makes the _id (a document needs
+ * one), though not a field.  PostgreSQL itself refuses updates and
+ * deletes of such a table when the publication publishes them.
+ */
+static void
+warn_key_not_published(RelEntry *entry, const char *column)
+{
+	ereport(WARNING,
+			errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+			errmsg("the column list of table %s in option \"publications\" leaves out _id column \"%s\"",
+				   entry->qualified_name, column),
+			errdetail("The column's values still make the documents' _id, but are not in their fields."),
+			errhint("Add the column to the publication's column list."));
+}
+
+/*
  * Sets entry->cols: the pre-escaped keys (document_field_name: the stream,
  * the load, the mapping and verify all take them from here) and encoders.
  * Key columns get an encoder even when left out of documents, since the _id
@@ -546,8 +652,11 @@ build_columns(RelCache *cache, RelEntry *entry, const char *schema,
 		for (k = 0; k < entry->nkeys; k++)
 			is_key |= (entry->keys[k] == i + 1);
 		col->included = !PG2ES_ATT_IS_VIRTUAL(att) &&
+			publication_column_published(&entry->pub, att) &&
 			!options_column_excluded(cache->opts, schema, table,
 									 NameStr(att->attname));
+		if (is_key && !publication_column_published(&entry->pub, att))
+			warn_key_not_published(entry, NameStr(att->attname));
 		if (!col->included && !is_key)
 			continue;
 		col->varlena = (att->attlen == -1);
@@ -624,7 +733,7 @@ index_of_rows(RelCache *cache, Oid relid)
 	schema = get_namespace_name(get_rel_namespace(named));
 	table = get_rel_name(named);
 	if (schema == NULL || table == NULL ||
-		!options_table_covered(cache->opts, schema, table))
+		!relid_covered(cache, named, schema, table))
 		return NULL;
 	if ((override = options_index_override(cache->opts, schema, table)) != NULL)
 		return pstrdup(override);
@@ -768,6 +877,7 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 	entry->type_hashes = NIL;
 	entry->index_name = NULL;
 	entry->covered = false;
+	publication_rel_info_everything(&entry->pub);
 	entry->dual = NULL;
 	if (entry->cxt)
 		MemoryContextDelete(entry->cxt);
@@ -789,7 +899,11 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 	entry->nkeys = 0;
 	build_names(cache, entry, schema, table);
 	entry->is_requests = requests_is_table(schema, table);
-	entry->covered = options_table_covered(cache->opts, schema, table);
+	if (cache->opts->publications != NIL)
+		publication_rel_info(&entry->pub, relcache_publications(cache), rel,
+							 entry->desc);
+	entry->covered = entry->pub.published &&
+		options_table_covered(cache->opts, schema, table);
 	if (entry->covered)
 	{
 		check_index_not_shared(cache, entry);
@@ -850,6 +964,80 @@ relcache_entry_for(RelCache *cache, Relation rel)
 	if (!entry->valid)
 		build_entry(cache, entry, rel);
 	return entry;
+}
+
+/* A covered table before sorting. */
+typedef struct CoveredTable
+{
+	Oid			relid;
+	char	   *schema;
+	char	   *table;
+} CoveredTable;
+
+/* Orders covered tables by schema, then name. */
+static int
+compare_covered_tables(const ListCell *a, const ListCell *b)
+{
+	const CoveredTable *x = lfirst(a);
+	const CoveredTable *y = lfirst(b);
+	int			cmp = strcmp(x->schema, y->schema);
+
+	return cmp != 0 ? cmp : strcmp(x->table, y->table);
+}
+
+/*
+ * The user tables the cache's options and publications cover, as a List
+ * of relids sorted by schema and name: permanent ordinary and partitioned
+ * tables, partition roots (not their partitions) unless
+ * partition-index=leaf, then partitions and not the partitioned tables.
+ * Scans pg_class with the current snapshot (in decoding, the stream's).
+ * Allocates in the current memory context.
+ */
+List *
+relcache_covered_tables(RelCache *cache)
+{
+	Relation	pg_class = table_open(RelationRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(pg_class, InvalidOid, false,
+										  NULL, 0, NULL);
+	HeapTuple	tuple;
+	List	   *tables = NIL;
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	while ((tuple = systable_getnext(scan)) != NULL)
+	{
+		Form_pg_class form = (Form_pg_class) GETSTRUCT(tuple);
+		CoveredTable *table;
+
+		if (form->oid < FirstNormalObjectId ||
+			form->relpersistence != RELPERSISTENCE_PERMANENT ||
+			(form->relkind != RELKIND_RELATION &&
+			 form->relkind != RELKIND_PARTITIONED_TABLE))
+			continue;
+		if (cache->opts->partition_leaf ?
+			form->relkind == RELKIND_PARTITIONED_TABLE : form->relispartition)
+			continue;
+		table = palloc(sizeof(CoveredTable));
+		table->relid = form->oid;
+		table->schema = get_namespace_name(form->relnamespace);
+		table->table = pstrdup(NameStr(form->relname));
+		tables = lappend(tables, table);
+	}
+	systable_endscan(scan);
+	table_close(pg_class, AccessShareLock);
+
+	/* Publications are read outside the scan, by syscache. */
+	foreach(lc, tables)
+	{
+		CoveredTable *table = lfirst(lc);
+
+		if (!relid_covered(cache, table->relid, table->schema, table->table))
+			tables = foreach_delete_current(tables, lc);
+	}
+	list_sort(tables, compare_covered_tables);
+	foreach(lc, tables)
+		result = lappend_oid(result, ((CoveredTable *) lfirst(lc))->relid);
+	return result;
 }
 
 /*

@@ -15,6 +15,7 @@
 
 #include "encode.h"
 #include "options.h"
+#include "publication.h"
 
 /* One attribute of the table, by attnum - 1. */
 typedef struct RelColumn
@@ -63,6 +64,8 @@ typedef struct RelEntry
 	bool		is_requests;	/* the table is pg2es.requests */
 	MemoryContext cxt;			/* everything below lives here */
 
+	PubRelInfo	pub;			/* what option "publications" says */
+
 	Oid			index_relid;	/* relation naming the index: the partition
 								 * root, or relid itself */
 	Oid			reltype;		/* the table's row type */
@@ -105,6 +108,8 @@ extern RelCache *relcache_create(MemoryContext parent,
 extern void relcache_destroy(RelCache *cache);
 extern RelEntry *relcache_lookup(RelCache *cache, Oid relid);
 extern RelEntry *relcache_entry_for(RelCache *cache, Relation rel);
+extern uint64 relcache_publication_changes(RelCache *cache);
+extern List *relcache_covered_tables(RelCache *cache);
 extern void relcache_follow_requests(RelCache *cache, const char *slot_name,
 									 struct SnapBuild *builder);
 extern char *relcache_index_name(RelCache *cache, Oid relid);

@@ -13,11 +13,8 @@
  */
 #include "postgres.h"
 
-#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
-#include "access/table.h"
-#include "access/transam.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
@@ -30,6 +27,7 @@
 
 #include "item.h"
 #include "options.h"
+#include "publication.h"
 #include "relcache.h"
 
 PG_FUNCTION_INFO_V1(pg2es_bulk_item);
@@ -51,14 +49,6 @@ typedef struct FunctionState
 	bool		have_version;
 	int64		version;
 } FunctionState;
-
-/* A covered_tables result row before sorting. */
-typedef struct CoveredTable
-{
-	Oid			relid;
-	char	   *schema;
-	char	   *table;
-} CoveredTable;
 
 /*
  * Turns a text[] of "name=value" and bare "name" strings into the List of
@@ -135,6 +125,8 @@ function_state(FunctionCallInfo fcinfo, int optarg)
 		memcpy(state->options, options, VARSIZE(options));
 	}
 	options_parse(&state->opts, options ? options_from_array(options) : NIL);
+	if (state->opts.publications != NIL)
+		publication_check_exist(state->opts.publications);
 	state->cache = relcache_create(cxt, &state->opts);
 	item_writer_init(&state->writer, &state->opts, cxt);
 	MemoryContextSwitchTo(oldcxt);
@@ -227,7 +219,8 @@ finish_bytea_buffer(StringInfo buf)
  * pg2es.bulk_item(rel, row, version, options): the "index" item of row,
  * both lines ending in "\n", as decoding writes it for an INSERT in a
  * transaction committed at version (NULL: unversioned).  NULL when the
- * row cannot be addressed (decoding skips such rows).
+ * row cannot be addressed (decoding skips such rows) or the publications'
+ * filter rejects it.
  */
 Datum
 pg2es_bulk_item(PG_FUNCTION_ARGS)
@@ -253,7 +246,10 @@ pg2es_bulk_item(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(finish_bytea_buffer(&buf));
 }
 
-/* pg2es.doc_id(rel, row, options): the row's _id, NULL if none. */
+/*
+ * pg2es.doc_id(rel, row, options): the row's _id, NULL if none (no key,
+ * or a row the publications' filter rejects).
+ */
 Datum
 pg2es_doc_id(PG_FUNCTION_ARGS)
 {
@@ -270,7 +266,8 @@ pg2es_doc_id(PG_FUNCTION_ARGS)
 
 /*
  * pg2es.doc_source(rel, row, options): the row's document as bulk_item
- * writes it, unversioned (so __lsn is null), without a newline.
+ * writes it, unversioned (so __lsn is null), without a newline; NULL for
+ * a row the publications' filter rejects.
  */
 Datum
 pg2es_doc_source(PG_FUNCTION_ARGS)
@@ -282,7 +279,8 @@ pg2es_doc_source(PG_FUNCTION_ARGS)
 
 	begin_writer(state, false, 0);
 	init_bytea_buffer(&buf);
-	item_append_source(&state->writer, &buf, entry, tuple, 'r');
+	if (!item_append_source(&state->writer, &buf, entry, tuple, 'r'))
+		PG_RETURN_NULL();
 	PG_RETURN_BYTEA_P(finish_bytea_buffer(&buf));
 }
 
@@ -359,60 +357,7 @@ pg2es_mapping(PG_FUNCTION_ARGS)
 																		 PG_UTF8))));
 }
 
-/* Orders covered tables by schema, then name. */
-static int
-compare_covered_tables(const ListCell *a, const ListCell *b)
-{
-	const CoveredTable *x = lfirst(a);
-	const CoveredTable *y = lfirst(b);
-	int			cmp = strcmp(x->schema, y->schema);
-
-	return cmp != 0 ? cmp : strcmp(x->table, y->table);
-}
-
-/*
- * The user tables the options cover, as CoveredTable * sorted by name:
- * permanent ordinary and partitioned tables, partition roots (not their
- * partitions) unless partition-index=leaf, then partitions and not the
- * partitioned tables.
- */
-static List *
-list_covered_tables(const Pg2esOptions *opts)
-{
-	Relation	pg_class = table_open(RelationRelationId, AccessShareLock);
-	SysScanDesc scan = systable_beginscan(pg_class, InvalidOid, false,
-										  NULL, 0, NULL);
-	HeapTuple	tuple;
-	List	   *result = NIL;
-
-	while ((tuple = systable_getnext(scan)) != NULL)
-	{
-		Form_pg_class form = (Form_pg_class) GETSTRUCT(tuple);
-		CoveredTable *table;
-
-		if (form->oid < FirstNormalObjectId ||
-			form->relpersistence != RELPERSISTENCE_PERMANENT ||
-			(form->relkind != RELKIND_RELATION &&
-			 form->relkind != RELKIND_PARTITIONED_TABLE))
-			continue;
-		if (opts->partition_leaf ?
-			form->relkind == RELKIND_PARTITIONED_TABLE : form->relispartition)
-			continue;
-		table = palloc(sizeof(CoveredTable));
-		table->relid = form->oid;
-		table->schema = get_namespace_name(form->relnamespace);
-		table->table = pstrdup(NameStr(form->relname));
-		if (options_table_covered(opts, table->schema, table->table))
-			result = lappend(result, table);
-	}
-	systable_endscan(scan);
-	table_close(pg_class, AccessShareLock);
-
-	list_sort(result, compare_covered_tables);
-	return result;
-}
-
-/* pg2es.covered_tables(options): SETOF regclass, see list_covered_tables. */
+/* pg2es.covered_tables(options): SETOF regclass, see relcache_covered_tables. */
 Datum
 pg2es_covered_tables(PG_FUNCTION_ARGS)
 {
@@ -422,14 +367,20 @@ pg2es_covered_tables(PG_FUNCTION_ARGS)
 	if (SRF_IS_FIRSTCALL())
 	{
 		MemoryContext oldcxt;
-		Pg2esOptions opts;
+		Pg2esOptions *opts;
+		RelCache   *cache;
 		ArrayType  *options = PG_ARGISNULL(0) ? NULL :
 			PG_GETARG_ARRAYTYPE_P(0);
 
 		funcctx = SRF_FIRSTCALL_INIT();
 		oldcxt = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
-		options_parse(&opts, options ? options_from_array(options) : NIL);
-		funcctx->user_fctx = list_covered_tables(&opts);
+		opts = palloc(sizeof(Pg2esOptions));
+		options_parse(opts, options ? options_from_array(options) : NIL);
+		if (opts->publications != NIL)
+			publication_check_exist(opts->publications);
+		cache = relcache_create(funcctx->multi_call_memory_ctx, opts);
+		funcctx->user_fctx = relcache_covered_tables(cache);
+		relcache_destroy(cache);
 		MemoryContextSwitchTo(oldcxt);
 	}
 
@@ -437,9 +388,10 @@ pg2es_covered_tables(PG_FUNCTION_ARGS)
 	tables = funcctx->user_fctx;
 	if (funcctx->call_cntr < list_length(tables))
 	{
-		CoveredTable *table = list_nth(tables, funcctx->call_cntr);
+		/* SRF_RETURN_NEXT counts the row before it reads its argument. */
+		Oid			relid = list_nth_oid(tables, funcctx->call_cntr);
 
-		SRF_RETURN_NEXT(funcctx, ObjectIdGetDatum(table->relid));
+		SRF_RETURN_NEXT(funcctx, ObjectIdGetDatum(relid));
 	}
 	SRF_RETURN_DONE(funcctx);
 }

@@ -12,6 +12,7 @@
 
 #include "cfg.h"
 #include "common.h"
+#include "log.h"
 
 /* One covered table. */
 typedef struct CatalogTable
@@ -29,12 +30,24 @@ typedef struct CatalogTables
 	size_t		n;
 } CatalogTables;
 
+/* What the publications option publishes of one relation (catalog_published). */
+typedef struct CatalogPublished
+{
+	char	   *row_filter;		/* SQL condition on its columns, malloc'd; NULL = all rows */
+	bool		deletes;		/* some publication having it publishes delete */
+} CatalogPublished;
+
 extern PGconn *catalog_connect(const Config *cfg);
 extern char *catalog_options_literal(PGconn *conn, const Config *cfg);
 extern PG2ES_MUSTCHECK bool catalog_tables(PGconn *conn, const Config *cfg,
 										   const char *const *patterns, size_t npatterns,
 										   CatalogTables *out);
 extern void catalog_tables_free(CatalogTables *tables);
+extern bool catalog_has_extension(PGconn *conn, const char *needed_by, LogLevel level);
+extern PG2ES_MUSTCHECK bool catalog_published(PGconn *conn, const Config *cfg, unsigned int relid,
+											  CatalogPublished *out);
+extern PG2ES_MUSTCHECK bool catalog_request_backfill(const Config *cfg, unsigned int relid,
+													 const char *table, size_t len);
 extern PG2ES_MUSTCHECK bool catalog_exec(PGconn *conn, const char *sql, ExecStatusType expect);
 
 #endif							/* PG2ES_CATALOG_H */

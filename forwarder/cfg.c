@@ -53,7 +53,10 @@ enum
 	OPT_METRICS_ADDRESS,
 	OPT_METRICS_PORT,
 	OPT_LOG_FORMAT,
-	OPT_REPAIR
+	OPT_REPAIR,
+	OPT_LSN,
+	OPT_TIMEOUT,
+	OPT_SEARCHABLE
 };
 
 static const struct option long_options[] = {
@@ -89,6 +92,9 @@ static const struct option long_options[] = {
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
 	{"repair", no_argument, NULL, OPT_REPAIR},
 	{"verbose", no_argument, NULL, 'v'},
+	{"lsn", required_argument, NULL, OPT_LSN},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"searchable", no_argument, NULL, OPT_SEARCHABLE},
 	{NULL, 0, NULL, 0}
 };
 
@@ -104,7 +110,9 @@ usage(void)
 	printf("pg2es streams a PostgreSQL logical replication slot to Elasticsearch _bulk.\n\n"
 		   "Usage:\n"
 		   "  pg2es [OPTION]...                 run the sync\n"
-		   "  pg2es verify [OPTION]... [TABLE]...  compare indexes with tables\n\n"
+		   "  pg2es verify [OPTION]... [TABLE]...  compare indexes with tables\n"
+		   "  pg2es wait [OPTION]...            wait until the running forwarder has stored\n"
+		   "                                    everything up to an LSN\n\n"
 		   "Action:\n"
 		   "      --create-slot          create the slot (plugin pg2es) if it does not exist\n"
 		   "\nPostgreSQL options:\n"
@@ -162,6 +170,12 @@ usage(void)
 		   "\nVerify:\n"
 		   "      --repair               send the missing and different documents, delete\n"
 		   "                             the extra ones, then verify again\n"
+		   "\nWait (pg2es wait; exit 0 reached, 1 timed out, 2 error):\n"
+		   "      --lsn=LSN              the position to wait for (default: the server's\n"
+		   "                             current WAL position)\n"
+		   "      --timeout=SECS         give up after SECS, 0 = never (default: 60)\n"
+		   "      --searchable           then refresh the slot's indexes, so that a search\n"
+		   "                             finds what was stored\n"
 		   "\nObservability:\n"
 		   "      --metrics-port=PORT    serve /metrics and /healthz on PORT (default: off)\n"
 		   "      --metrics-address=ADDR address for --metrics-port (default: 127.0.0.1)\n"
@@ -174,6 +188,12 @@ usage(void)
 		   "upper case with underscores (PG2ES_ES_URL, PG2ES_SLOT, ...); options on the\n"
 		   "command line win. SIZE takes a kB, MB or GB suffix.\n", CFG_DEFAULT_LANES);
 }
+
+/*
+ * The exit status of a bad setting: 1, but 2 under pg2es wait, whose 1
+ * means "timed out" (wait.h).
+ */
+static int	fail_status = 1;
 
 /*
  * fail: report a bad setting in one line and exit, as pg_recvlogical does.
@@ -190,7 +210,7 @@ fail(const char *fmt,...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputs("\npg2es: hint: Try \"pg2es --help\" for more information.\n", stderr);
-	exit(1);
+	exit(fail_status);
 }
 
 /*
@@ -360,6 +380,16 @@ cfg_parse_lsn(const char *text, Lsn *lsn)
 }
 
 /*
+ * parse_lsn_option: the LSN value arg of option name into *lsn, or fail.
+ */
+static void
+parse_lsn_option(const char *name, const char *arg, Lsn *lsn)
+{
+	if (!cfg_parse_lsn(arg, lsn))
+		fail("invalid value \"%s\" for %s (an LSN such as 0/16B3748)", arg, name);
+}
+
+/*
  * read_secret_file: the first line of path, without its newline.
  */
 static char *
@@ -460,9 +490,18 @@ apply_option(Config *cfg, int c, const char *name, const char *arg)
 		case OPT_CREATE_SLOT: cfg->create_slot = flag_value(name, arg); break;
 		case 'o': add_plugin_option(cfg, arg); break;
 		case 's': cfg->status_interval_ms = (int) parse_int(name, arg, 1, 3600) * 1000; break;
-		case 'E':
-			if (!cfg_parse_lsn(arg, &cfg->endpos))
-				fail("invalid value \"%s\" for %s (an LSN such as 0/16B3748)", arg, name);
+		case 'E': parse_lsn_option(name, arg, &cfg->endpos); break;
+		case OPT_LSN:
+			parse_lsn_option(name, arg, &cfg->wait_lsn);
+			cfg->wait_lsn_given = cfg->wait_options_given = true;
+			break;
+		case OPT_TIMEOUT:
+			cfg->wait_timeout_ms = (int) parse_int(name, arg, 0, 86400) * 1000;
+			cfg->wait_options_given = true;
+			break;
+		case OPT_SEARCHABLE:
+			cfg->wait_searchable = flag_value(name, arg);
+			cfg->wait_options_given = true;
 			break;
 		case OPT_ES_URL: split_list(&cfg->es_urls, &cfg->nes_urls, arg, ','); break;
 		case OPT_ES_USER: replace_string(&cfg->es_user, arg); break;
@@ -752,6 +791,19 @@ check_combinations(const Config *cfg)
 {
 	if (cfg->command == COMMAND_PRINT_MAPPINGS)
 		return;					/* needs only -d and -o */
+	if (cfg->wait_options_given && cfg->command != COMMAND_WAIT)
+		fail("--lsn, --timeout and --searchable belong to pg2es wait");
+	if (cfg->command == COMMAND_WAIT && cfg->slot == NULL)
+		fail("no slot specified (-S/--slot or PG2ES_SLOT)");
+	if (cfg->command == COMMAND_WAIT && (cfg->create_slot || cfg->endpos))
+		fail("--create-slot and --endpos cannot be used with wait");
+	if (cfg->repair && cfg->command != COMMAND_VERIFY)
+		fail("--repair is an option of pg2es verify");
+	if (cfg->repair && cfg_versioning_off(cfg))
+		fail("--repair needs versioned documents: with -o versioning=off a repair could overwrite"
+			 " a newer change");
+	if (cfg->command == COMMAND_WAIT && !cfg->wait_searchable)
+		return;					/* Elasticsearch is not asked */
 	if (cfg->nes_urls == 0)
 		fail("no Elasticsearch URL given (--es-url or PG2ES_ES_URL)");
 	check_es_urls(cfg);
@@ -759,11 +811,6 @@ check_combinations(const Config *cfg)
 		fail("no slot specified (-S/--slot or PG2ES_SLOT)");
 	if (cfg->command == COMMAND_VERIFY && (cfg->create_slot || cfg->endpos))
 		fail("--create-slot and --endpos cannot be used with verify");
-	if (cfg->repair && cfg->command != COMMAND_VERIFY)
-		fail("--repair is an option of pg2es verify");
-	if (cfg->repair && cfg_versioning_off(cfg))
-		fail("--repair needs versioned documents: with -o versioning=off a repair could overwrite"
-			 " a newer change");
 	if (cfg->es_user && cfg->es_password == NULL)
 		fail("--es-user needs a password: set PG2ES_ES_PASSWORD or --es-password-file");
 	if (cfg->es_password && cfg->es_user == NULL)
@@ -845,7 +892,7 @@ parse_command_line(Config *cfg, int argc, char **argv)
 		}
 		apply_option(cfg, c, name, c == OPT_CREATE_SLOT || c == OPT_ES_GZIP ||
 					 c == OPT_NO_INITIAL_LOAD || c == OPT_PRINT_MAPPINGS || c == OPT_REPAIR ||
-					 c == 'v' ? NULL : optarg);
+					 c == OPT_SEARCHABLE || c == 'v' ? NULL : optarg);
 	}
 }
 
@@ -861,9 +908,13 @@ cfg_parse(Config *cfg, int argc, char **argv)
 	int			i;
 
 	set_defaults(cfg);
-	if (argc > 1 && strcmp(argv[1], "verify") == 0)
+	fail_status = 1;
+	if (argc > 1 && (strcmp(argv[1], "verify") == 0 || strcmp(argv[1], "wait") == 0))
 	{
-		cfg->command = COMMAND_VERIFY;
+		cfg->command = argv[1][0] == 'v' ? COMMAND_VERIFY : COMMAND_WAIT;
+		cfg->wait_timeout_ms = 60 * 1000;
+		if (cfg->command == COMMAND_WAIT)
+			fail_status = 2;
 		argv[1] = argv[0];
 		argv++;
 		argc--;

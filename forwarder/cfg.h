@@ -19,6 +19,8 @@ typedef enum Command
 {
 	COMMAND_SYNC,				/* stream the slot to Elasticsearch */
 	COMMAND_VERIFY,				/* compare indexes with tables (verify.c) */
+	COMMAND_WAIT,				/* wait until the slot's confirmation passes an
+								 * LSN (wait.c) */
 	COMMAND_PRINT_MAPPINGS		/* print the derived mappings (mapping.c) */
 } Command;
 
@@ -80,6 +82,13 @@ typedef struct Config
 	char	  **verify_tables;
 	size_t		nverify_tables;
 	bool		repair;			/* --repair: fix what differs, then verify again */
+
+	/* wait (wait.c) */
+	Lsn			wait_lsn;		/* valid when wait_lsn_given */
+	bool		wait_lsn_given; /* else: the server's WAL position at the call */
+	int			wait_timeout_ms;	/* 0 = no limit */
+	bool		wait_searchable;	/* also refresh the slot's indexes */
+	bool		wait_options_given; /* one of the three was set */
 
 	/* observability */
 	char	   *metrics_address;

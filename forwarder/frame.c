@@ -11,6 +11,7 @@
  *		COMMIT    [2, xid, commit_lsn, end_lsn, commit_time]
  *		REQUEST   [5, id, "kind", relid, "state", "target_index" | nil,
  *				   keep_old, "index" | nil]  (request.h)
+ *		COVERED   [6, relid, "index name", "schema.table"]
  *
  * A CHANGE payload holds nitems (1 or 2) bulk items, every line ending in
  * \n: a delete item is one line, any other item an action line and a source
@@ -355,8 +356,8 @@ decode_request(Cursor *c, Request *request)
 }
 
 /*
- * decode_other: the rest of a COMMIT, TRUNCATE, RELATION or REQUEST header of n
- * elements (after the kind) at the cursor.
+ * decode_other: the rest of a COMMIT, TRUNCATE, RELATION, REQUEST or
+ * COVERED header of n elements (after the kind) at the cursor.
  */
 static bool
 decode_other(Cursor *c, uint64_t n, Frame *frame, char *errbuf, size_t errlen)
@@ -386,6 +387,14 @@ decode_other(Cursor *c, uint64_t n, Frame *frame, char *errbuf, size_t errlen)
 			break;
 		case FRAME_REQUEST:
 			if (n == 8 && decode_request(c, &frame->request))
+				return true;
+			break;
+		case FRAME_COVERED:
+			if (n == 4 && read_uint(c, &frame->relid) &&
+				read_str(c, &frame->relation_index, &frame->relation_index_len) &&
+				frame->relation_index_len > 0 &&
+				read_str(c, &frame->covered_table, &frame->covered_table_len) &&
+				frame->covered_table_len > 0)
 				return true;
 			break;
 		case FRAME_CHANGE:
@@ -420,7 +429,7 @@ frame_reader_next(FrameReader *reader, Frame *frame, char *errbuf, size_t errlen
 				 reader->pos);
 		return FRAME_ERROR;
 	}
-	if (kind < FRAME_CHANGE || kind > FRAME_REQUEST)
+	if (kind < FRAME_CHANGE || kind > FRAME_COVERED)
 	{
 		snprintf(errbuf, errlen, "unknown frame kind %llu", (unsigned long long) kind);
 		return FRAME_ERROR;

@@ -16,7 +16,8 @@ typedef enum FrameKind
 	FRAME_COMMIT = 2,
 	FRAME_TRUNCATE = 3,
 	FRAME_RELATION = 4,
-	FRAME_REQUEST = 5
+	FRAME_REQUEST = 5,
+	FRAME_COVERED = 6
 } FrameKind;
 
 /* CHANGE flag bit 0: the frame holds an unversioned (partial update) item */
@@ -63,10 +64,13 @@ typedef struct Frame
 	Lsn			commit_lsn;
 	Lsn			end_lsn;
 	int64_t		commit_time;	/* microseconds since the Unix epoch */
-	/* RELATION */
+	/* RELATION and COVERED */
 	uint64_t	relid;
 	const char *relation_index;
 	size_t		relation_index_len;
+	/* COVERED: the table's quoted schema.name, for the request and messages */
+	const char *covered_table;
+	size_t		covered_table_len;
 	/* TRUNCATE: nindexes msgpack strings, back to back (frame_truncate_index) */
 	Lsn			truncate_version;	/* commit LSN; 0 = unversioned */
 	const char *indexes;

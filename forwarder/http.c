@@ -2,19 +2,22 @@
  * http.c
  *		Metrics and health endpoint (see http.h).
  *
- * A scrape is tiny and rare, so a connection is served in one go when the
- * listening socket is readable: accept, read the request line with a short
- * receive timeout, write the answer, close. The socket is loopback-bound by
- * default; the counters hold no secrets.
+ * Served from the program's one wait (http_wait) without ever blocking it:
+ * each connection is a small state machine on a non-blocking socket
+ * (reading the request head, parked in GET /wait, writing the answer), so
+ * a slow client or a long /wait costs a slot, not the stream. The socket
+ * is loopback-bound by default; the counters hold no secrets.
  */
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -22,6 +25,17 @@
 
 #include "buf.h"
 #include "log.h"
+
+/* a client has this long to send its request head, then to take the answer */
+#define HTTP_READ_US (2 * 1000000)
+#define HTTP_WRITE_US (10 * 1000000)
+/* GET /wait's timeout when none is given, in seconds (as pg2es wait's) */
+#define HTTP_WAIT_DEFAULT_S 60
+/*
+ * While a refresh for a searchable wait is under way the wait is cut to
+ * this, to drive it: its socket is not among those the wait watches.
+ */
+#define HTTP_REFRESH_POLL_MS 5
 
 /*
  * metrics_item_error: count an item error of the given Elasticsearch type
@@ -53,10 +67,20 @@ http_open(Http *http, const char *address, int port)
 {
 	struct sockaddr_in sa;
 	int			one = 1;
+	int			i;
 
 	http->listen_fd = -1;
+	http->clients = NULL;
+	http->refresher = NULL;
 	if (port == 0)
 		return true;
+	if ((http->clients = calloc(HTTP_MAX_CLIENTS, sizeof(HttpClient))) == NULL)
+	{
+		log_error("out of memory");
+		return false;
+	}
+	for (i = 0; i < HTTP_MAX_CLIENTS; i++)
+		http->clients[i].fd = -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t) port);
@@ -267,27 +291,195 @@ format_metrics(Buf *out, const Metrics *m)
 }
 
 /*
- * answer: read one request from fd and write the response.
+ * client_close: end connection c and free its slot.
  */
 static void
-answer(int fd, const Metrics *m)
+client_close(HttpClient *c)
 {
-	char		req[1024];
-	ssize_t		n;
+	close(c->fd);
+	buf_free(&c->out);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+/*
+ * client_flush: send what is left of c's answer without blocking; the
+ * connection is closed once all is sent or the client is gone, else it
+ * waits for the socket to take more (POLLOUT).
+ */
+static void
+client_flush(HttpClient *c)
+{
+	while (c->sent < c->out.len)
+	{
+		ssize_t		n = send(c->fd, c->out.data + c->sent, c->out.len - c->sent, MSG_NOSIGNAL);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0)
+		{
+			log_debug("metrics client went away: %s", strerror(errno));
+			break;
+		}
+		c->sent += (size_t) n;
+	}
+	client_close(c);
+}
+
+/*
+ * client_answer: queue the answer status (e.g. "200 OK") with body
+ * (borrowed) on c and start sending it; c has HTTP_WRITE_US to take it.
+ */
+static void
+client_answer(HttpClient *c, const char *status, const Buf *body, int64_t now)
+{
+	buf_reset(&c->out);
+	if (!buf_printf(&c->out, "HTTP/1.1 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
+					"Content-Length: %zu\r\nConnection: close\r\n\r\n",
+					status, body->len) ||
+		!buf_append(&c->out, body->data, body->len))
+	{
+		log_warning("out of memory answering a metrics client");
+		client_close(c);
+		return;
+	}
+	c->state = HTTP_CLIENT_WRITING;
+	c->sent = 0;
+	c->deadline_us = now + HTTP_WRITE_US;
+	client_flush(c);
+}
+
+/*
+ * client_answer_text: client_answer with a short text body.
+ */
+static void
+client_answer_text(HttpClient *c, const char *status, const char *text, int64_t now)
+{
 	Buf			body;
-	Buf			resp;
-	const char *status = "404 Not Found";
-	struct timeval tv = {0, 200000};
 
 	buf_init(&body);
-	buf_init(&resp);
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
-		(n = recv(fd, req, sizeof(req) - 1, 0)) <= 0)
+	if (!buf_append_str(&body, text))
+		status = "500 Internal Server Error";
+	client_answer(c, status, &body, now);
+	buf_free(&body);
+}
+
+/*
+ * query_value: the percent-decoded value of parameter *name ("lsn") in
+ * out[0..size), from the query text q (the part after "?", up to its end
+ * or a space); returns false when the parameter is absent, too long or
+ * holds a NUL (%00).
+ */
+static bool
+query_value(const char *q, const char *name, char *out, size_t size)
+{
+	size_t		nlen = strlen(name);
+	size_t		n = 0;
+	const char *p = q;
+
+	while (*p && *p != ' ' && !(strncmp(p, name, nlen) == 0 && p[nlen] == '='))
+	{
+		p += strcspn(p, "& ");
+		p += *p == '&';
+	}
+	if (*p == '\0' || *p == ' ')
+		return false;
+	for (p += nlen + 1; *p && *p != '&' && *p != ' ' && n + 1 < size; p++)
+	{
+		if (*p == '%' && isxdigit((unsigned char) p[1]) && isxdigit((unsigned char) p[2]))
+		{
+			char		hex[3] = {p[1], p[2], '\0'};
+
+			out[n++] = (char) strtol(hex, NULL, 16);
+			p += 2;
+		}
+		else
+			out[n++] = *p;
+		if (out[n - 1] == '\0')
+			return false;		/* "%00" would cut the value short */
+	}
+	out[n] = '\0';
+	return *p == '\0' || *p == '&' || *p == ' ';
+}
+
+/*
+ * unknown_parameter: the first parameter of query q other than lsn,
+ * timeout and searchable, as "name" (at most size bytes), or false.
+ */
+static bool
+unknown_parameter(const char *q, char *name, size_t size)
+{
+	while (*q && *q != ' ')
+	{
+		size_t		len = strcspn(q, "=& ");
+
+		if (!((len == 3 && strncmp(q, "lsn", 3) == 0) ||
+			  (len == 7 && strncmp(q, "timeout", 7) == 0) ||
+			  (len == 10 && strncmp(q, "searchable", 10) == 0)))
+		{
+			snprintf(name, size, "%.*s", (int) (len < size ? len : size - 1), q);
+			return true;
+		}
+		q += strcspn(q, "& ");
+		q += *q == '&';
+	}
+	return false;
+}
+
+/*
+ * park_wait: GET /wait?lsn=X[&timeout=S][&searchable=1] on c (query q):
+ * answered now when bad (400) or already confirmed, else parked until the
+ * confirmation passes X or S seconds (default 60, 0 = no limit) pass.
+ */
+static void
+park_wait(HttpClient *c, const char *q, int64_t now)
+{
+	char		value[64];
+	char		why[160];
+	char	   *end;
+	long		secs = HTTP_WAIT_DEFAULT_S;
+
+	why[0] = '\0';
+	if (unknown_parameter(q, value, sizeof(value)))
+		snprintf(why, sizeof(why), "unknown parameter \"%s\" (lsn, timeout, searchable)\n", value);
+	else if (!query_value(q, "lsn", value, sizeof(value)))
+		snprintf(why, sizeof(why), "lsn is required (an LSN such as 0/16B3748)\n");
+	else if (!cfg_parse_lsn(value, &c->lsn))
+		snprintf(why, sizeof(why), "invalid lsn \"%s\" (an LSN such as 0/16B3748)\n", value);
+	else if (query_value(q, "timeout", value, sizeof(value)) &&
+			 ((secs = strtol(value, &end, 10)) < 0 || secs > 86400 || *end || end == value))
+		snprintf(why, sizeof(why), "invalid timeout \"%s\" (seconds, 0 to 86400)\n", value);
+	else if (query_value(q, "searchable", value, sizeof(value)) &&
+			 strcmp(value, "1") != 0 && strcmp(value, "0") != 0)
+		snprintf(why, sizeof(why), "invalid searchable \"%s\" (1 or 0)\n", value);
+	if (why[0])
+	{
+		client_answer_text(c, "400 Bad Request", why, now);
 		return;
-	req[n] = '\0';
-	if (strncmp(req, "GET /metrics ", 13) == 0)
+	}
+	c->searchable = query_value(q, "searchable", value, sizeof(value)) && value[0] == '1';
+	c->state = HTTP_CLIENT_PARKED;
+	c->deadline_us = secs == 0 ? 0 : now + (int64_t) secs * 1000000;
+}
+
+/*
+ * client_dispatch: answer (or park) c's complete request head.
+ */
+static void
+client_dispatch(HttpClient *c, const Metrics *m, int64_t now)
+{
+	Buf			body;
+	const char *status = "404 Not Found";
+
+	if (strncmp(c->head, "GET /wait?", 10) == 0 || strncmp(c->head, "GET /wait ", 10) == 0)
+	{
+		park_wait(c, c->head + 9 + (c->head[9] == '?'), now);
+		return;
+	}
+	buf_init(&body);
+	if (strncmp(c->head, "GET /metrics ", 13) == 0)
 		status = format_metrics(&body, m) ? "200 OK" : "500 Internal Server Error";
-	else if (strncmp(req, "GET /healthz ", 13) == 0)
+	else if (strncmp(c->head, "GET /healthz ", 13) == 0)
 	{
 		bool		ready = m->pg_connected && m->es_ok;
 
@@ -295,67 +487,283 @@ answer(int fd, const Metrics *m)
 		if (!buf_append_str(&body, ready ? "ok\n" : "not ready\n"))
 			status = "500 Internal Server Error";
 	}
-	if (buf_printf(&resp, "HTTP/1.1 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-				   "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-				   status, body.len) &&
-		buf_append(&resp, body.data, body.len) &&
-		send(fd, resp.data, resp.len, MSG_NOSIGNAL) < 0)
-		log_debug("metrics client went away: %s", strerror(errno));
+	client_answer(c, status, &body, now);
 	buf_free(&body);
-	buf_free(&resp);
 }
 
 /*
- * http_serve: answer every connection waiting on the listening socket.
+ * client_read: take what c has sent; once the request head is complete
+ * (the blank line after the headers: answering before it is read would
+ * reset the connection under the answer) dispatch it.
  */
-void
-http_serve(Http *http, const Metrics *m)
+static void
+client_read(HttpClient *c, const Metrics *m, int64_t now)
 {
-	int			fd;
+	ssize_t		n = recv(c->fd, c->head + c->head_len, HTTP_MAX_HEAD - c->head_len, 0);
 
-	if (http->listen_fd < 0)
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
-	while ((fd = accept(http->listen_fd, NULL, NULL)) >= 0)
+	if (n <= 0)
 	{
-		/* accepted sockets do not inherit O_NONBLOCK on Linux */
-		answer(fd, m);
-		close(fd);
+		client_close(c);
+		return;
+	}
+	c->head_len += (size_t) n;
+	c->head[c->head_len] = '\0';
+	if (strstr(c->head, "\r\n\r\n") || strstr(c->head, "\n\n"))
+		client_dispatch(c, m, now);
+	else if (c->head_len == HTTP_MAX_HEAD)
+		client_answer_text(c, "431 Request Header Fields Too Large", "request too large\n", now);
+}
+
+/*
+ * client_hung_up: whether waiting client c, whose socket poll reported
+ * readable, has closed its end (anything else it sends is ignored).
+ */
+static bool
+client_hung_up(HttpClient *c)
+{
+	char		junk[512];
+	ssize_t		n = recv(c->fd, junk, sizeof(junk), 0);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/*
+ * client_confirmed: c's LSN is confirmed: answer 200, or for a searchable
+ * wait ask for a refresh round starting now (503 when the forwarder has
+ * no index list to refresh).
+ */
+static void
+client_confirmed(Http *http, HttpClient *c, const Metrics *m, int64_t now)
+{
+	char		text[64];
+
+	if (c->searchable && http->refresher == NULL)
+	{
+		client_answer_text(c, "503 Service Unavailable",
+						   "searchable waits are off: the covered tables could not be listed at start (see the log)\n", now);
+		return;
+	}
+	if (c->searchable)
+	{
+		c->round = refresh_want(http->refresher);
+		c->state = HTTP_CLIENT_REFRESHING;
+		return;
+	}
+	snprintf(text, sizeof(text), "confirmed " LSN_FORMAT "\n", LSN_ARGS(m->confirmed_lsn));
+	client_answer_text(c, "200 OK", text, now);
+}
+
+/*
+ * client_watch_waiting: a parked /wait has its answer once the confirmed
+ * position passes its LSN (and, if searchable, its refresh round is over),
+ * or at its timeout; a client that hangs up is dropped.
+ */
+static void
+client_watch_waiting(Http *http, HttpClient *c, const Metrics *m, short revents, int64_t now)
+{
+	char		text[128];
+	long		failed;
+
+	if (revents && client_hung_up(c))
+		client_close(c);
+	else if (c->state == HTTP_CLIENT_PARKED && m->confirmed_lsn >= c->lsn)
+		client_confirmed(http, c, m, now);
+	else if (c->state == HTTP_CLIENT_REFRESHING &&
+			 refresh_done(http->refresher, c->round, &failed))
+	{
+		if (failed >= 0)
+			snprintf(text, sizeof(text), "confirmed, but a refresh failed: HTTP %ld\n", failed);
+		else
+			snprintf(text, sizeof(text), "confirmed " LSN_FORMAT ", searchable\n", LSN_ARGS(c->lsn));
+		client_answer_text(c, failed >= 0 ? "502 Bad Gateway" : "200 OK", text, now);
+	}
+	else if (c->deadline_us && now >= c->deadline_us)
+	{
+		snprintf(text, sizeof(text), "timed out: confirmed " LSN_FORMAT ", not yet " LSN_FORMAT "%s\n",
+				 LSN_ARGS(m->confirmed_lsn), LSN_ARGS(c->lsn),
+				 c->state == HTTP_CLIENT_REFRESHING ? " searchable" : "");
+		client_answer_text(c, "504 Gateway Timeout", text, now);
 	}
 }
 
 /*
+ * client_step: move connection c on, given what poll said of its socket.
+ */
+static void
+client_step(Http *http, HttpClient *c, const Metrics *m, short revents, int64_t now)
+{
+	switch (c->state)
+	{
+		case HTTP_CLIENT_FREE:
+			return;
+		case HTTP_CLIENT_READING:
+			if (revents)
+				client_read(c, m, now);
+			else if (now >= c->deadline_us)
+				client_close(c);	/* too slow to say what it wants */
+			return;
+		case HTTP_CLIENT_PARKED:
+		case HTTP_CLIENT_REFRESHING:
+			client_watch_waiting(http, c, m, revents, now);
+			return;
+		case HTTP_CLIENT_WRITING:
+			if (revents)
+				client_flush(c);
+			else if (now >= c->deadline_us)
+				client_close(c);
+			return;
+	}
+}
+
+/*
+ * accept_clients: take every connection waiting on the listening socket
+ * into a free slot, non-blocking; when every slot is taken, a newcomer is
+ * told so (503) in one try and closed.
+ */
+static void
+accept_clients(Http *http, int64_t now)
+{
+	int			fd;
+
+	while ((fd = accept(http->listen_fd, NULL, NULL)) >= 0)
+	{
+		HttpClient *c = NULL;
+		int			i;
+
+		for (i = 0; i < HTTP_MAX_CLIENTS && c == NULL; i++)
+			if (http->clients[i].state == HTTP_CLIENT_FREE)
+				c = &http->clients[i];
+		/* accepted sockets do not inherit O_NONBLOCK on Linux */
+		if (c == NULL || fcntl(fd, F_SETFL, O_NONBLOCK) != 0)
+		{
+			static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 5\r\n"
+				"Connection: close\r\n\r\nbusy\n";
+
+			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+				log_debug("metrics client went away: %s", strerror(errno));
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->state = HTTP_CLIENT_READING;
+		c->deadline_us = now + HTTP_READ_US;
+	}
+}
+
+/*
+ * client_events: the poll events client c waits for.
+ */
+static short
+client_events(const HttpClient *c)
+{
+	return c->state == HTTP_CLIENT_WRITING ? POLLOUT : POLLIN;
+}
+
+/*
+ * clients_deadline: the timeout_ms of a wait, shortened to the nearest
+ * deadline of a connection (a parked /wait's timeout, a slow client's).
+ */
+static int
+clients_deadline(const Http *http, int timeout_ms, int64_t now)
+{
+	int			i;
+
+	for (i = 0; i < HTTP_MAX_CLIENTS; i++)
+	{
+		const HttpClient *c = &http->clients[i];
+		int64_t		ms;
+
+		if (c->state == HTTP_CLIENT_FREE || c->deadline_us == 0)
+			continue;
+		ms = c->deadline_us <= now ? 0 : (c->deadline_us - now) / 1000 + 1;
+		if (ms < timeout_ms)
+			timeout_ms = (int) ms;
+	}
+	return timeout_ms;
+}
+
+/*
  * http_wait: the one wait of the program: sleep until curl's sockets of es,
- * one of the nfds caller's fds, or the metrics socket is ready, or
- * timeout_ms passes, and answer the metrics clients that are waiting. fds
- * must have room for nfds + 1 entries: the last is this function's (the
- * caller's revents are left as poll set them). http may be NULL (no
- * endpoint, as in verify). Returns false (logged) when curl fails.
+ * one of the nfds caller's fds (at most HTTP_MAX_CALLER_FDS), the
+ * endpoint's sockets, or timeout_ms passes, then move the endpoint's
+ * connections on. The caller's revents are left as poll set them. http may
+ * be NULL (no endpoint, as in verify). Returns false (logged) when curl
+ * fails.
  */
 bool
 http_wait(Http *http, const Metrics *m, Es *es, struct curl_waitfd *fds, unsigned int nfds,
 		  int timeout_ms)
 {
-	bool		listening = http != NULL && http->listen_fd >= 0;
+	struct curl_waitfd all[HTTP_MAX_CALLER_FDS + 1 + HTTP_MAX_CLIENTS];
+	int			slot[HTTP_MAX_CLIENTS];
+	unsigned int n = nfds;
+	int			i;
+	int64_t		now = pg2es_now_us();
 
-	if (listening)
+	if (http == NULL || http->listen_fd < 0)
+		return es_wait(es, fds, nfds, timeout_ms < 0 ? 0 : timeout_ms);
+	if (nfds > HTTP_MAX_CALLER_FDS)
 	{
-		fds[nfds].fd = http->listen_fd;
-		fds[nfds].events = POLLIN;
-		fds[nfds].revents = 0;
-	}
-	if (!es_wait(es, fds, nfds + (listening ? 1 : 0), timeout_ms < 0 ? 0 : timeout_ms))
+		log_error("internal error: %u sockets to wait for, at most %d", nfds, HTTP_MAX_CALLER_FDS);
 		return false;
-	if (listening && fds[nfds].revents)
-		http_serve(http, m);
+	}
+	/* a confirmation that came since the last wait answers its waits now */
+	for (i = 0; i < HTTP_MAX_CLIENTS; i++)
+		if (http->clients[i].state == HTTP_CLIENT_PARKED ||
+			http->clients[i].state == HTTP_CLIENT_REFRESHING)
+			client_watch_waiting(http, &http->clients[i], m, 0, now);
+	memcpy(all, fds, nfds * sizeof(*fds));
+	all[n++] = (struct curl_waitfd) {http->listen_fd, POLLIN, 0};
+	for (i = 0; i < HTTP_MAX_CLIENTS; i++)
+	{
+		slot[i] = -1;
+		if (http->clients[i].state != HTTP_CLIENT_FREE)
+		{
+			slot[i] = (int) n;
+			all[n++] = (struct curl_waitfd) {http->clients[i].fd, client_events(&http->clients[i]), 0};
+		}
+	}
+	timeout_ms = clients_deadline(http, timeout_ms < 0 ? 0 : timeout_ms, now);
+	if (http->refresher && refresh_busy(http->refresher) && timeout_ms > HTTP_REFRESH_POLL_MS)
+		timeout_ms = HTTP_REFRESH_POLL_MS;
+	if (!es_wait(es, all, n, timeout_ms) ||
+		(http->refresher && !refresh_step(http->refresher)))
+		return false;
+	memcpy(fds, all, nfds * sizeof(*fds));
+	now = pg2es_now_us();
+	for (i = 0; i < HTTP_MAX_CLIENTS; i++)
+		client_step(http, &http->clients[i], m, slot[i] < 0 ? 0 : all[slot[i]].revents, now);
+	if (all[nfds].revents)
+		accept_clients(http, now);
 	return true;
 }
 
 /*
- * http_close: stop listening.
+ * http_serve_refreshes: let GET /wait?searchable=1 refresh with r
+ * (borrowed; must outlive http's use), from now on.
+ */
+void
+http_serve_refreshes(Http *http, Refresher *r)
+{
+	http->refresher = r;
+}
+
+/*
+ * http_close: stop listening; connections still open (parked waits among
+ * them) are closed unanswered.
  */
 void
 http_close(Http *http)
 {
+	int			i;
+
+	for (i = 0; http->clients && i < HTTP_MAX_CLIENTS; i++)
+		if (http->clients[i].state != HTTP_CLIENT_FREE)
+			client_close(&http->clients[i]);
+	free(http->clients);
+	http->clients = NULL;
 	if (http->listen_fd >= 0)
 		close(http->listen_fd);
 	http->listen_fd = -1;

@@ -5,12 +5,20 @@
  *	GET /healthz  200 "ok" when connected to PostgreSQL and Elasticsearch
  *	              answers, else 503
  *	GET /metrics  Prometheus text format
+ *	GET /wait?lsn=X[&timeout=S][&searchable=1]
+ *	              200 once the forwarder has confirmed X (everything before
+ *	              it is stored), 504 after S seconds (default 60, 0 = no
+ *	              limit) without, 400 for a bad or missing parameter;
+ *	              searchable=1 refreshes the indexes (refresh.h) before the
+ *	              200 (502 when a refresh fails)
  */
 #ifndef PG2ES_HTTP_H
 #define PG2ES_HTTP_H
 
+#include "buf.h"
 #include "common.h"
 #include "es.h"
+#include "refresh.h"
 
 #define METRICS_MAX_ERROR_TYPES 16
 #define METRICS_MAX_LANES 64
@@ -59,17 +67,52 @@ typedef struct Metrics
 	int64_t		slot_max_wal_keep_bytes;	/* -1: unlimited */
 } Metrics;
 
+/* connections served at once (parked GET /wait included) */
+#define HTTP_MAX_CLIENTS 64
+/* sockets a caller of http_wait may add (the initial load's jobs and one) */
+#define HTTP_MAX_CALLER_FDS 80
+/* the largest request head read */
+#define HTTP_MAX_HEAD 2048
+
+typedef enum HttpClientState
+{
+	HTTP_CLIENT_FREE,			/* slot unused */
+	HTTP_CLIENT_READING,		/* the request head is arriving */
+	HTTP_CLIENT_PARKED,			/* GET /wait, until confirmed or timed out */
+	HTTP_CLIENT_REFRESHING,		/* GET /wait&searchable=1, confirmed: until
+								 * its refresh round is over */
+	HTTP_CLIENT_WRITING			/* the answer is going out */
+} HttpClientState;
+
+/* One connection to the endpoint (http.c). */
+typedef struct HttpClient
+{
+	int			fd;				/* -1 when free */
+	HttpClientState state;
+	char		head[HTTP_MAX_HEAD + 1];	/* the request so far, NUL-ended */
+	size_t		head_len;
+	int64_t		deadline_us;	/* reading/writing: give up; parked: time
+								 * out (0 = never) */
+	Lsn			lsn;			/* parked: the position waited for */
+	bool		searchable;		/* parked: refresh the indexes before 200 */
+	uint64_t	round;			/* refreshing: the refresh round awaited */
+	Buf			out;			/* the answer */
+	size_t		sent;			/* bytes of out sent */
+} HttpClient;
+
 typedef struct Http
 {
 	int			listen_fd;		/* -1 when off */
+	HttpClient *clients;		/* HTTP_MAX_CLIENTS, owned; NULL when off */
+	Refresher  *refresher;		/* for searchable waits (borrowed), or NULL */
 } Http;
 
 extern void metrics_item_error(Metrics *m, const char *type);
 extern PG2ES_MUSTCHECK bool http_open(Http *http, const char *address, int port);
-extern void http_serve(Http *http, const Metrics *m);
 extern PG2ES_MUSTCHECK bool http_wait(Http *http, const Metrics *m, Es *es,
 									  struct curl_waitfd *fds, unsigned int nfds,
 									  int timeout_ms);
+extern void http_serve_refreshes(Http *http, Refresher *r);
 extern void http_close(Http *http);
 
 #endif							/* PG2ES_HTTP_H */

@@ -6,7 +6,8 @@
  * leaf partitions (chunk.c); --load-jobs ordinary connections, all inside
  * the same imported snapshot, each run
  *	COPY (SELECT pg2es.bulk_item(leaf, row, VERSION, OPTIONS) FROM ONLY leaf
- *	      WHERE ctid >= '(a,0)' AND ctid < '(b,0)') TO STDOUT (FORMAT binary)
+ *	      WHERE ctid >= '(a,0)' AND ctid < '(b,0)' [AND (row filter)])
+ *	TO STDOUT (FORMAT binary)
  * for one range at a time; the bytea payloads, complete bulk items, go to
  * the batcher as they are (copyin.c reads the framing). One table at a time
  * is copied, and its items form one transaction of the acknowledgement
@@ -349,10 +350,12 @@ free_units(LoadUnit *units, uint32_t n)
 }
 
 /*
- * start_unit: send the COPY of unit u on an idle job.
+ * start_unit: send the COPY of unit u on an idle job; row_filter (NULL =
+ * none) is the publications' filter (catalog_published), so that the rows
+ * it rejects are not even encoded.
  */
 static bool
-start_unit(Load *ld, LoadJob *job, const LoadUnit *u)
+start_unit(Load *ld, LoadJob *job, const LoadUnit *u, const char *row_filter)
 {
 	Buf			sql;
 	bool		good;
@@ -366,6 +369,9 @@ start_unit(Load *ld, LoadJob *job, const LoadUnit *u)
 		(u->range.open_end ||
 		 buf_printf(&sql, " %s ctid < '(%llu,0)'::tid", u->range.first_block == 0 ? "WHERE" : "AND",
 					(unsigned long long) u->range.end_block)) &&
+		(row_filter == NULL ||
+		 buf_printf(&sql, " %s (%s)", u->range.first_block == 0 && u->range.open_end ? "WHERE" : "AND",
+					row_filter)) &&
 		buf_append_str(&sql, ") TO STDOUT (FORMAT binary)");
 	if (good && !PQsendQuery(job->conn, sql.data))
 	{
@@ -734,6 +740,7 @@ copy_table(Load *ld, size_t t)
 	uint64_t	pages;
 	double		estimate;
 	Frame		commit;
+	CatalogPublished pub = {NULL, true};
 	int			i;
 	bool		good;
 
@@ -744,17 +751,19 @@ copy_table(Load *ld, size_t t)
 							  ld->version, nunits, pages);
 	ld->table_started_us = pg2es_now_us();
 	progress_restart(&ld->progress, ld->table_started_us);
+	good = good && catalog_published(ld->control, ld->cfg, ld->tables.items[t].relid, &pub);
 	while (good && (next < nunits || any_busy(ld)))
 	{
 		if (*ld->stop)
 			break;
 		for (i = 0; good && i < ld->njobs && next < nunits; i++)
 			if (ld->jobs[i].state == JOB_IDLE)
-				good = start_unit(ld, &ld->jobs[i], &units[next++]);
+				good = start_unit(ld, &ld->jobs[i], &units[next++], pub.row_filter);
 		good = good && step(ld);
 		report_progress(ld, t, estimate, false);
 	}
 	free_units(units, nunits);
+	free(pub.row_filter);
 	if (!good || *ld->stop)
 	{
 		log_end_partial_line();
@@ -1036,7 +1045,7 @@ load_copy_into(const Config *cfg, Metrics *metrics, unsigned int relid, const ch
 			   volatile sig_atomic_t *stop, Lsn *version)
 {
 	Load		ld;
-	Http		no_http = {-1};
+	Http		no_http = {-1, NULL, NULL};
 	LoadStatus	status = LOAD_FAILED;
 	size_t		t;
 

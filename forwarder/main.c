@@ -22,6 +22,7 @@
 #include "slot.h"
 #include "sync.h"
 #include "verify.h"
+#include "wait.h"
 
 /* how long SIGTERM waits for buffered changes to be acknowledged */
 #define SHUTDOWN_GRACE_US (20 * 1000000)
@@ -450,6 +451,22 @@ run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
 }
 
 /*
+ * serve_refreshes: with the metrics endpoint on, a refresher of the
+ * covered tables' indexes for GET /wait?searchable=1 (refresh.h), which
+ * answers 503 without one (logged). refresher is freed by the caller.
+ */
+static void
+serve_refreshes(const Config *cfg, Http *http, Refresher *refresher)
+{
+	if (cfg->metrics_port == 0)
+		return;
+	if (refresh_init(refresher, cfg))
+		http_serve_refreshes(http, refresher);
+	else
+		log_warning("GET /wait?searchable=1 is off (the indexes to refresh are not known)");
+}
+
+/*
  * run_with_reindex: run_sync with the online reindex worker's side
  * (reindex.h) told of requests and polled by the streaming loop.
  */
@@ -475,7 +492,8 @@ main(int argc, char **argv)
 	Metrics		metrics;
 	Sync		sync;
 	MappingCache mappings;
-	Http		http = {-1};
+	Http		http = {-1, NULL, NULL};
+	Refresher	refresher;
 	int			status = 1;
 
 	cfg_parse(&cfg, argc, argv);
@@ -487,15 +505,17 @@ main(int argc, char **argv)
 		return status;
 	}
 	install_signals();
-	if (cfg.command == COMMAND_VERIFY)
+	if (cfg.command == COMMAND_VERIFY || cfg.command == COMMAND_WAIT)
 	{
-		status = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK
-			? verify_run(&cfg, &stop_requested) : 2;
+		status = curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ? 2
+			: cfg.command == COMMAND_VERIFY ? verify_run(&cfg, &stop_requested)
+			: wait_run(&cfg, &stop_requested);
 		curl_global_cleanup();
 		cfg_free(&cfg);
 		return status;
 	}
 	memset(&metrics, 0, sizeof(metrics));
+	memset(&refresher, 0, sizeof(refresher));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 	{
 		log_error("could not initialize libcurl");
@@ -508,12 +528,15 @@ main(int argc, char **argv)
 		if (http_open(&http, cfg.metrics_address, cfg.metrics_port))
 		{
 			/* indexes and the initial load come before the stream (load.h) */
-			LoadStatus	ls = load_prepare(&cfg, &metrics, &http, &stop_requested);
+			LoadStatus	ls;
 
+			serve_refreshes(&cfg, &http, &refresher);
+			ls = load_prepare(&cfg, &metrics, &http, &stop_requested);
 			status = ls == LOAD_OK ? run_with_reindex(&cfg, &sync, &http, &metrics)
 				: ls == LOAD_STOPPED ? 0 : 1;
 		}
 		http_close(&http);
+		refresh_free(&refresher);
 	}
 	sync_free(&sync);
 	mapping_cache_free(&mappings);

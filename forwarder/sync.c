@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "bulkresp.h"
+#include "catalog.h"
 #include "frame.h"
 #include "mapping.h"
 #include "request.h"
@@ -319,6 +320,25 @@ queue_index_creation(Sync *sync, const Frame *frame)
 }
 
 /*
+ * queue_backfill: a COVERED frame: a publication change brought a table
+ * under the stream. Its index is created as for a RELATION frame, and its
+ * existing rows are asked for (catalog_request_backfill) before the
+ * transaction's COMMIT frame can be confirmed; when that fails the stream
+ * starts again from what was confirmed, which brings the frame back.
+ */
+static SyncStatus
+queue_backfill(Sync *sync, const Frame *frame)
+{
+	SyncStatus	status = queue_index_creation(sync, frame);
+
+	if (status == SYNC_OK &&
+		!catalog_request_backfill(sync->cfg, (unsigned int) frame->relid, frame->covered_table,
+								  frame->covered_table_len))
+		status = SYNC_RECONNECT;
+	return status;
+}
+
+/*
  * is_move: a CHANGE frame whose partial update's document Elasticsearch
  * cannot have (a key change keeping a TOASTed value): rebuilt from the old
  * document (move.h).
@@ -437,6 +457,8 @@ add_frame(Sync *sync, const Frame *frame, void **block, int64_t now_us)
 			if (!reindex_on_request(sync, &frame->request))
 				return SYNC_FATAL;
 			break;
+		case FRAME_COVERED:
+			return queue_backfill(sync, frame);
 	}
 	return SYNC_OK;
 oom:

@@ -17,6 +17,10 @@
  *	3. extra = _count - documents found; when there are any, scroll the
  *	   index's _ids into a temporary table and anti-join it with the
  *	   table's _ids to name them.
+ * Under -o publications only the rows its row filter accepts are walked
+ * (catalog_published), and when no publication of the table publishes
+ * delete, extra documents are reported but expected (exit status 0; a
+ * repair keeps them).
  * A table that has no usable key (its rows are never synced), or rows
  * without a key value, is not equal to its index, whatever the counts say.
  * A table pattern that matches no covered table is an error, so that a typo
@@ -90,6 +94,7 @@ typedef struct Verify
 	IdList		missing;
 	IdList		different;
 	IdList		extra;
+	CatalogPublished pub;		/* row filter; extras kept when no deletes */
 	Buf			body;			/* request body scratch */
 	Buf			items;			/* repair: the writes not sent yet, NDJSON */
 	uint64_t   *item_counts[VERIFY_BATCH];	/* what each counts to when done */
@@ -505,6 +510,7 @@ walk_table(Verify *v)
 		 buf_printf(&sql, ", pg2es.bulk_item(%u::regclass, r.*, %llu, %s)", v->table->relid,
 					(unsigned long long) v->version, v->optlit)) &&
 		buf_printf(&sql, " FROM %s%s r", v->table->partitioned ? "" : "ONLY ", v->table->name) &&
+		(v->pub.row_filter == NULL || buf_printf(&sql, " WHERE %s", v->pub.row_filter)) &&
 		catalog_exec(v->conn, sql.data, PGRES_COMMAND_OK);
 	buf_free(&sql);
 	while (good && more)
@@ -660,14 +666,16 @@ collect_ids(Verify *v)
 }
 
 /*
- * extras_query: into sql, the query of the collected _ids that no row has.
+ * extras_query: into sql, the query of the collected _ids that no row has
+ * (no row the publications' row filter accepts).
  */
 static bool
 extras_query(const Verify *v, Buf *sql)
 {
 	return buf_printf(sql, "SELECT id FROM pg2es_verify_ids EXCEPT SELECT pg2es.doc_id(%u::regclass,"
-					  " r.*, %s) FROM %s%s r", v->table->relid, v->optlit,
-					  v->table->partitioned ? "" : "ONLY ", v->table->name);
+					  " r.*, %s) FROM %s%s r WHERE %s", v->table->relid, v->optlit,
+					  v->table->partitioned ? "" : "ONLY ", v->table->name,
+					  v->pub.row_filter ? v->pub.row_filter : "true");
 }
 
 /*
@@ -880,6 +888,9 @@ print_report(const Verify *v)
 	print_ids("missing", &v->missing);
 	print_ids("different", &v->different);
 	print_ids("extra", &v->extra);
+	if (extra > 0 && !v->pub.deletes)
+		printf("  the extra documents are kept on purpose: no publication of this table publishes"
+			   " delete, so deleted rows keep their documents\n");
 	fflush(stdout);
 }
 
@@ -936,12 +947,14 @@ verify_table(Verify *v, const Config *cfg)
 {
 	bool		good;
 
-	good = begin_snapshot(v, cfg) && check_keyless(v, cfg) && read_index_count(v) &&
+	good = begin_snapshot(v, cfg) && check_keyless(v, cfg) &&
+		catalog_published(v->conn, cfg, v->table->relid, &v->pub) && read_index_count(v) &&
 		(v->keyless || walk_table(v));
 	/* documents found fewer than counted: some have no row */
 	if (good && !v->keyless && v->index_exists && v->docs > v->found)
 	{
-		good = collect_ids(v) && name_extras(v) && (!v->repair || remove_extras(v));
+		good = collect_ids(v) && name_extras(v) &&
+			(!v->repair || !v->pub.deletes || remove_extras(v));
 		if (good && v->extra.count == 0)
 			v->extra.count = v->docs - v->found;	/* seen by _count only */
 	}
@@ -956,7 +969,7 @@ verify_table(Verify *v, const Config *cfg)
 	}
 	print_report(v);
 	return v->keyless || v->unkeyed || v->missing.count || v->different.count ||
-		v->extra.count ? 1 : 0;
+		(v->extra.count && v->pub.deletes) ? 1 : 0;
 }
 
 /*
@@ -1009,25 +1022,6 @@ change_fields(const Config *cfg, const char **skip)
 				break;
 			}
 	skip[n] = NULL;
-}
-
-/*
- * has_extension: whether the database has the pg2es extension, whose
- * functions verify runs; when not, or when the question fails, says so
- * (logged) and what to do.
- */
-static bool
-has_extension(PGconn *conn)
-{
-	PGresult   *res = PQexec(conn, "SELECT 1 FROM pg_extension WHERE extname = 'pg2es'");
-	bool		found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		log_error("could not look for the pg2es extension: %s", PQerrorMessage(conn));
-	else if (!found)
-		log_error("verify needs the pg2es extension in the database: run CREATE EXTENSION pg2es");
-	PQclear(res);
-	return found;
 }
 
 /*
@@ -1089,6 +1083,7 @@ verify_free(Verify *v)
 	free_ids(&v->missing);
 	free_ids(&v->different);
 	free_ids(&v->extra);
+	free(v->pub.row_filter);
 	buf_free(&v->body);
 	buf_free(&v->items);
 }
@@ -1138,7 +1133,7 @@ verify_run(const Config *cfg, volatile sig_atomic_t *stop)
 	int			worst = 0;
 	int			nequal = 0;
 
-	if (conn == NULL || !has_extension(conn) ||
+	if (conn == NULL || !catalog_has_extension(conn, "verify", LOG_LEVEL_ERROR) ||
 		(optlit = catalog_options_literal(conn, cfg)) == NULL ||
 		!catalog_tables(conn, cfg, (const char *const *) cfg->verify_tables,
 						cfg->nverify_tables, &tables))
@@ -1201,7 +1196,8 @@ verify_delete_extras(PGconn *conn, EsCall *call, const Config *cfg, const Catalo
 	v.index = index;
 	v.repair = true;
 	v.version = version;
-	good = collect_ids(&v) && remove_extras(&v) &&
+	good = catalog_published(conn, cfg, table->relid, &v.pub) && collect_ids(&v) &&
+		(!v.pub.deletes || remove_extras(&v)) &&
 		catalog_exec(conn, "DROP TABLE pg2es_verify_ids", PGRES_COMMAND_OK);
 	repairs->extra_deleted += v.repairs.extra_deleted;
 	repairs->superseded += v.repairs.superseded;

@@ -430,6 +430,43 @@ def decode_once(cl, plugin, options, endpos):
             "spill_mb": int(spill) / 1e6 if spill else 0.0}
 
 
+# The selective row filter: 1 row in 20 passes, on the key (PostgreSQL
+# allows a filter of a publication that publishes update and delete only on
+# replica identity columns).  Created before the workload's WAL, since both
+# plugins read the publication as of each decoded change.
+FILTER_SQL = """DROP PUBLICATION IF EXISTS bench_filter_pub;
+CREATE PUBLICATION bench_filter_pub FOR TABLE bench WHERE (id %% %d = 0)"""
+FILTER_EVERY = 20
+
+# name, plugin, options: the filter and, beside it, the same table unfiltered
+FILTER_PLUGINS = [
+    ("pg2es filtered", "pg2es", ["framing=msgpack", "publications=bench_filter_pub"]),
+    ("pgoutput filtered", "pgoutput", ["proto_version=1", "publication_names=bench_filter_pub"]),
+    ("pg2es unfiltered", "pg2es", ["framing=msgpack", "publications=bench_pub"]),
+    ("pgoutput unfiltered", "pgoutput", ["proto_version=1", "publication_names=bench_pub"]),
+]
+
+
+def measure_filter(cfg, cl, results):
+    """The insert workload decoded through a selective row filter by pg2es
+    (-o publications, framed as the forwarder reads it) and by pgoutput for
+    the same publication, beside both unfiltered, cfg.repeat times
+    interleaved; CPU per row is per row of the table, passed or not."""
+    cl.psql(FILTER_SQL % FILTER_EVERY)
+    endpos, changes = prepare_workload(cl, "insert", cfg.rows)
+    out = results["filter"]
+    out["changes"], out["every"] = changes, FILTER_EVERY
+    for rep in range(cfg.repeat):
+        for name, plugin, options in FILTER_PLUGINS:
+            if plugin == "pg2es" and "pg2es" in results["unavailable"]:
+                continue
+            res = decode_once(cl, plugin, options, endpos)
+            out.setdefault("runs", {}).setdefault(name, []).append(res)
+            log("filter %-20s run %d: %s" % (name, rep + 1, brief(res, changes)))
+    cl.psql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots")
+    cl.psql("TRUNCATE bench")
+
+
 def run_failed(cl, slot, error):
     """Cleans up after a failed run (recovering the server if the failure
     was a crash) and returns the run's {error}."""
@@ -1028,8 +1065,8 @@ def parse_args():
     cfg.lat_seconds = float(os.environ.get("BENCH_LAT_SECONDS") or (2 if cfg.smoke else 20))
     cfg.load_rows = int(os.environ.get("BENCH_LOAD_ROWS") or (2000 if cfg.smoke else 1000000))
     cfg.only = os.environ.get("BENCH_ONLY") or None
-    if cfg.only not in (None, "load", "delay", "engines", "chain"):
-        parser.error("BENCH_ONLY=%s: load, delay, engines or chain" % cfg.only)
+    if cfg.only not in (None, "load", "delay", "engines", "chain", "filter"):
+        parser.error("BENCH_ONLY=%s: load, delay, engines, chain or filter" % cfg.only)
     # Real engines and the chain (realengine.py): not in a smoke run.
     cfg.engine_rows = int(os.environ.get("BENCH_ENGINE_ROWS") or 100000)
     cfg.engine_rate = float(os.environ.get("BENCH_ENGINE_RATE") or 2000)
@@ -1073,6 +1110,8 @@ def run_all(cfg, cl, results, ports):
                 measure_delays(cfg, cl, results, sinks, endpos, changes)
         cl.psql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots")
         cl.psql("TRUNCATE bench")
+        if cfg.only in (None, "filter"):
+            measure_filter(cfg, cl, results)
         if cfg.only is None:
             measure_latency(cfg, cl, results, sinks)
         if cfg.only in (None, "load"):
@@ -1102,7 +1141,8 @@ def main():
                             "lat_seconds": cfg.lat_seconds},
                "command": cfg.command, "workloads": dict(WORKLOADS),
                "decode": {}, "sql": {}, "pipeline": {}, "latency": {}, "load": {},
-               "changes": {}, "unavailable": {}, "notes": [], "null_sink": "nginx"}
+               "changes": {}, "unavailable": {}, "notes": [], "null_sink": "nginx",
+               "filter": {}}
     try:
         results["machine"] = machine_info(cl)
         run_all(cfg, cl, results, ports)

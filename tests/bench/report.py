@@ -247,6 +247,40 @@ class Report:
                         "rows/s × Node.js", "CPU × Node.js"], rows)
         return all_figures
 
+    def filter_section(self):
+        """Decoding through a selective row filter, pg2es beside pgoutput."""
+        f = self.res.get("filter") or {}
+        runs, changes = f.get("runs") or {}, f.get("changes")
+        if not changes:
+            return
+        self.add("## Row filter (publication `WHERE (id %% %d = 0)`)" % f["every"], "",
+                 "The insert workload (%s rows, one transaction) decoded by pg_recvlogical "
+                 "from a copy of the same slot, by pg2es (`-o publications`, framed as the "
+                 "forwarder reads it) and by pgoutput for the same publication, beside both "
+                 "for the table unfiltered. CPU per row counts every row of the table, "
+                 "1 in %d of which passes the filter; medians of %d run(s)." % (
+                     "{:,}".format(changes), f["every"], self.res["settings"]["repeat"]), "")
+        other_of = {"pg2es filtered": "pgoutput filtered", "pgoutput filtered": "pg2es filtered",
+                    "pg2es unfiltered": "pgoutput unfiltered",
+                    "pgoutput unfiltered": "pg2es unfiltered"}
+        figures = {}
+        for name in other_of:
+            good = ok_runs(runs.get(name, []))
+            if good:
+                figures[name] = (med(changes / r["wall"] for r in good),
+                                 med(r["cpu"] for r in good) * 1e6 / changes)
+        rows = []
+        for name, other in other_of.items():
+            if name not in figures:
+                why = self.missing(name.split()[0], runs.get(name), "filter")
+                rows.append([name, " ".join(why.split()), "", ""])
+                continue
+            rate, cpu = figures[name]
+            rows.append([name, fmt(rate, 0), fmt(cpu, 2),
+                         fmt_ratio(ratio(cpu, figures.get(other, (None, None))[1]))])
+        self.table(["decoder", "rows/s", "server CPU s per M rows",
+                    "CPU ratio to the other plugin"], rows)
+
     def latency_section(self):
         """Section 3."""
         lat = self.res.get("latency", {})
@@ -729,6 +763,8 @@ def main():
         pipelines = rep.pipeline_section(systems)
         rep.latency_section()
         load = rep.load_section()
+    if s.get("only") in (None, "filter"):
+        rep.filter_section()
     delays = delay_section(rep)
     engines = engines_section(rep)
     if not s.get("only"):

@@ -15,6 +15,8 @@
 #   BENCH_ONLY=engines  only the real engines (one node, three nodes), the
 #                     Debezium chain among the pipelines
 #   BENCH_ONLY=chain  only the Debezium chain beside pg2es, one node
+#   BENCH_ONLY=filter only the row filter: pg2es -o publications beside pgoutput
+#                     decoding the same WAL through the same publication
 #   BENCH_ENGINE_ROWS=N  rows of the real engines' backlog (default 100000)
 #   BENCH_ENGINE_RATE=R  rows/s offered in their steady run (default 2000)
 #   BENCH_ENGINE_NODES="1 3"  the cluster sizes (default "1 3"; "1" for chain)

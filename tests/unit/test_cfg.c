@@ -17,6 +17,7 @@ static void test_connection_settings(void);
 static void test_es_urls(void);
 static void test_dead_letter_file(void);
 static void test_plugin_options_override(void);
+static void test_wait_options(void);
 
 /* run cfg_parse in a child (it exits on errors); returns its exit status */
 static int
@@ -178,6 +179,40 @@ test_plugin_options_override(void)
 	unsetenv("PG2ES_OPTION");
 }
 
+/*
+ * test_wait_options: pg2es wait's options, its defaults (no Elasticsearch
+ * needed unless --searchable), and its exit status 2 for bad settings (1
+ * means "timed out" there).
+ */
+static void
+test_wait_options(void)
+{
+	Config		cfg;
+
+	cfg_parse(&cfg, ARGS("pg2es", "wait", "-d", "dbname=x", "-S", "s"));
+	ok(cfg.command == COMMAND_WAIT && !cfg.wait_lsn_given && cfg.wait_timeout_ms == 60000 &&
+	   !cfg.wait_searchable, "wait: defaults, no Elasticsearch URL needed");
+	cfg_free(&cfg);
+	cfg_parse(&cfg, ARGS("pg2es", "wait", "-S", "s", "--lsn", "16/B374D848", "--timeout", "0",
+						 "--searchable", "--es-url", "http://x"));
+	ok(cfg.wait_lsn_given && cfg.wait_lsn == ((Lsn) 0x16 << 32 | 0xB374D848) &&
+	   cfg.wait_timeout_ms == 0 && cfg.wait_searchable, "wait: --lsn, --timeout 0, --searchable");
+	cfg_free(&cfg);
+	ok(parse_status(ARGS("pg2es", "wait", "-S", "s", "--lsn", "16/B374D848x")) == 2,
+	   "wait: a bad LSN exits 2");
+	ok(parse_status(ARGS("pg2es", "wait", "-S", "s", "--timeout", "-1")) == 2,
+	   "wait: a bad timeout exits 2");
+	ok(parse_status(ARGS("pg2es", "wait")) == 2, "wait: no slot exits 2");
+	ok(parse_status(ARGS("pg2es", "wait", "-S", "s", "--searchable")) == 2,
+	   "wait: --searchable needs an Elasticsearch URL");
+	ok(parse_status(ARGS("pg2es", "wait", "-S", "s", "--create-slot")) == 2,
+	   "wait: --create-slot refused");
+	ok(parse_status(ARGS("pg2es", "-S", "s", "--es-url", "http://x", "--lsn", "0/1")) == 1,
+	   "--lsn belongs to wait");
+	ok(parse_status(ARGS("pg2es", "verify", "--es-url", "http://x", "--searchable")) == 1,
+	   "--searchable belongs to wait");
+}
+
 int
 main(void)
 {
@@ -255,5 +290,6 @@ main(void)
 	test_es_urls();
 	test_dead_letter_file();
 	test_plugin_options_override();
+	test_wait_options();
 	return done_testing();
 }

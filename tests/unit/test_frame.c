@@ -229,6 +229,34 @@ main(void)
 	ok(read_buffer(f, 8, &n, err) == FRAME_END && n == 1 && f[0].relation_index_len == 40,
 	   "a str 8 index name");
 
+	/* COVERED: a table a publication change brought in */
+	reset();
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_uint64(&pk, 6);
+	msgpack_pack_uint64(&pk, 16390);
+	pack_str("public.late");
+	pack_str("public.late");
+	pack_commit(736, 1, 2, 3);
+	ok(read_buffer(f, 8, &n, err) == FRAME_END && n == 2 && f[0].kind == FRAME_COVERED &&
+	   f[0].relid == 16390 && f[0].relation_index_len == 11 &&
+	   memcmp(f[0].relation_index, "public.late", 11) == 0 && f[0].covered_table_len == 11 &&
+	   memcmp(f[0].covered_table, "public.late", 11) == 0 && f[1].kind == FRAME_COMMIT,
+	   "COVERED frame before its COMMIT");
+	reset();
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_uint64(&pk, 6);
+	msgpack_pack_uint64(&pk, 16390);
+	pack_str("public.late");
+	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR && strstr(err, "kind 6") != NULL,
+	   "a COVERED frame without its table name is an error");
+	reset();
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_uint64(&pk, 6);
+	msgpack_pack_uint64(&pk, 16390);
+	pack_str("public.late");
+	pack_str("");
+	ok(read_buffer(f, 8, &n, err) == FRAME_ERROR, "a COVERED frame with an empty table name is an error");
+
 	reset();
 	msgpack_pack_map(&pk, 1);
 	msgpack_pack_uint64(&pk, 1);

@@ -1,4 +1,4 @@
--- needs PostgreSQL 14: multiranges and numeric infinity (tests/majors/regress.sh)
+-- needs PostgreSQL 15: multiranges and numeric infinity (14), publication row filters and column lists (15) (tests/majors/regress.sh)
 -- The extension's pg2es.bulk_item gives, for a row and a version, exactly
 -- the bytes decoding gives for the INSERT of that row committed at that
 -- version (plus the "\n" pg_recvlogical adds), with the same options.
@@ -171,4 +171,60 @@ SELECT pg_drop_replication_slot('ced_types');
 DROP TABLE ced_types;
 DROP TYPE ced_pair, ced_mood;
 DROP DOMAIN ced_posint;
+DROP EXTENSION pg2es;
+
+-- With option "publications", a filtered and projected publication, and a
+-- partition root's under publish_via_partition_root (its partition with
+-- its own column order): every decoded item is the bulk item of its row
+-- (the leaf's, as the initial load copies leaves), and a row the filter
+-- rejects has none.
+CREATE EXTENSION pg2es;
+CREATE TABLE ced_pub (id int PRIMARY KEY, status text, secret text, n numeric,
+    big text);
+ALTER TABLE ced_pub REPLICA IDENTITY FULL;
+CREATE TABLE ced_pub_parted (id int, part int, v text, hidden text,
+    PRIMARY KEY (id, part)) PARTITION BY LIST (part);
+CREATE TABLE ced_pub_p1 (hidden text, v text, part int NOT NULL, id int NOT NULL);
+ALTER TABLE ced_pub_parted ATTACH PARTITION ced_pub_p1 FOR VALUES IN (1);
+CREATE PUBLICATION ced_pub
+    FOR TABLE ced_pub (id, status, n, big) WHERE (status <> 'hidden'),
+        ced_pub_parted (id, part, v) WHERE (v LIKE 'keep%')
+    WITH (publish_via_partition_root);
+SELECT 'init' FROM pg_create_logical_replication_slot('ced_pub', 'pg2es');
+INSERT INTO ced_pub VALUES (1, 'open', 's', 1.50, repeat('big', 1000)),
+    (2, 'hidden', 's', 2, ''), (3, NULL, 's', 3, 'null status'), (4, '', 's', NULL, NULL);
+INSERT INTO ced_pub_parted VALUES (1, 1, 'keep one', 'h'), (2, 1, 'drop two', 'h');
+CREATE TEMP TABLE decoded_pub AS
+    SELECT data FROM pg_logical_slot_get_changes('ced_pub', NULL, NULL,
+        'publications', 'ced_pub', 'add-fields', 'table');
+SELECT t.id,
+       convert_to(d.data || E'\n', 'UTF8') = pg2es.bulk_item('ced_pub', t,
+           (regexp_match(d.data, '"version":(\d+),'))[1]::bigint,
+           '{publications=ced_pub,add-fields=table}') AS equal
+FROM decoded_pub d
+     JOIN ced_pub t ON (regexp_match(d.data, '"_id":"([^"]*)"'))[1] =
+         pg2es.doc_id('ced_pub', t, '{publications=ced_pub}')
+WHERE d.data LIKE '%"_index":"public.ced_pub"%'
+ORDER BY 1;
+SELECT t.id,
+       convert_to(d.data || E'\n', 'UTF8') = pg2es.bulk_item('ced_pub_p1', t,
+           (regexp_match(d.data, '"version":(\d+),'))[1]::bigint,
+           '{publications=ced_pub,add-fields=table}') AS equal
+FROM decoded_pub d
+     JOIN ced_pub_p1 t ON (regexp_match(d.data, '"_id":"([^"]*)"'))[1] =
+         pg2es.doc_id('ced_pub_p1', t, '{publications=ced_pub}')
+WHERE d.data LIKE '%"_index":"public.ced_pub_parted"%'
+ORDER BY 1;
+SELECT count(*) AS decoded_items FROM decoded_pub;
+SELECT regexp_replace(data, '"version":\d+', '"version":V') AS projected
+FROM decoded_pub WHERE data NOT LIKE '%bigbig%' ORDER BY 1;
+SELECT id, pg2es.bulk_item('ced_pub', t, 1, '{publications=ced_pub}') IS NULL AS no_item,
+       pg2es.doc_id('ced_pub', t, '{publications=ced_pub}') IS NULL AS no_id
+FROM ced_pub t ORDER BY id;
+SELECT id, pg2es.bulk_item('ced_pub_p1', t, 1, '{publications=ced_pub}') IS NULL AS no_item
+FROM ced_pub_p1 t ORDER BY id;
+
+SELECT pg_drop_replication_slot('ced_pub');
+DROP PUBLICATION ced_pub;
+DROP TABLE ced_pub, ced_pub_parted;
 DROP EXTENSION pg2es;

@@ -74,11 +74,15 @@ BEGIN
     END LOOP;
 END $$;
 
--- A frame's text with a RELATION frame's relid shown as the table name.
+-- A frame's text with a RELATION or COVERED frame's relid shown as the
+-- table name.
 CREATE FUNCTION frame_text(f text) RETURNS text
 LANGUAGE sql AS $$
     SELECT CASE WHEN f LIKE '[4,%'
                 THEN format('[4,%s,%s]', ((f::jsonb)->>1)::oid::regclass, (f::jsonb)->2)
+                WHEN f LIKE '[6,%'
+                THEN format('[6,%s,%s,%s]', ((f::jsonb)->>1)::oid::regclass,
+                            (f::jsonb)->2, (f::jsonb)->3)
                 ELSE f END
 $$;
 
@@ -156,7 +160,40 @@ FROM pg_logical_slot_get_binary_changes('framing', NULL, NULL, 'framing', 'msgpa
 -- plain mode is textual, framed mode binary: the text function refuses it
 SELECT data FROM pg_logical_slot_peek_changes('framing', NULL, NULL, 'framing', 'msgpack');
 
+-- option "publications": a table that a publication change makes covered
+-- is announced by a COVERED frame at the commit of that change (a
+-- transaction with catalog changes only gets its COMMIT frame then), so
+-- that the forwarder copies its existing rows (here the CREATE
+-- PUBLICATION too, which comes after the slot's start); a table covered
+-- already, or left out by the other options, is not; one dropped from the
+-- publication and added again is announced again; a TRUNCATE the
+-- publications do not publish writes nothing
+CREATE TABLE framed_pub (id int PRIMARY KEY);
+CREATE TABLE framed_later (id int PRIMARY KEY);
+CREATE PUBLICATION framed_pub FOR TABLE framed_pub
+    WITH (publish = 'insert, update, delete');
+INSERT INTO framed_pub VALUES (1);
+INSERT INTO framed_later VALUES (1);
+ALTER PUBLICATION framed_pub ADD TABLE framed_later;
+BEGIN;
+INSERT INTO framed_pub VALUES (2);
+ALTER PUBLICATION framed_pub ADD TABLE framed, framed_other;
+COMMIT;
+ALTER PUBLICATION framed_pub DROP TABLE framed;
+ALTER PUBLICATION framed_pub ADD TABLE framed;
+TRUNCATE framed_pub;
+ALTER PUBLICATION framed_pub SET (publish = 'truncate');
+TRUNCATE framed_pub;
+SELECT CASE WHEN f LIKE '[2,%' THEN 'COMMIT' ELSE frame_text(f) END AS frame
+FROM pg_logical_slot_peek_binary_changes('framing', NULL, NULL, 'framing', 'msgpack',
+    'versioning', 'off', 'publications', 'framed_pub') c, frames(c.data) f;
+SELECT CASE WHEN f LIKE '[2,%' THEN 'COMMIT' ELSE frame_text(f) END AS frame
+FROM pg_logical_slot_get_binary_changes('framing', NULL, NULL, 'framing', 'msgpack',
+    'versioning', 'off', 'publications', 'framed_pub',
+    'exclude-tables', 'public.framed_other') c, frames(c.data) f;
+
 SELECT pg_drop_replication_slot('framing');
-DROP TABLE framed, framed_other, xids;
+DROP PUBLICATION framed_pub;
+DROP TABLE framed, framed_other, xids, framed_pub, framed_later;
 -- frames and mp_value serve requests.sql too, which drops them
 DROP FUNCTION frame_text(text), mp_uint_hex(bigint);
