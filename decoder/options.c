@@ -433,6 +433,17 @@ parse_framing(Pg2esOptions *opts, const char *option, const char *value)
 		invalid_value(option, value, "The value must be none or msgpack.");
 }
 
+static void
+parse_delete_mode(Pg2esOptions *opts, const char *option, const char *value)
+{
+	if (strcmp(value, "hard") == 0)
+		opts->soft_delete = false;
+	else if (strcmp(value, "soft") == 0)
+		opts->soft_delete = true;
+	else
+		invalid_value(option, value, "The value must be hard or soft.");
+}
+
 static const struct
 {
 	const char *name;
@@ -450,6 +461,7 @@ static const struct
 	{"versioning", parse_versioning, true},
 	{"partition-index", parse_partition_index, false},
 	{"framing", parse_framing, false},
+	{"delete-mode", parse_delete_mode, false},
 };
 
 /*
@@ -479,7 +491,7 @@ options_parse(Pg2esOptions *opts, List *defels)
 			ereport(ERROR,
 					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					errmsg("option \"%s\" is unknown", elem->defname),
-					errhint("The options are include-tables, exclude-tables, exclude-columns, index-prefix, index-names, id-columns, add-fields, versioning, partition-index and framing."));
+					errhint("The options are include-tables, exclude-tables, exclude-columns, index-prefix, index-names, id-columns, add-fields, versioning, partition-index, framing and delete-mode."));
 		if (seen[i])
 			ereport(ERROR,
 					errcode(ERRCODE_SYNTAX_ERROR),
