@@ -22,6 +22,14 @@
  * reached, and a replay of the whole transaction stays harmless.  Only
  * documents that had a partial update are counted.
  *
+ * Soft deletes (delete-mode=soft): a row's removal, by a DELETE or a key
+ * change, writes its document again instead of deleting it, at the same
+ * version a delete would carry, holding what the old tuple has (every
+ * column under REPLICA IDENTITY FULL, else the key columns), the
+ * add-fields (__op "d") and "__deleted": true, as Debezium's
+ * delete.handling.mode=rewrite records a delete.  A later insert of the
+ * same key replaces it whole.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -39,6 +47,7 @@
 
 static const char hexdigits[] = "0123456789abcdef";
 static const char op_field[] = ",\"__op\":\"";
+static const char deleted_field[] = ",\"__deleted\":true";
 
 /*
  * A versioned partial update is a script that applies the present columns
@@ -71,6 +80,7 @@ item_writer_init(ItemWriter *w, const Pg2esOptions *opts, MemoryContext cxt)
 
 	w->add_fields = opts->add_fields;
 	w->versioning = opts->versioning;
+	w->soft_delete = opts->soft_delete;
 	w->versioned = false;
 	w->version = 0;
 	w->txn_cxt = AllocSetContextCreate(cxt, "pg2es partial updates",
@@ -421,10 +431,23 @@ append_action(ItemWriter *w, StringInfo out, RelEntry *entry,
 		append_version_suffix(out, w->version + partials);
 }
 
+/* Whether column i (attnum - 1) is one of entry's _id columns. */
+static bool
+is_key_column(RelEntry *entry, int i)
+{
+	int			k;
+
+	for (k = 0; k < entry->nkeys; k++)
+		if (entry->keys[k] == i + 1)
+			return true;
+	return false;
+}
+
 /*
  * Appends the row as a JSON object (no newline): the included columns
  * that are readable, in document order, then the add-fields.  op is the
- * __op letter.
+ * __op letter.  A removed row ('d', delete-mode=soft) has only the
+ * columns its old tuple holds, and "__deleted": true last.
  */
 static void
 append_doc(ItemWriter *w, StringInfo out, RelEntry *entry, Datum *values,
@@ -432,6 +455,7 @@ append_doc(ItemWriter *w, StringInfo out, RelEntry *entry, Datum *values,
 {
 	int			skip = 1;		/* the leading comma of the first member */
 	int			n;
+	bool		key_only = op == 'd' && !entry->old_row_whole;
 
 	appendStringInfoChar(out, '{');
 	for (n = 0; n < entry->ncolumns; n++)
@@ -439,7 +463,8 @@ append_doc(ItemWriter *w, StringInfo out, RelEntry *entry, Datum *values,
 		int			i = entry->columns[n];
 		RelColumn  *col = &entry->cols[i];
 
-		if (is_unchanged_toast(entry, values, nulls, i))
+		if (is_unchanged_toast(entry, values, nulls, i) ||
+			(key_only && !is_key_column(entry, i)))
 			continue;
 		appendBinaryStringInfo(out, col->key + skip, col->keylen - skip);
 		skip = 0;
@@ -465,8 +490,32 @@ append_doc(ItemWriter *w, StringInfo out, RelEntry *entry, Datum *values,
 		appendBinaryStringInfo(out, op_field + skip, sizeof(op_field) - 1 - skip);
 		appendStringInfoChar(out, op);
 		appendStringInfoChar(out, '"');
+		skip = 0;
 	}
+	if (op == 'd')
+		appendBinaryStringInfo(out, deleted_field + skip,
+							   sizeof(deleted_field) - 1 - skip);
 	appendStringInfoChar(out, '}');
+}
+
+/*
+ * Writes the removal of the document w->id_old of the old row values:
+ * its "delete", or under delete-mode=soft its "index" as a deleted row
+ * (see the top of this file); at the version a delete would have.
+ */
+static void
+append_removal(ItemWriter *w, StringInfo out, RelEntry *entry)
+{
+	if (!w->soft_delete)
+	{
+		append_action(w, out, entry, entry->delete_action,
+					  entry->delete_action_len, &w->id_old, w->versioned);
+		return;
+	}
+	append_action(w, out, entry, entry->index_action,
+				  entry->index_action_len, &w->id_old, w->versioned);
+	append_doc(w, out, entry, entry->oldvalues, entry->oldnulls, 'd');
+	appendStringInfoChar(out, '\n');
 }
 
 /*
@@ -538,7 +587,7 @@ append_partial_update(ItemWriter *w, StringInfo out, RelEntry *entry)
 }
 
 /*
- * Writes the "delete" item of the old key in entry->oldvalues (deformed).
+ * Writes the removal (append_removal) of the old key in entry->oldvalues (deformed).
  * Returns false, writing nothing, when that key is missing.
  */
 static bool
@@ -547,8 +596,7 @@ append_delete_item(ItemWriter *w, StringInfo out, RelEntry *entry,
 {
 	if (!build_id(w, entry, entry->oldvalues, entry->oldnulls, &w->id_old))
 		return skip_unaddressable(entry, true);
-	append_action(w, out, entry, entry->delete_action,
-				  entry->delete_action_len, &w->id_old, w->versioned);
+	append_removal(w, out, entry);
 	result->nitems = 1;
 	result->unversioned = false;
 	result->missing_is_loss = false;
@@ -582,8 +630,8 @@ filter_update(RelEntry *entry, bool have_old)
 }
 
 /*
- * Writes the items of an UPDATE: a "delete" of the old _id first when the
- * key changed, then an "index" of the new row, or a partial "update" when
+ * Writes the items of an UPDATE: the removal of the old _id first when the
+ * key changed (append_removal), then an "index" of the new row, or a partial "update" when
  * some unchanged TOASTed value cannot be read.  oldtuple may be NULL.  An
  * update the publications' filter turns into an insert or a delete
  * (filter_update) writes that.  Returns false, writing nothing, when the
@@ -615,8 +663,7 @@ item_write_update(ItemWriter *w, StringInfo out, RelEntry *entry,
 		(w->id_old.len != w->id_new.len ||
 		 memcmp(w->id_old.data, w->id_new.data, w->id_new.len) != 0))
 	{
-		append_action(w, out, entry, entry->delete_action,
-					  entry->delete_action_len, &w->id_old, w->versioned);
+		append_removal(w, out, entry);
 		result->nitems++;
 	}
 
@@ -639,8 +686,8 @@ item_write_update(ItemWriter *w, StringInfo out, RelEntry *entry,
 }
 
 /*
- * Writes the "delete" item for the old key in oldtuple (NULL when the WAL
- * has no old key, as under REPLICA IDENTITY NOTHING).  Returns false,
+ * Writes the removal (append_removal) of the old key in oldtuple (NULL
+ * when the WAL has no old key, as under REPLICA IDENTITY NOTHING).  Returns false,
  * writing nothing, when the row cannot be addressed or the publications'
  * delete filter rejects it.
  */

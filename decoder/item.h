@@ -28,6 +28,7 @@ typedef struct ItemWriter
 {
 	int			add_fields;		/* ADD_FIELD_* bits */
 	bool		versioning;		/* the versioning option */
+	bool		soft_delete;	/* delete-mode=soft */
 	bool		versioned;		/* this transaction's items carry version */
 	uint64		version;		/* their version V */
 	MemoryContext txn_cxt;		/* partials and its keys, reset per txn */

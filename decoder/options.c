@@ -450,6 +450,18 @@ parse_publications(Pg2esOptions *opts, const char *option, const char *value)
 	opts->publications = names;
 }
 
+/* delete-mode: hard (a removal deletes the document) or soft (marks it). */
+static void
+parse_delete_mode(Pg2esOptions *opts, const char *option, const char *value)
+{
+	if (strcmp(value, "hard") == 0)
+		opts->soft_delete = false;
+	else if (strcmp(value, "soft") == 0)
+		opts->soft_delete = true;
+	else
+		invalid_value(option, value, "The value must be hard or soft.");
+}
+
 static const struct
 {
 	const char *name;
@@ -468,6 +480,7 @@ static const struct
 	{"partition-index", parse_partition_index, false},
 	{"framing", parse_framing, false},
 	{"publications", parse_publications, false},
+	{"delete-mode", parse_delete_mode, false},
 };
 
 /*
@@ -497,7 +510,7 @@ options_parse(Pg2esOptions *opts, List *defels)
 			ereport(ERROR,
 					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					errmsg("option \"%s\" is unknown", elem->defname),
-					errhint("The options are include-tables, exclude-tables, exclude-columns, index-prefix, index-names, id-columns, add-fields, versioning, partition-index, framing and publications."));
+					errhint("The options are include-tables, exclude-tables, exclude-columns, index-prefix, index-names, id-columns, add-fields, versioning, partition-index, framing, publications and delete-mode."));
 		if (seen[i])
 			ereport(ERROR,
 					errcode(ERRCODE_SYNTAX_ERROR),

@@ -70,6 +70,7 @@ typedef struct Pg2esOptions
 	bool		partition_leaf; /* index per partition, not per root */
 	bool		framed;			/* framing=msgpack */
 	List	   *publications;	/* publication names (char *); NIL: none */
+	bool		soft_delete;	/* delete-mode=soft: "__deleted": true */
 } Pg2esOptions;
 
 extern void options_parse(Pg2esOptions *opts, List *defels);

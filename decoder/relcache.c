@@ -897,6 +897,7 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 	entry->reltype = rel->rd_rel->reltype;
 	entry->desc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
 	entry->nkeys = 0;
+	entry->old_row_whole = rel->rd_rel->relreplident == REPLICA_IDENTITY_FULL;
 	build_names(cache, entry, schema, table);
 	entry->is_requests = requests_is_table(schema, table);
 	if (cache->opts->publications != NIL)

@@ -87,6 +87,8 @@ typedef struct RelEntry
 	int		   *columns;		/* indexes into cols (attnum - 1) */
 	int			nkeys;			/* 0: rows cannot be addressed */
 	AttrNumber *keys;			/* _id columns (attnums), in _id order */
+	bool		old_row_whole;	/* REPLICA IDENTITY FULL: an old tuple holds
+								 * every column, not only the key */
 	List	   *row_types;		/* relids of the composite types the
 								 * encoders go through, at any depth */
 	List	   *type_hashes;	/* TYPEOID syscache hash values of every

@@ -307,9 +307,13 @@ static const struct
 	{ADD_FIELD_OP, ",\"__op\":{\"type\":\"keyword\"}"},
 };
 
+/* delete-mode=soft: the mark of a deleted row's document */
+static const char deleted_mapping[] = ",\"__deleted\":{\"type\":\"boolean\"}";
+
 /*
  * pg2es.mapping(rel, options): {"properties":{...}} for the documents of
- * the table: one field per column in them, then the add-fields; with
+ * the table: one field per column in them, then the add-fields (and
+ * __deleted under delete-mode=soft); with
  * "dynamic_templates" when a json or jsonb object is in it, to keep the
  * objects of its values within the engines' depth limit.
  */
@@ -344,6 +348,8 @@ pg2es_mapping(PG_FUNCTION_ARGS)
 		appendStringInfoString(&buf, add_field_mappings[i].mapping + skip);
 		skip = 0;
 	}
+	if (state->opts.soft_delete)
+		appendStringInfoString(&buf, deleted_mapping + skip);
 	appendStringInfoChar(&buf, '}');
 	if (dynamic)
 	{

@@ -475,7 +475,8 @@ bulk_append_move(BulkQueue *q, const Frame *frame, const uint64_t txn_seqs[2])
 
 	if (b == NULL)
 		return false;
-	if (!batch_add(b, frame->items[0].data, frame->items[0].len, ITEM_DELETE, txn_seqs[0]) ||
+	if (!batch_add(b, frame->items[0].data, frame->items[0].len, frame->items[0].action,
+				   txn_seqs[0]) ||
 		!batch_add(b, frame->items[1].data, frame->items[1].len, ITEM_UPDATE_MUST_EXIST,
 				   txn_seqs[1]))
 	{
@@ -509,7 +510,7 @@ bulk_resolve_move(BulkQueue *q, const char *index_item, size_t len)
 		return false;
 	b->epoch = head->epoch;
 	if (!batch_add(b, index_item, len, ITEM_INDEX, head->items[1].txn_seq) ||
-		!batch_add(b, head->body.data + del->off, del->len, ITEM_DELETE, del->txn_seq))
+		!batch_add(b, head->body.data + del->off, del->len, del->action, del->txn_seq))
 	{
 		batch_free(b);
 		return false;

@@ -473,3 +473,57 @@ jsoncmp_equal_except(const char *a, size_t alen, const char *b, size_t blen,
 		return objects_equal(sa + 1, ea, sb + 1, eb, 0, skip);
 	return values_equal(a, a + alen, b, b + blen, 0);
 }
+
+/*
+ * jsoncmp_find_member: the top-level member key (as written, without
+ * quotes) of the JSON object obj[0..len) into *m; false when absent or
+ * malformed.
+ */
+bool
+jsoncmp_find_member(const char *obj, size_t len, const char *key, JsonMember *m)
+{
+	const char *p = jsoncmp_enter(obj, obj + len, '{');
+	size_t		keylen = strlen(key);
+
+	while (p && jsoncmp_next_member(&p, obj + len, m) == 1)
+		if (m->keylen == keylen && memcmp(m->key, key, keylen) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * jsoncmp_member_true: whether the JSON object obj[0..len) has a top-level
+ * member key whose value is true: the mark of a soft-deleted document
+ * ("__deleted", delete-mode=soft).
+ */
+bool
+jsoncmp_member_true(const char *obj, size_t len, const char *key)
+{
+	JsonMember	m;
+
+	return jsoncmp_find_member(obj, len, key, &m) && m.valuelen == 4 &&
+		memcmp(m.value, "true", 4) == 0;
+}
+
+/*
+ * jsoncmp_append_with: append to out the JSON object obj[0..len) with the
+ * member text member (such as "\"__deleted\":true") added last, every other
+ * byte as it was: a document keeps its exact numbers, which a JSON library
+ * would round or refuse. False (out may hold part of it) when obj is not
+ * one object, or out of memory.
+ */
+bool
+jsoncmp_append_with(Buf *out, const char *obj, size_t len, const char *member)
+{
+	const char *end = jsoncmp_skip(obj, obj + len);
+	const char *p = jsoncmp_enter(obj, obj + len, '{');
+	JsonMember	m;
+	int			members;
+
+	if (end == NULL || p == NULL || (members = jsoncmp_next_member(&p, end, &m)) < 0)
+		return false;
+	/* end - 1 is the object's closing brace */
+	return buf_append(out, obj, (size_t) (end - 1 - obj)) &&
+		(members == 0 || buf_append(out, ",", 1)) &&
+		buf_append_str(out, member) && buf_append(out, "}", 1);
+}

@@ -13,6 +13,7 @@
 #ifndef PG2ES_JSONCMP_H
 #define PG2ES_JSONCMP_H
 
+#include "buf.h"
 #include "common.h"
 
 /* One member of an object, as raw text spans. */
@@ -29,6 +30,10 @@ extern const char *jsoncmp_enter(const char *p, const char *end, char open);
 extern int	jsoncmp_next_member(const char **p, const char *end, JsonMember *m);
 extern int	jsoncmp_next_element(const char **p, const char *end, const char **value,
 								 size_t *len);
+extern bool jsoncmp_find_member(const char *obj, size_t len, const char *key, JsonMember *m);
+extern bool jsoncmp_member_true(const char *obj, size_t len, const char *key);
+extern PG2ES_MUSTCHECK bool jsoncmp_append_with(Buf *out, const char *obj, size_t len,
+												const char *member);
 extern bool jsoncmp_equal(const char *a, size_t alen, const char *b, size_t blen);
 extern bool jsoncmp_equal_except(const char *a, size_t alen, const char *b, size_t blen,
 								 const char *const *skip);

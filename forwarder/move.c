@@ -125,7 +125,8 @@ read_update_body(const char *body, size_t len, MovePlan *plan)
 }
 
 /*
- * move_plan: read the plugin's delete item del[0..del_len) and partial
+ * move_plan: read the plugin's delete item del[0..del_len) (under
+ * delete-mode=soft: the "index" marking the old document deleted) and partial
  * update item upd[0..upd_len) (action line, then body). False when they
  * are not such a pair of one index; *plan then holds nothing to free.
  */
@@ -139,7 +140,8 @@ move_plan(const char *del, size_t del_len, const char *upd, size_t upd_len, Move
 
 	memset(plan, 0, sizeof(*plan));
 	ok = del_nl && upd_nl &&
-		action_target(del, (size_t) (del_nl - del), "delete", &plan->index, &plan->old_id) &&
+		(action_target(del, (size_t) (del_nl - del), "delete", &plan->index, &plan->old_id) ||
+		 action_target(del, (size_t) (del_nl - del), "index", &plan->index, &plan->old_id)) &&
 		action_target(upd, (size_t) (upd_nl - upd), "update", &upd_index, &plan->new_id) &&
 		strcmp(plan->index, upd_index) == 0 &&
 		read_update_body(upd_nl + 1, upd_len - (size_t) (upd_nl + 1 - upd), plan);

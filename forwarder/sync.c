@@ -30,6 +30,7 @@
 #include "bulkresp.h"
 #include "catalog.h"
 #include "frame.h"
+#include "jsoncmp.h"
 #include "mapping.h"
 #include "request.h"
 
@@ -345,13 +346,15 @@ queue_backfill(Sync *sync, const Frame *frame)
 /*
  * is_move: a CHANGE frame whose partial update's document Elasticsearch
  * cannot have (a key change keeping a TOASTed value): rebuilt from the old
- * document (move.h).
+ * document (move.h). Under delete-mode=soft the old document's removal is
+ * an "index" marking it deleted.
  */
 static bool
 is_move(const Frame *frame)
 {
 	return (frame->flags & FRAME_FLAG_MISSING_IS_LOSS) && frame->nitems == 2 &&
-		frame->items[0].action == ITEM_DELETE && frame->items[1].action == ITEM_UPDATE;
+		(frame->items[0].action == ITEM_DELETE || frame->items[0].action == ITEM_INDEX) &&
+		frame->items[1].action == ITEM_UPDATE;
 }
 
 /*
@@ -1050,7 +1053,7 @@ start_truncate_step(Sync *sync, SyncLane *lane, const Batch *head)
 	if (sync->truncating != head)
 	{
 		truncate_job_free(&sync->truncate);
-		truncate_job_begin(&sync->truncate, head->truncate_version);
+		truncate_job_begin(&sync->truncate, head->truncate_version, cfg_soft_deletes(sync->cfg));
 		sync->truncating = head;
 	}
 	if (!truncate_index(head, sync->truncate.index, &name, &len) ||
@@ -1224,9 +1227,11 @@ handle_move(Sync *sync, SyncLane *lane, const EsResult *r, int64_t now_us)
 	}
 	sync->progress_us = now_us;
 	bulk_head(&lane->queue)->attempts = 0;
-	if (plan->step == MOVE_READ_OLD && r->status == 200)
+	/* an old document marked deleted (delete-mode=soft) is gone as a 404 says */
+	if (plan->step == MOVE_READ_OLD && r->status == 200 &&
+		!(r->body->data && jsoncmp_member_true(r->body->data, r->body->len, "__deleted")))
 		return resolve_move(sync, lane, r->body->data ? r->body->data : "", r->body->len);
-	if (plan->step == MOVE_READ_OLD && r->status == 404)
+	if (plan->step == MOVE_READ_OLD && (r->status == 404 || r->status == 200))
 		plan->step = MOVE_READ_NEW;
 	else if (plan->step == MOVE_READ_NEW && r->status == 404 && plan->versioned)
 		plan->step = MOVE_PROBE_NEW;

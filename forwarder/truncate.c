@@ -21,21 +21,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsoncmp.h"
 #include "log.h"
 
 /* _ids per page: one page of deletes is all the memory a TRUNCATE takes */
 #define PAGE_SIZE "1000"
 #define SCROLL_KEEP_ALIVE "5m"
+/* delete-mode=soft: the documents not marked deleted yet */
+#define NOT_MARKED "\"query\":{\"bool\":{\"must_not\":{\"term\":{\"__deleted\":true}}}}"
 
 /*
  * truncate_job_begin: start on the first index of a TRUNCATE of version
- * (0 = unversioned). The job must be freed with truncate_job_free.
+ * (0 = unversioned); soft: mark the documents deleted (delete-mode=soft).
+ * The job must be freed with truncate_job_free.
  */
 void
-truncate_job_begin(TruncateJob *job, Lsn version)
+truncate_job_begin(TruncateJob *job, Lsn version, bool soft)
 {
 	memset(job, 0, sizeof(*job));
 	job->version = version;
+	job->soft = soft;
 	job->step = TRUNCATE_REFRESH;
 	buf_init(&job->body);
 }
@@ -78,6 +83,11 @@ truncate_job_request(const TruncateJob *job, const char *escaped_index,
 	static const char match_all[] = "{\"query\":{\"match_all\":{}}}";
 	static const char first_page[] =
 		"{\"size\":" PAGE_SIZE ",\"_source\":false,\"sort\":[\"_doc\"]}";
+	static const char mark_all[] = "{" NOT_MARKED ",\"script\":{\"lang\":\"painless\","
+		"\"source\":\"ctx._source.__deleted = true\"}}";
+	static const char first_unmarked[] =
+		"{\"size\":" PAGE_SIZE ",\"sort\":[\"_doc\"]," NOT_MARKED "}";
+	const char *hits = job->soft ? "hits.hits._id,hits.hits._source" : "hits.hits._id";
 	int			n = 0;
 
 	*body = job->body.data;
@@ -91,24 +101,24 @@ truncate_job_request(const TruncateJob *job, const char *escaped_index,
 			*len = 0;
 			break;
 		case TRUNCATE_DELETE_BY_QUERY:
-			n = snprintf(path, pathlen, "/%s/_delete_by_query?conflicts=proceed&refresh=true",
-						 escaped_index);
-			*body = match_all;
-			*len = sizeof(match_all) - 1;
+			n = snprintf(path, pathlen, "/%s/%s?conflicts=proceed&refresh=true", escaped_index,
+						 job->soft ? "_update_by_query" : "_delete_by_query");
+			*body = job->soft ? mark_all : match_all;
+			*len = strlen(*body);
 			break;
 		case TRUNCATE_OPEN_SCROLL:
 			n = snprintf(path, pathlen,
-						 "/%s/_search?scroll=" SCROLL_KEEP_ALIVE "&filter_path=_scroll_id,hits.hits._id",
-						 escaped_index);
-			*body = first_page;
-			*len = sizeof(first_page) - 1;
+						 "/%s/_search?scroll=" SCROLL_KEEP_ALIVE "&filter_path=_scroll_id,%s",
+						 escaped_index, hits);
+			*body = job->soft ? first_unmarked : first_page;
+			*len = strlen(*body);
 			break;
 		case TRUNCATE_DELETE_PAGE:
 			n = snprintf(path, pathlen, "/_bulk?filter_path=errors,items.*.status,items.*.error");
 			*ndjson = true;
 			break;
 		case TRUNCATE_NEXT_PAGE:
-			n = snprintf(path, pathlen, "/_search/scroll?filter_path=_scroll_id,hits.hits._id");
+			n = snprintf(path, pathlen, "/_search/scroll?filter_path=_scroll_id,%s", hits);
 			break;
 		case TRUNCATE_CLEAR_SCROLL:
 			n = snprintf(path, pathlen, "/_search/scroll");
@@ -170,6 +180,82 @@ append_delete(Buf *out, json_t *index, json_t *id, Lsn version)
 }
 
 /*
+ * mark_hits: append to the job's body, for each hit of the search answer's
+ * hits array hits[0..len) (delete-mode=soft), the versioned "index" item
+ * writing its _source again with "__deleted": true; index_json is the
+ * index as a JSON string. The sources are spliced as text (jsoncmp.h), so
+ * that numbers keep their digits. *n counts the hits.
+ */
+static TruncateOutcome
+mark_hits(TruncateJob *job, const char *index_json, const char *hits, size_t len, size_t *n)
+{
+	const char *end = hits + len;
+	const char *p = jsoncmp_enter(hits, end, '[');
+	const char *hit;
+	size_t		hitlen;
+	int			r = -1;
+
+	while (p && (r = jsoncmp_next_element(&p, end, &hit, &hitlen)) == 1)
+	{
+		JsonMember	id;
+		JsonMember	source;
+
+		if (!jsoncmp_find_member(hit, hitlen, "_id", &id) || id.value[0] != '"' ||
+			!jsoncmp_find_member(hit, hitlen, "_source", &source) || source.value[0] != '{')
+			return TRUNCATE_RETRY;
+		if (!buf_printf(&job->body, "{\"index\":{\"_index\":%s,\"_id\":%.*s,\"version\":%llu,"
+						"\"version_type\":\"external_gte\"}}\n", index_json, (int) id.valuelen,
+						id.value, (unsigned long long) job->version) ||
+			!jsoncmp_append_with(&job->body, source.value, source.valuelen, "\"__deleted\":true") ||
+			!buf_append(&job->body, "\n", 1))
+			return jsoncmp_skip(source.value, source.value + source.valuelen) ? TRUNCATE_FATAL
+				: TRUNCATE_RETRY;
+		(*n)++;
+	}
+	return r == 0 ? TRUNCATE_NEXT_STEP : TRUNCATE_RETRY;
+}
+
+/*
+ * read_marked_page: read_page under delete-mode=soft, whose answer holds
+ * the documents: walked as text (mark_hits), the scroll id alone decoded.
+ */
+static TruncateOutcome
+read_marked_page(TruncateJob *job, const char *index, size_t index_len,
+				 const char *body, size_t len)
+{
+	JsonMember	sid;
+	JsonMember	outer;
+	JsonMember	hits = {0};
+	json_t	   *sid_json = NULL;
+	json_t	   *name = json_stringn(index, index_len);
+	char	   *name_json = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
+	size_t		n = 0;
+	TruncateOutcome outcome = TRUNCATE_RETRY;
+
+	buf_reset(&job->body);
+	if (jsoncmp_find_member(body, len, "_scroll_id", &sid) &&
+		json_is_string(sid_json = json_loadb(sid.value, sid.valuelen, JSON_DECODE_ANY, NULL)))
+	{
+		free(job->scroll_id);
+		job->scroll_id = strdup(json_string_value(sid_json));
+		/* an answer without hits (filter_path drops an empty array) has none */
+		if (jsoncmp_find_member(body, len, "hits", &outer))
+			(void) jsoncmp_find_member(outer.value, outer.valuelen, "hits", &hits);
+		outcome = job->scroll_id == NULL || name_json == NULL ? TRUNCATE_FATAL
+			: hits.value == NULL ? TRUNCATE_INDEX_DONE
+			: mark_hits(job, name_json, hits.value, hits.valuelen, &n);
+		if (outcome == TRUNCATE_NEXT_STEP && n == 0)
+			outcome = TRUNCATE_INDEX_DONE;
+	}
+	json_decref(sid_json);
+	json_decref(name);
+	free(name_json);
+	if (outcome == TRUNCATE_FATAL)
+		log_error("out of memory while emptying a truncated index");
+	return outcome;
+}
+
+/*
  * read_page: read a search or scroll answer: keep its scroll id, and write
  * the deletes of its _ids to the job's body. Returns TRUNCATE_NEXT_STEP
  * (a page to delete), TRUNCATE_INDEX_DONE (no more _ids), TRUNCATE_RETRY
@@ -217,8 +303,9 @@ read_page(TruncateJob *job, const char *index, size_t index_len,
 }
 
 /*
- * read_deletes: whether the answer to a page of deletes shows every item
- * done: deleted, already gone (404) or newer than the TRUNCATE (409).
+ * read_deletes: whether the answer to a page of deletes (soft: marks)
+ * shows every item done: deleted (marked), already gone (404) or newer
+ * than the TRUNCATE (409).
  * Counts them in the job.
  */
 static bool
@@ -233,8 +320,9 @@ read_deletes(TruncateJob *job, const char *body, size_t len)
 
 	for (i = 0; ok && i < json_array_size(items); i++)
 	{
+		json_t	   *item = json_array_get(items, i);
 		json_int_t	status = json_integer_value(json_object_get(
-														json_object_get(json_array_get(items, i), "delete"), "status"));
+														json_object_get(item, job->soft ? "index" : "delete"), "status"));
 
 		if (status == 409)
 			kept++;
@@ -282,7 +370,8 @@ answer_page_step(TruncateJob *job, const char *index, size_t index_len,
 		job->step = TRUNCATE_NEXT_PAGE;
 		return TRUNCATE_NEXT_STEP;
 	}
-	outcome = read_page(job, index, index_len, body, len);
+	outcome = job->soft ? read_marked_page(job, index, index_len, body, len)
+		: read_page(job, index, index_len, body, len);
 	if (outcome == TRUNCATE_NEXT_STEP)
 		job->step = TRUNCATE_DELETE_PAGE;
 	else if (outcome == TRUNCATE_INDEX_DONE)

@@ -11,6 +11,12 @@
  * answer 409 and stay, 404 means already gone. Memory stays bounded by one
  * page. An unversioned TRUNCATE (versioning=off) uses _delete_by_query,
  * which is not replay-safe.
+ *
+ * Under delete-mode=soft the documents are not deleted but marked: the
+ * scroll reads the documents not marked yet, _source and all, and each page
+ * is written back with "__deleted": true at version=V, external_gte, so a
+ * newer document answers 409 and stays, as it does a delete. Unversioned,
+ * _update_by_query sets the mark (conflicts=proceed).
  */
 #ifndef PG2ES_TRUNCATE_H
 #define PG2ES_TRUNCATE_H
@@ -32,6 +38,7 @@ typedef enum TruncateStep
 typedef struct TruncateJob
 {
 	Lsn			version;		/* commit LSN of the TRUNCATE; 0 = unversioned */
+	bool		soft;			/* delete-mode=soft: mark, do not delete */
 	TruncateStep step;
 	size_t		index;			/* which of the frame's indexes is being emptied */
 	char	   *scroll_id;		/* owned, or NULL */
@@ -49,7 +56,7 @@ typedef enum TruncateOutcome
 	TRUNCATE_FATAL				/* out of memory (logged) */
 } TruncateOutcome;
 
-extern void truncate_job_begin(TruncateJob *job, Lsn version);
+extern void truncate_job_begin(TruncateJob *job, Lsn version, bool soft);
 extern void truncate_job_next_index(TruncateJob *job);
 extern void truncate_job_free(TruncateJob *job);
 extern PG2ES_MUSTCHECK bool truncate_job_request(const TruncateJob *job,

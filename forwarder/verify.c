@@ -239,22 +239,6 @@ doc_fields(const char *doc, size_t len, bool *found, Lsn *version, const char **
 }
 
 /*
- * soft_deleted: whether a document's _source has "__deleted": true at its
- * top level (delete-mode=soft: it stands for a deleted row).
- */
-static bool
-soft_deleted(const char *src, size_t len)
-{
-	const char *p = jsoncmp_enter(src, src + len, '{');
-	JsonMember	m;
-
-	while (p && jsoncmp_next_member(&p, src + len, &m) == 1)
-		if (m.keylen == 9 && memcmp(m.key, "__deleted", 9) == 0)
-			return m.valuelen == 4 && memcmp(m.value, "true", 4) == 0;
-	return false;
-}
-
-/*
  * queue_write: append one complete bulk item (action line and, but for a
  * delete, document line) to the repair's writes; done is what it counts
  * to once stored. The caller sends them (send_writes) when no answer it
@@ -354,7 +338,7 @@ judge_row(Verify *v, const PGresult *rows, int row, const char *src, size_t srcl
 		list = &v->missing;
 		sent = &v->repairs.missing_sent;
 	}
-	else if (!v->soft || !soft_deleted(src, srclen))
+	else if (!v->soft || !jsoncmp_member_true(src, srclen, "__deleted"))
 	{
 		v->found++;
 		if ((srclen == wantlen && memcmp(src, want, wantlen) == 0) ||
@@ -727,45 +711,60 @@ write_header(const Verify *v, Buf *out, const char *action, const char *id)
 }
 
 /*
- * soft_delete_docs: the _mget answer resp for a page of extra _ids:
- * queue each found document again, with "__deleted": true (soft mode's
- * delete); one not found is gone already.
+ * soft_delete_doc: queue one _mget answer's document doc[0..len) again,
+ * with "__deleted": true (soft mode's delete), its _source spliced as text
+ * so that numbers keep their digits; one not found is gone already.
+ */
+static bool
+soft_delete_doc(Verify *v, const char *doc, size_t len, Buf *item)
+{
+	JsonMember	id;
+	JsonMember	src;
+	json_t	   *id_json;
+	bool		good;
+
+	if (!jsoncmp_find_member(doc, len, "_source", &src) || src.value[0] != '{')
+	{
+		v->repairs.extra_deleted++;
+		return true;
+	}
+	if (!jsoncmp_find_member(doc, len, "_id", &id) ||
+		!json_is_string(id_json = json_loadb(id.value, id.valuelen, JSON_DECODE_ANY, NULL)))
+		return false;
+	buf_reset(item);
+	good = write_header(v, item, "index", json_string_value(id_json)) &&
+		jsoncmp_append_with(item, src.value, src.valuelen, "\"__deleted\":true") &&
+		buf_append(item, "\n", 1) &&
+		queue_write(v, item->data, item->len, &v->repairs.extra_deleted);
+	json_decref(id_json);
+	return good;
+}
+
+/*
+ * soft_delete_docs: the _mget answer resp for a page of extra _ids: each
+ * document queued again as deleted (soft_delete_doc).
  */
 static bool
 soft_delete_docs(Verify *v, const Buf *resp)
 {
-	json_t	   *root = json_loadb(resp->data, resp->len, 0, NULL);
-	json_t	   *docs = json_object_get(root, "docs");
+	const char *end = resp->data + resp->len;
+	JsonMember	docs;
+	const char *p = NULL;
+	const char *doc;
+	size_t		len;
 	Buf			item;
-	size_t		i;
-	bool		good = json_is_array(docs);
+	int			r = -1;
+	bool		good = true;
 
 	buf_init(&item);
-	for (i = 0; good && i < json_array_size(docs); i++)
-	{
-		json_t	   *doc = json_array_get(docs, i);
-		json_t	   *src = json_object_get(doc, "_source");
-		const char *id = json_string_value(json_object_get(doc, "_id"));
-		char	   *text = NULL;
-
-		if (!json_is_object(src) || id == NULL)
-		{
-			v->repairs.extra_deleted++;
-			continue;
-		}
-		buf_reset(&item);
-		good = json_object_set_new(src, "__deleted", json_true()) == 0 &&
-			(text = json_dumps(src, JSON_COMPACT)) != NULL &&
-			write_header(v, &item, "index", id) && buf_append_str(&item, text) &&
-			buf_append(&item, "\n", 1) &&
-			queue_write(v, item.data, item.len, &v->repairs.extra_deleted);
-		free(text);
-	}
-	if (!good)
-		log_error("unexpected _mget answer from index \"%s\"", v->index);
+	if (jsoncmp_find_member(resp->data, resp->len, "docs", &docs))
+		p = jsoncmp_enter(docs.value, docs.value + docs.valuelen, '[');
+	while (good && p && (r = jsoncmp_next_element(&p, end, &doc, &len)) == 1)
+		good = soft_delete_doc(v, doc, len, &item);
 	buf_free(&item);
-	json_decref(root);
-	return good;
+	if (!good || r != 0)
+		log_error("unexpected _mget answer from index \"%s\"", v->index);
+	return good && r == 0;
 }
 
 /*

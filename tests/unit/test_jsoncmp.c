@@ -97,9 +97,44 @@ test_equal_except(void)
 	   "non-objects and malformed text as jsoncmp_equal; NULL skips nothing");
 }
 
+static Buf	marked;
+
+/* the object with "__deleted":true added (in marked), or "(false)" */
+static const char *
+with_mark(const char *obj)
+{
+	buf_reset(&marked);
+	if (!jsoncmp_append_with(&marked, obj, strlen(obj), "\"__deleted\":true") ||
+		!buf_append(&marked, "", 1))
+		return "(false)";
+	return marked.data;
+}
+
+static void
+test_members(void)
+{
+	const char *doc = " {\"a\":{\"__deleted\":true},\"__deleted\":true,\"n\":123456789012345678901234567890} ";
+	JsonMember	m;
+
+	ok(jsoncmp_find_member(doc, strlen(doc), "n", &m) && m.valuelen == 30 &&
+	   !jsoncmp_find_member(doc, strlen(doc), "x", &m), "a top-level member is found by its key");
+	ok(jsoncmp_member_true(doc, strlen(doc), "__deleted") &&
+	   !jsoncmp_member_true("{\"__deleted\":false}", 19, "__deleted") &&
+	   !jsoncmp_member_true("{\"a\":{\"__deleted\":true}}", 25, "__deleted"),
+	   "only a top-level true counts");
+	ok(strcmp(with_mark("{\"n\":1.50000000000000000001, \"s\":\"}\"}"),
+			  "{\"n\":1.50000000000000000001, \"s\":\"}\",\"__deleted\":true}") == 0 &&
+	   strcmp(with_mark(" { } "), " { \"__deleted\":true}") == 0,
+	   "a member is added last, every other byte kept");
+	ok(strcmp(with_mark("[1]"), "(false)") == 0 && strcmp(with_mark("{\"a\":"), "(false)") == 0,
+	   "not an object: refused");
+	buf_free(&marked);
+}
+
 int
 main(void)
 {
+	test_members();
 	test_equal();
 	test_equal_except();
 	test_walk();

@@ -41,7 +41,7 @@ test_versioned(void)
 {
 	TruncateJob job;
 
-	truncate_job_begin(&job, 4242);
+	truncate_job_begin(&job, 4242, false);
 	ok(request(&job) && strcmp(path, "/" INDEX "/_refresh") == 0 && len == 0,
 	   "first a refresh of the index");
 	ok(ANSWER(&job, 503, "") == TRUNCATE_RETRY && job.step == TRUNCATE_REFRESH,
@@ -105,7 +105,7 @@ test_unversioned(void)
 {
 	TruncateJob job;
 
-	truncate_job_begin(&job, 0);
+	truncate_job_begin(&job, 0, false);
 	ok(ANSWER(&job, 200, "{}") == TRUNCATE_NEXT_STEP && request(&job) &&
 	   strstr(path, "/" INDEX "/_delete_by_query") == path && body_has("match_all"),
 	   "unversioned: _delete_by_query after the refresh");
@@ -114,10 +114,43 @@ test_unversioned(void)
 	truncate_job_free(&job);
 }
 
+static void
+test_soft(void)
+{
+	TruncateJob job;
+
+	truncate_job_begin(&job, 77, true);
+	ok(ANSWER(&job, 200, "{}") == TRUNCATE_NEXT_STEP && request(&job) &&
+	   strstr(path, "hits.hits._source") != NULL && !body_has("\"_source\":false") &&
+	   body_has("\"must_not\":{\"term\":{\"__deleted\":true}}"),
+	   "soft: the scroll reads the documents not marked deleted, with their sources");
+	ok(ANSWER(&job, 200, "{\"_scroll_id\":\"S1\",\"hits\":{\"hits\":[{\"_id\":\"1\","
+			  "\"_source\":{\"id\":1,\"n\":12345678901234567}}]}}") == TRUNCATE_NEXT_STEP &&
+	   request(&job) && ndjson &&
+	   body_has("{\"index\":{\"_index\":\"" INDEX "\",\"_id\":\"1\",\"version\":77,"
+				"\"version_type\":\"external_gte\"}}\n{\"id\":1,\"n\":12345678901234567,"
+				"\"__deleted\":true}\n"),
+	   "soft: each document is written back marked deleted, at the TRUNCATE's version");
+	ok(ANSWER(&job, 200, "{\"errors\":true,\"items\":[{\"index\":{\"status\":409}}]}") ==
+	   TRUNCATE_NEXT_STEP && job.kept == 1 && request(&job) &&
+	   strstr(path, "hits.hits._source") != NULL,
+	   "soft: a newer document (409) is kept; the next page has sources too");
+	ok(ANSWER(&job, 200, "{\"_scroll_id\":\"S1\",\"hits\":{\"hits\":[{\"_id\":\"2\"}]}}") ==
+	   TRUNCATE_RETRY, "soft: a hit without its source is read again");
+	truncate_job_free(&job);
+	truncate_job_begin(&job, 0, true);
+	ok(ANSWER(&job, 200, "{}") == TRUNCATE_NEXT_STEP && request(&job) &&
+	   strstr(path, "/" INDEX "/_update_by_query?conflicts=proceed") == path &&
+	   body_has("ctx._source.__deleted = true"),
+	   "soft and unversioned: _update_by_query marks the documents");
+	truncate_job_free(&job);
+}
+
 int
 main(void)
 {
 	test_versioned();
+	test_soft();
 	test_unversioned();
 	return done_testing();
 }
