@@ -400,6 +400,21 @@ delete_index(Worker *w, const char *index)
 }
 
 /*
+ * create_missing_index: creates the request's index with the mapping
+ * derived now, as at start-up (one that exists by then is fine).
+ */
+static bool
+create_missing_index(Worker *w)
+{
+	CatalogTables one = {(CatalogTable *) w->table, 1};
+
+	if (mapping_ensure_indexes(w->conn, w->cfg, &w->call, &one))
+		return true;
+	snprintf(w->error, sizeof(w->error), "could not create index \"%s\"", w->table->index);
+	return false;
+}
+
+/*
  * begin_request: state 'requested': choose and prepare the index to copy
  * into, then record 'copying' with it. reindex: the next generation,
  * created anew (a leftover of a crash before 'copying' was recorded is
@@ -414,6 +429,12 @@ begin_request(Worker *w)
 	char	   *target = NULL;
 	bool		good = current_index(w, &current);
 
+	/*
+	 * A table a publication change brought in may be asked for before the
+	 * stream has created its index: the backfill creates it then.
+	 */
+	if (good && w->rq.backfill && current.index == NULL)
+		good = create_missing_index(w) && current_index(w, &current);
 	gen = generation_next(&current);
 	if (good && w->rq.backfill)
 	{
