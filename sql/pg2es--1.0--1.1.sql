@@ -113,3 +113,31 @@ $$;
 CREATE EVENT TRIGGER pg2es_schema_changes ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE')
     EXECUTE FUNCTION pg2es.request_after_ddl();
+
+-- DROP TABLE of a table some slot may cover: its index is kept (pg2es
+-- never deletes an index it did not just create), and the dropping
+-- session and the server log are told so, since the WAL says nothing.
+CREATE FUNCTION pg2es.warn_after_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    obj record;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg2es.slot_options) THEN
+        RETURN;
+    END IF;
+    FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects()
+               WHERE object_type = 'table' AND original
+                 AND schema_name IS DISTINCT FROM 'pg2es'
+    LOOP
+        RAISE WARNING 'pg2es: table %.% was dropped; its Elasticsearch index is kept',
+            quote_ident(obj.schema_name), quote_ident(obj.object_name)
+            USING HINT = 'Delete the index (or its alias and generations) in Elasticsearch if it is no longer wanted.';
+    END LOOP;
+END
+$$;
+
+CREATE EVENT TRIGGER pg2es_dropped_tables ON sql_drop
+    WHEN TAG IN ('DROP TABLE')
+    EXECUTE FUNCTION pg2es.warn_after_drop();

@@ -83,6 +83,10 @@ is_deeply([ ddl('ALTER TABLE ren RENAME TO ren2') ],
 verify_ok('public.ren2', 'after RENAME TO');
 
 is_deeply([ ddl('ALTER TABLE items ADD COLUMN extra int') ], ['none'], 'ADD COLUMN asks for nothing');
+my ($drop_rc, $drop_out, $drop_err) = $node->psql('postgres', 'DROP TABLE ren2');
+is($drop_rc, 0, 'DROP TABLE of a covered table succeeds');
+like($drop_err, qr/WARNING:  pg2es: table public\.ren2 was dropped; its Elasticsearch index is kept/,
+	'DROP TABLE says that the index is kept');
 is($fwd->stop, 0, 'SIGTERM exits 0');
 
 done_testing();
