@@ -52,7 +52,9 @@ enum
 	OPT_PRINT_MAPPINGS,
 	OPT_METRICS_ADDRESS,
 	OPT_METRICS_PORT,
-	OPT_LOG_FORMAT
+	OPT_LOG_FORMAT,
+	OPT_BACKFILL,
+	OPT_KEEP_OLD
 };
 
 static const struct option long_options[] = {
@@ -87,6 +89,8 @@ static const struct option long_options[] = {
 	{"metrics-port", required_argument, NULL, OPT_METRICS_PORT},
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
 	{"verbose", no_argument, NULL, 'v'},
+	{"backfill", no_argument, NULL, OPT_BACKFILL},
+	{"keep-old", no_argument, NULL, OPT_KEEP_OLD},
 	{NULL, 0, NULL, 0}
 };
 
@@ -102,7 +106,10 @@ usage(void)
 	printf("pg2es streams a PostgreSQL logical replication slot to Elasticsearch _bulk.\n\n"
 		   "Usage:\n"
 		   "  pg2es [OPTION]...                 run the sync\n"
-		   "  pg2es verify [OPTION]... [TABLE]...  compare indexes with tables\n\n"
+		   "  pg2es verify [OPTION]... [TABLE]...  compare indexes with tables\n"
+		   "  pg2es reindex -d CONNSTR -S SLOT [--backfill] [--keep-old] TABLE...\n"
+		   "                                    ask the slot's forwarder to rebuild the\n"
+		   "                                    tables' indexes while it streams\n\n"
 		   "Action:\n"
 		   "      --create-slot          create the slot (plugin pg2es) if it does not exist\n"
 		   "\nPostgreSQL options:\n"
@@ -157,6 +164,10 @@ usage(void)
 		   "                             from the table (schema, the default), or leave\n"
 		   "                             them to dynamic mapping and index templates\n"
 		   "      --print-mappings       print the derived mappings and exit\n"
+		   "\nReindex:\n"
+		   "      --backfill             copy the tables into their current indexes and\n"
+		   "                             remove documents whose rows are gone, instead\n"
+		   "      --keep-old             keep the old index once the alias has moved\n"
 		   "\nObservability:\n"
 		   "      --metrics-port=PORT    serve /metrics and /healthz on PORT (default: off)\n"
 		   "      --metrics-address=ADDR address for --metrics-port (default: 127.0.0.1)\n"
@@ -484,6 +495,8 @@ apply_option(Config *cfg, int c, const char *name, const char *arg)
 				? LOG_FORMAT_TEXT : LOG_FORMAT_JSON;
 			break;
 		case 'v': cfg->log_level = flag_value(name, arg) ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO; break;
+		case OPT_BACKFILL: cfg->reindex_backfill = flag_value(name, arg); break;
+		case OPT_KEEP_OLD: cfg->reindex_keep_old = flag_value(name, arg); break;
 	}
 }
 
@@ -727,8 +740,21 @@ check_dead_letter_file(const Config *cfg)
 static void
 check_combinations(const Config *cfg)
 {
+	if ((cfg->reindex_backfill || cfg->reindex_keep_old) && cfg->command != COMMAND_REINDEX)
+		fail("--backfill and --keep-old can only be used with reindex");
 	if (cfg->command == COMMAND_PRINT_MAPPINGS)
 		return;					/* needs only -d and -o */
+	if (cfg->command == COMMAND_REINDEX)
+	{
+		/* needs only -d, -S and the tables: the forwarder does the rest */
+		if (cfg->slot == NULL)
+			fail("no slot specified (-S/--slot or PG2ES_SLOT)");
+		if (cfg->nverify_tables == 0)
+			fail("reindex needs at least one table");
+		if (cfg->reindex_backfill && cfg->reindex_keep_old)
+			fail("--keep-old cannot be used with --backfill (a backfill keeps the index it fills)");
+		return;
+	}
 	if (cfg->nes_urls == 0)
 		fail("no Elasticsearch URL given (--es-url or PG2ES_ES_URL)");
 	check_es_urls(cfg);
@@ -817,6 +843,7 @@ parse_command_line(Config *cfg, int argc, char **argv)
 		}
 		apply_option(cfg, c, name, c == OPT_CREATE_SLOT || c == OPT_ES_GZIP ||
 					 c == OPT_NO_INITIAL_LOAD || c == OPT_PRINT_MAPPINGS ||
+					 c == OPT_BACKFILL || c == OPT_KEEP_OLD ||
 					 c == 'v' ? NULL : optarg);
 	}
 }
@@ -833,9 +860,9 @@ cfg_parse(Config *cfg, int argc, char **argv)
 	int			i;
 
 	set_defaults(cfg);
-	if (argc > 1 && strcmp(argv[1], "verify") == 0)
+	if (argc > 1 && (strcmp(argv[1], "verify") == 0 || strcmp(argv[1], "reindex") == 0))
 	{
-		cfg->command = COMMAND_VERIFY;
+		cfg->command = argv[1][0] == 'v' ? COMMAND_VERIFY : COMMAND_REINDEX;
 		argv[1] = argv[0];
 		argv++;
 		argc--;
@@ -852,7 +879,7 @@ cfg_parse(Config *cfg, int argc, char **argv)
 	}
 	apply_environment(cfg);
 	parse_command_line(cfg, argc, argv);
-	if (optind < argc && cfg->command != COMMAND_VERIFY)
+	if (optind < argc && cfg->command != COMMAND_VERIFY && cfg->command != COMMAND_REINDEX)
 		fail("too many command-line arguments (first is \"%s\")", argv[optind]);
 	if (optind < argc)
 	{

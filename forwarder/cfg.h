@@ -19,7 +19,9 @@ typedef enum Command
 {
 	COMMAND_SYNC,				/* stream the slot to Elasticsearch */
 	COMMAND_VERIFY,				/* compare indexes with tables (verify.c) */
-	COMMAND_PRINT_MAPPINGS		/* print the derived mappings (mapping.c) */
+	COMMAND_PRINT_MAPPINGS,		/* print the derived mappings (mapping.c) */
+	COMMAND_REINDEX				/* ask the forwarder to rebuild indexes
+								 * (request.c) */
 } Command;
 
 typedef enum OnItemError
@@ -76,9 +78,16 @@ typedef struct Config
 	/* index mappings (mapping.c): false = schema (derived), true = dynamic */
 	bool		mappings_dynamic;
 
-	/* verify (verify.c): table patterns given as arguments */
+	/*
+	 * The TABLE arguments: patterns for verify (verify.c), names for
+	 * reindex (request.c)
+	 */
 	char	  **verify_tables;
 	size_t		nverify_tables;
+
+	/* reindex (request.c) */
+	bool		reindex_backfill;	/* --backfill: into the current index */
+	bool		reindex_keep_old;	/* --keep-old: keep the old generation */
 
 	/* observability */
 	char	   *metrics_address;
