@@ -109,6 +109,8 @@ ok(wait_until(sub {
 	  eq '{exclude-tables=public.rc_secret}' }),
 	'the forwarder records its plugin options in pg2es.slot_options, as pg2es_sync')
   or diag $fw->log_contents;
+# (the slot was made after rc_items' first row: only later rows stream)
+$node->safe_psql('postgres', q{INSERT INTO rc_items VALUES (2, 'b')});
 ok(wait_until(sub { $es->count('public.rc_items') == 1 }), 'and streams as usual')
   or diag $fw->log_contents;
 # requests are accepted while no forwarder runs: it acts on them at start
