@@ -56,7 +56,9 @@ enum
 	OPT_REPAIR,
 	OPT_LSN,
 	OPT_TIMEOUT,
-	OPT_SEARCHABLE
+	OPT_SEARCHABLE,
+	OPT_BACKFILL,
+	OPT_KEEP_OLD
 };
 
 static const struct option long_options[] = {
@@ -95,6 +97,8 @@ static const struct option long_options[] = {
 	{"lsn", required_argument, NULL, OPT_LSN},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"searchable", no_argument, NULL, OPT_SEARCHABLE},
+	{"backfill", no_argument, NULL, OPT_BACKFILL},
+	{"keep-old", no_argument, NULL, OPT_KEEP_OLD},
 	{NULL, 0, NULL, 0}
 };
 
@@ -112,7 +116,10 @@ usage(void)
 		   "  pg2es [OPTION]...                 run the sync\n"
 		   "  pg2es verify [OPTION]... [TABLE]...  compare indexes with tables\n"
 		   "  pg2es wait [OPTION]...            wait until the running forwarder has stored\n"
-		   "                                    everything up to an LSN\n\n"
+		   "                                    everything up to an LSN\n"
+		   "  pg2es reindex -d CONNSTR -S SLOT [--backfill] [--keep-old] TABLE...\n"
+		   "                                    ask the slot's forwarder to rebuild the\n"
+		   "                                    tables' indexes while it streams\n\n"
 		   "Action:\n"
 		   "      --create-slot          create the slot (plugin pg2es) if it does not exist\n"
 		   "\nPostgreSQL options:\n"
@@ -176,6 +183,10 @@ usage(void)
 		   "      --timeout=SECS         give up after SECS, 0 = never (default: 60)\n"
 		   "      --searchable           then refresh the slot's indexes, so that a search\n"
 		   "                             finds what was stored\n"
+		   "\nReindex:\n"
+		   "      --backfill             copy the tables into their current indexes and\n"
+		   "                             remove documents whose rows are gone, instead\n"
+		   "      --keep-old             keep the old index once the alias has moved\n"
 		   "\nObservability:\n"
 		   "      --metrics-port=PORT    serve /metrics and /healthz on PORT (default: off)\n"
 		   "      --metrics-address=ADDR address for --metrics-port (default: 127.0.0.1)\n"
@@ -364,6 +375,22 @@ cfg_soft_deletes(const Config *cfg)
 }
 
 /*
+ * subcommand: the command a first argument names (verify, wait, reindex),
+ * or COMMAND_SYNC when it names none.
+ */
+static Command
+subcommand(const char *arg)
+{
+	if (strcmp(arg, "verify") == 0)
+		return COMMAND_VERIFY;
+	if (strcmp(arg, "wait") == 0)
+		return COMMAND_WAIT;
+	if (strcmp(arg, "reindex") == 0)
+		return COMMAND_REINDEX;
+	return COMMAND_SYNC;
+}
+
+/*
  * cfg_parse_lsn: parse "X/X" into *lsn.
  */
 bool
@@ -546,6 +573,8 @@ apply_option(Config *cfg, int c, const char *name, const char *arg)
 			break;
 		case OPT_REPAIR: cfg->repair = flag_value(name, arg); break;
 		case 'v': cfg->log_level = flag_value(name, arg) ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO; break;
+		case OPT_BACKFILL: cfg->reindex_backfill = flag_value(name, arg); break;
+		case OPT_KEEP_OLD: cfg->reindex_keep_old = flag_value(name, arg); break;
 	}
 }
 
@@ -789,8 +818,21 @@ check_dead_letter_file(const Config *cfg)
 static void
 check_combinations(const Config *cfg)
 {
+	if ((cfg->reindex_backfill || cfg->reindex_keep_old) && cfg->command != COMMAND_REINDEX)
+		fail("--backfill and --keep-old can only be used with reindex");
 	if (cfg->command == COMMAND_PRINT_MAPPINGS)
 		return;					/* needs only -d and -o */
+	if (cfg->command == COMMAND_REINDEX)
+	{
+		/* needs only -d, -S and the tables: the forwarder does the rest */
+		if (cfg->slot == NULL)
+			fail("no slot specified (-S/--slot or PG2ES_SLOT)");
+		if (cfg->nverify_tables == 0)
+			fail("reindex needs at least one table");
+		if (cfg->reindex_backfill && cfg->reindex_keep_old)
+			fail("--keep-old cannot be used with --backfill (a backfill keeps the index it fills)");
+		return;
+	}
 	if (cfg->wait_options_given && cfg->command != COMMAND_WAIT)
 		fail("--lsn, --timeout and --searchable belong to pg2es wait");
 	if (cfg->command == COMMAND_WAIT && cfg->slot == NULL)
@@ -892,7 +934,8 @@ parse_command_line(Config *cfg, int argc, char **argv)
 		}
 		apply_option(cfg, c, name, c == OPT_CREATE_SLOT || c == OPT_ES_GZIP ||
 					 c == OPT_NO_INITIAL_LOAD || c == OPT_PRINT_MAPPINGS || c == OPT_REPAIR ||
-					 c == OPT_SEARCHABLE || c == 'v' ? NULL : optarg);
+					 c == OPT_SEARCHABLE || c == OPT_BACKFILL || c == OPT_KEEP_OLD ||
+					 c == 'v' ? NULL : optarg);
 	}
 }
 
@@ -909,9 +952,8 @@ cfg_parse(Config *cfg, int argc, char **argv)
 
 	set_defaults(cfg);
 	fail_status = 1;
-	if (argc > 1 && (strcmp(argv[1], "verify") == 0 || strcmp(argv[1], "wait") == 0))
+	if (argc > 1 && (cfg->command = subcommand(argv[1])) != COMMAND_SYNC)
 	{
-		cfg->command = argv[1][0] == 'v' ? COMMAND_VERIFY : COMMAND_WAIT;
 		cfg->wait_timeout_ms = 60 * 1000;
 		if (cfg->command == COMMAND_WAIT)
 			fail_status = 2;
@@ -931,7 +973,7 @@ cfg_parse(Config *cfg, int argc, char **argv)
 	}
 	apply_environment(cfg);
 	parse_command_line(cfg, argc, argv);
-	if (optind < argc && cfg->command != COMMAND_VERIFY)
+	if (optind < argc && cfg->command != COMMAND_VERIFY && cfg->command != COMMAND_REINDEX)
 		fail("too many command-line arguments (first is \"%s\")", argv[optind]);
 	if (optind < argc)
 	{

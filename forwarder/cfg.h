@@ -21,7 +21,9 @@ typedef enum Command
 	COMMAND_VERIFY,				/* compare indexes with tables (verify.c) */
 	COMMAND_WAIT,				/* wait until the slot's confirmation passes an
 								 * LSN (wait.c) */
-	COMMAND_PRINT_MAPPINGS		/* print the derived mappings (mapping.c) */
+	COMMAND_PRINT_MAPPINGS,		/* print the derived mappings (mapping.c) */
+	COMMAND_REINDEX				/* ask the forwarder to rebuild indexes
+								 * (reqtable.c) */
 } Command;
 
 typedef enum OnItemError
@@ -78,7 +80,10 @@ typedef struct Config
 	/* index mappings (mapping.c): false = schema (derived), true = dynamic */
 	bool		mappings_dynamic;
 
-	/* verify (verify.c): table patterns given as arguments */
+	/*
+	 * The TABLE arguments: patterns for verify (verify.c), names for
+	 * reindex (request.c)
+	 */
 	char	  **verify_tables;
 	size_t		nverify_tables;
 	bool		repair;			/* --repair: fix what differs, then verify again */
@@ -89,6 +94,10 @@ typedef struct Config
 	int			wait_timeout_ms;	/* 0 = no limit */
 	bool		wait_searchable;	/* also refresh the slot's indexes */
 	bool		wait_options_given; /* one of the three was set */
+
+	/* reindex (request.c) */
+	bool		reindex_backfill;	/* --backfill: into the current index */
+	bool		reindex_keep_old;	/* --keep-old: keep the old generation */
 
 	/* observability */
 	char	   *metrics_address;

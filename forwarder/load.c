@@ -32,6 +32,7 @@
 #include "progress.h"
 #include "prune.h"
 #include "repl.h"
+#include "reqtable.h"
 #include "slot.h"
 #include "sync.h"
 
@@ -1014,7 +1015,8 @@ load_prepare(const Config *cfg, Metrics *metrics, Http *http, volatile sig_atomi
 		PQfinish(ld.control);
 		return status;
 	}
-	if (catalog_tables(ld.control, cfg, NULL, 0, &ld.tables) &&
+	if (reqtable_record_options(ld.control, cfg) &&
+		catalog_tables(ld.control, cfg, NULL, 0, &ld.tables) &&
 		(ld.optlit = catalog_options_literal(ld.control, cfg)) != NULL &&
 		(ld.selected = calloc(ld.tables.n + 1, sizeof(bool))) != NULL &&
 		(ld.order = calloc(ld.tables.n + 1, sizeof(size_t))) != NULL &&

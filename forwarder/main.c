@@ -19,6 +19,7 @@
 #include "mapping.h"
 #include "reindex.h"
 #include "repl.h"
+#include "reqtable.h"
 #include "slot.h"
 #include "sync.h"
 #include "verify.h"
@@ -498,9 +499,9 @@ main(int argc, char **argv)
 
 	cfg_parse(&cfg, argc, argv);
 	log_configure(cfg.log_format, cfg.log_level);
-	if (cfg.command == COMMAND_PRINT_MAPPINGS)
+	if (cfg.command == COMMAND_PRINT_MAPPINGS || cfg.command == COMMAND_REINDEX)
 	{
-		status = mapping_print(&cfg);
+		status = cfg.command == COMMAND_REINDEX ? reqtable_reindex_run(&cfg) : mapping_print(&cfg);
 		cfg_free(&cfg);
 		return status;
 	}

@@ -30,8 +30,10 @@
 -- cluster with pg_basebackup), and the CONNECT grant below.
 
 -- The SQL functions the initial load and `pg2es verify` call live in the
--- extension, and the role may not create it.
+-- extension, and the role may not create it (nor update it: a database
+-- that has an older version gets the current one).
 CREATE EXTENSION IF NOT EXISTS pg2es;
+ALTER EXTENSION pg2es UPDATE;
 
 SELECT 'CREATE ROLE pg2es_sync'
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pg2es_sync') \gexec
@@ -101,5 +103,16 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA pg2es TO pg2es_sync;
 -- per chunk of a table, so that an interrupted load resumes instead of
 -- starting again.  SELECT reads it back (and serves UPDATE ... WHERE);
 -- DELETE forgets a slot's or a table's old progress when its load starts
--- over.  No other table of the schema exists.
+-- over.
 GRANT SELECT, INSERT, UPDATE, DELETE ON pg2es.load_state TO pg2es_sync;
+
+-- pg2es.slot_options: the forwarder records the plugin options it streams
+-- with at start (an upsert: INSERT ... ON CONFLICT DO UPDATE), so that
+-- `pg2es reindex` can check a table is covered while no forwarder runs.
+GRANT SELECT, INSERT, UPDATE ON pg2es.slot_options TO pg2es_sync;
+
+-- pg2es.requests: the forwarder reads its slot's open requests at start,
+-- records their progress (UPDATE of state, target_index, error), and asks
+-- for a backfill of a table that becomes covered while it streams (INSERT).
+-- It never deletes one.  No other table of the schema exists.
+GRANT SELECT, INSERT, UPDATE ON pg2es.requests TO pg2es_sync;
