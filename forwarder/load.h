@@ -28,6 +28,7 @@
 
 #include "cfg.h"
 #include "http.h"
+#include "mapping.h"
 
 typedef enum LoadStatus
 {
@@ -37,6 +38,6 @@ typedef enum LoadStatus
 } LoadStatus;
 
 extern LoadStatus load_prepare(const Config *cfg, Metrics *metrics, Http *http,
-							   volatile sig_atomic_t *stop);
+							   volatile sig_atomic_t *stop, MappingCache *mappings);
 
 #endif							/* PG2ES_LOAD_H */

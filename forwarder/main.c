@@ -436,7 +436,7 @@ run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
 		if (!sync_init(sync, cfg, metrics))
 			return 1;
 		sync->mappings = mappings;
-		ls = load_prepare(cfg, metrics, http, &stop_requested);
+		ls = load_prepare(cfg, metrics, http, &stop_requested, mappings);
 		status = ls == LOAD_OK ? stream_sessions(cfg, sync, http, metrics, &monitor, &must_pass)
 			: ls == LOAD_STOPPED ? 0 : 1;
 	}
@@ -484,7 +484,7 @@ main(int argc, char **argv)
 		if (http_open(&http, cfg.metrics_address, cfg.metrics_port))
 		{
 			/* indexes and the initial load come before the stream (load.h) */
-			LoadStatus	ls = load_prepare(&cfg, &metrics, &http, &stop_requested);
+			LoadStatus	ls = load_prepare(&cfg, &metrics, &http, &stop_requested, &mappings);
 
 			status = ls == LOAD_OK ? run_sync(&cfg, &sync, &http, &metrics)
 				: ls == LOAD_STOPPED ? 0 : 1;
