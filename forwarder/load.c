@@ -987,10 +987,12 @@ check_slot_plugin(Load *ld)
  * load_prepare: before streaming, create the missing indexes with their
  * mappings and run the initial load when one is due (see load.h). Without
  * the pg2es extension in the database there is nothing to do unless a load
- * is asked for. Returns LOAD_OK when streaming may start.
+ * is asked for. The indexes made usable are noted in mappings (the
+ * stream's cache, borrowed). Returns LOAD_OK when streaming may start.
  */
 LoadStatus
-load_prepare(const Config *cfg, Metrics *metrics, Http *http, volatile sig_atomic_t *stop)
+load_prepare(const Config *cfg, Metrics *metrics, Http *http, volatile sig_atomic_t *stop,
+			 MappingCache *mappings)
 {
 	Load		ld;
 	EsCall		call;
@@ -1025,7 +1027,7 @@ load_prepare(const Config *cfg, Metrics *metrics, Http *http, volatile sig_atomi
 	{
 		escall_serve(&call, http, metrics);
 		escall_report(&call, metrics);
-		if (mapping_ensure_indexes(ld.control, cfg, &call, &ld.tables))
+		if (mapping_ensure_indexes(ld.control, cfg, &call, &ld.tables, mappings))
 			status = decide_and_copy(&ld);
 		escall_free(&call);
 	}

@@ -29,6 +29,7 @@
 
 #include "cfg.h"
 #include "http.h"
+#include "mapping.h"
 
 typedef enum LoadStatus
 {
@@ -51,7 +52,7 @@ typedef enum LoadStatus
 extern PG2ES_MUSTCHECK bool load_export_snapshot(const Config *cfg, PGconn **repl, char *snapshot,
 												 Lsn *version);
 extern LoadStatus load_prepare(const Config *cfg, Metrics *metrics, Http *http,
-							   volatile sig_atomic_t *stop);
+							   volatile sig_atomic_t *stop, MappingCache *mappings);
 extern LoadStatus load_copy_into(const Config *cfg, Metrics *metrics, unsigned int relid,
 								 const char *index, volatile sig_atomic_t *stop, Lsn *version);
 

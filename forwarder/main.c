@@ -443,7 +443,7 @@ run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
 			return 1;
 		sync->mappings = mappings;
 		sync->reindex = reindex;
-		ls = load_prepare(cfg, metrics, http, &stop_requested);
+		ls = load_prepare(cfg, metrics, http, &stop_requested, mappings);
 		status = ls == LOAD_OK ? stream_sessions(cfg, sync, http, metrics, &monitor, &must_pass)
 			: ls == LOAD_STOPPED ? 0 : 1;
 	}
@@ -532,7 +532,7 @@ main(int argc, char **argv)
 			LoadStatus	ls;
 
 			serve_refreshes(&cfg, &http, &refresher);
-			ls = load_prepare(&cfg, &metrics, &http, &stop_requested);
+			ls = load_prepare(&cfg, &metrics, &http, &stop_requested, &mappings);
 			status = ls == LOAD_OK ? run_with_reindex(&cfg, &sync, &http, &metrics)
 				: ls == LOAD_STOPPED ? 0 : 1;
 		}

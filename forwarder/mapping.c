@@ -14,36 +14,59 @@
 #include "log.h"
 
 /*
+ * mapping_query: the query for table t's mapping (jsonb_pretty'd when
+ * pretty) and the name of the table whose index it is: t itself, or its
+ * partition root when the root's index is t's (partition-index=root), so
+ * that _meta.pg2es.table names what catalog_tables() lists. Returns false
+ * when out of memory.
+ */
+static bool
+mapping_query(Buf *query, const char *optlit, const CatalogTable *t, bool pretty)
+{
+	return buf_printf(query, "SELECT %s(pg2es.mapping(%u::regclass, %s))::text, "
+					  "(SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
+					  "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+					  "WHERE c.oid = COALESCE((SELECT r FROM pg_partition_root(%u::regclass) r "
+					  "WHERE pg2es.index_name(r, %s) = pg2es.index_name(%u::regclass, %s)), %u))",
+					  pretty ? "jsonb_pretty" : "", t->relid, optlit, t->relid, optlit,
+					  t->relid, optlit, t->relid);
+}
+
+/*
  * table_mapping: pg2es.mapping() of table t as JSON text, malloc'd
- * ({"properties":{...}}); pretty = jsonb_pretty. NULL on failure; then
- * *lost (when not NULL) says whether the connection, not the query,
- * failed: no answer at all (no SQLSTATE), a connection exception (08) or
- * an operator intervention such as a shutdown (57P). A failed query is
- * logged; a lost connection only when lost is NULL (else the caller, who
- * may reconnect, says what happened).
+ * ({"properties":{...}}); pretty = jsonb_pretty. *owner (when not NULL)
+ * gets the name of the table whose index it is, malloc'd. NULL on
+ * failure; then *lost (when not NULL) says whether the connection, not
+ * the query, failed: no answer at all (no SQLSTATE), a connection
+ * exception (08) or an operator intervention such as a shutdown (57P). A
+ * failed query is logged; a lost connection only when lost is NULL (else
+ * the caller, who may reconnect, says what happened).
  */
 static char *
 table_mapping(PGconn *conn, const char *optlit, const CatalogTable *t, bool pretty,
-			  bool *lost)
+			  bool *lost, char **owner)
 {
-	char		sql[512 + 64];
-	PGresult   *res;
+	PGresult   *res = NULL;
 	char	   *mapping = NULL;
 	Buf			query;
 
 	buf_init(&query);
-	snprintf(sql, sizeof(sql), "SELECT %s(pg2es.mapping(%u::regclass, ",
-			 pretty ? "jsonb_pretty" : "", t->relid);
-	if (!buf_append_str(&query, sql) || !buf_append_str(&query, optlit) ||
-		!buf_append_str(&query, "))::text"))
+	if (owner)
+		*owner = NULL;
+	if (!mapping_query(&query, optlit, t, pretty))
 	{
-		buf_free(&query);
+		log_error("out of memory");
 		return NULL;
 	}
 	res = PQexec(conn, query.data);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-		mapping = strdup(PQgetvalue(res, 0, 0));
-	else
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		(mapping = strdup(PQgetvalue(res, 0, 0))) != NULL && owner &&
+		(*owner = strdup(PQgetvalue(res, 0, 1))) == NULL)
+	{
+		free(mapping);
+		mapping = NULL;
+	}
+	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
@@ -102,24 +125,43 @@ raised_fields_limit(const char *mapping, long *fields)
 }
 
 /*
- * append_create_body: append to body the request creating the index
- * index[0..index_len) for the derived mapping (JSON text): {"mappings":...},
- * with the total-fields limit raised_fields_limit() asks for, said in the
- * log. Returns false when out of memory.
+ * mapping_create_body: append to body the request creating generation
+ * (>= 1) of alias[0..alias_len), the index of table, for the derived
+ * mapping (JSON text): {"settings":..., "aliases":..., "mappings":...},
+ * the mapping with its _meta.pg2es (generation.h), the total-fields limit
+ * raised_fields_limit() asks for (said in the log), and with with_alias
+ * the alias as its write index. Returns false when out of memory or when
+ * mapping is not a JSON object.
  */
-static bool
-append_create_body(Buf *body, const char *mapping, const char *index, size_t index_len)
+bool
+mapping_create_body(Buf *body, const char *mapping, const char *table, const char *alias,
+					size_t alias_len, unsigned int generation, bool with_alias)
 {
+	char	   *name = strndup(alias, alias_len);
+	char	   *meta = name ? generation_mapping_with_meta(mapping, table, name, generation) : NULL;
+	json_t	   *root = json_object();
+	char	   *text = NULL;
 	long		fields;
 	long		limit = raised_fields_limit(mapping, &fields);
+	bool		good;
 
-	if (limit == 0)
-		return buf_printf(body, "{\"mappings\":%s}", mapping);
-	log_info("index \"%.*s\" is created with index.mapping.total_fields.limit %ld: "
-			 "its table's mapping has %ld fields, more than the default limit of %d",
-			 (int) index_len, index, limit, fields, DEFAULT_TOTAL_FIELDS_LIMIT);
-	return buf_printf(body, "{\"settings\":{\"index.mapping.total_fields.limit\":%ld},"
-					  "\"mappings\":%s}", limit, mapping);
+	if (limit > 0)
+		log_info("index \"%s\" is created with index.mapping.total_fields.limit %ld: "
+				 "its table's mapping has %ld fields, more than the default limit of %d",
+				 name ? name : "", limit, fields, DEFAULT_TOTAL_FIELDS_LIMIT);
+	good = meta && root &&
+		(limit == 0 || json_object_set_new(root, "settings", json_pack("{s:I}",
+										   "index.mapping.total_fields.limit",
+										   (json_int_t) limit)) == 0) &&
+		(!with_alias || json_object_set_new(root, "aliases", json_pack("{s:{s:b}}", name,
+										   "is_write_index", 1)) == 0) &&
+		json_object_set_new(root, "mappings", json_loads(meta, 0, NULL)) == 0 &&
+		(text = json_dumps(root, JSON_COMPACT)) != NULL && buf_append_str(body, text);
+	free(text);
+	json_decref(root);
+	free(meta);
+	free(name);
+	return good;
 }
 
 /*
@@ -163,7 +205,13 @@ mapping_create_outcome(long status, const char *body, size_t len)
 {
 	if (status == 200)
 		return MAPPING_CREATED;
-	if (status == 400 && error_type_is(body, len, "resource_already_exists_exception"))
+	/*
+	 * the generation exists, a concrete index is named like the alias, or
+	 * the alias has a write index already (the engines answer 500 to that)
+	 */
+	if ((status == 400 && (error_type_is(body, len, "resource_already_exists_exception") ||
+						   error_type_is(body, len, "invalid_alias_name_exception"))) ||
+		(status == 500 && error_type_is(body, len, "illegal_state_exception")))
 		return MAPPING_EXISTED;
 	/* the name is an alias (an online reindex put it there): its index exists */
 	if (status == 400 && error_type_is(body, len, "invalid_index_name_exception") &&
@@ -175,45 +223,137 @@ mapping_create_outcome(long status, const char *body, size_t len)
 }
 
 /*
- * create_index: PUT /INDEX with the table's mapping, waited for. Returns
- * false (logged) when Elasticsearch refuses or cannot be reached.
+ * create_generation: PUT /ALIAS~g1 for table t with its mapping and the
+ * alias t->index, waited for. MAPPING_CREATED, MAPPING_EXISTED (the
+ * generation, or a concrete index named like the alias, came meanwhile),
+ * or MAPPING_REFUSED (logged) when it could not be made.
  */
-static bool
-create_index(PGconn *conn, const char *optlit, EsCall *call, const CatalogTable *t)
+static MappingOutcome
+create_generation(PGconn *conn, const char *optlit, EsCall *call, const CatalogTable *t)
 {
-	char	   *mapping = table_mapping(conn, optlit, t, false, NULL);
-	char	   *path = es_index_path(&call->es, t->index, "");
+	char	   *mapping = table_mapping(conn, optlit, t, false, NULL, NULL);
+	char	   *index = generation_index_name(t->index, strlen(t->index), 1);
+	char	   *path = index ? es_index_path(&call->es, index, "") : NULL;
 	Buf			body;
 	const Buf  *resp = NULL;
 	long		status = 0;
-	MappingOutcome outcome;
+	MappingOutcome outcome = MAPPING_REFUSED;
 
 	buf_init(&body);
-	if (mapping && path && append_create_body(&body, mapping, t->index, strlen(t->index)))
+	if (mapping && path &&
+		mapping_create_body(&body, mapping, t->name, t->index, strlen(t->index), 1, true))
+	{
 		status = escall(call, "PUT", path, body.data, body.len, &resp);
-	outcome = mapping_create_outcome(status, resp ? resp->data : NULL, resp ? resp->len : 0);
+		outcome = mapping_create_outcome(status, resp ? resp->data : NULL, resp ? resp->len : 0);
+	}
 	if (outcome == MAPPING_CREATED)
-		log_info("created index \"%s\" with the mapping of table %s", t->index, t->name);
-	else if (outcome == MAPPING_EXISTED)
-		log_debug("index \"%s\" exists; its mapping is left as it is", t->index);
-	else if (status != 0)
-		log_error("Elasticsearch refused to create index \"%s\" (HTTP %ld): %.*s", t->index,
-				  status, resp && resp->data ? (int) resp->len : 0, resp && resp->data ? resp->data : "");
+		log_info("created index \"%s\" behind alias \"%s\" with the mapping of table %s", index,
+				 t->index, t->name);
+	else if (outcome != MAPPING_EXISTED && status != 0)
+		log_error("Elasticsearch refused to create index \"%s\" with alias \"%s\" (HTTP %ld): %.*s",
+				  index, t->index, status, resp && resp->data ? (int) resp->len : 0,
+				  resp && resp->data ? resp->data : "");
 	buf_free(&body);
 	free(path);
+	free(index);
 	free(mapping);
-	return outcome == MAPPING_CREATED || outcome == MAPPING_EXISTED;
+	return outcome == MAPPING_RETRY ? MAPPING_REFUSED : outcome;
 }
 
 /*
- * mapping_ensure_indexes: create the missing indexes of tables with their
- * derived mappings (nothing with --mappings=dynamic). Two covered tables
- * never share an index (the plugin refuses it, naming both). Returns false
- * (logged) on failure.
+ * name_collides: whether table t's index name is the name of a generation
+ * of another covered table's alias (possible only with index-names).
+ * Logged, naming both.
+ */
+static bool
+name_collides(const CatalogTable *t, const CatalogTables *tables)
+{
+	size_t		i;
+	unsigned int n;
+
+	for (i = 0; i < tables->n; i++)
+		if (&tables->items[i] != t &&
+			(n = generation_of_index(tables->items[i].index, t->index)) > 0)
+		{
+			log_error("index name \"%s\" of table %s is the name of generation %u of index \"%s\" of table %s; "
+					  "give one of them another index name (index-names)",
+					  t->index, t->name, n, tables->items[i].index, tables->items[i].name);
+			return true;
+		}
+	return false;
+}
+
+/*
+ * target_collides: whether what t's index name stands for in the engine
+ * belongs to another table by its _meta.pg2es.table. Logged, naming both.
+ */
+static bool
+target_collides(const CatalogTable *t, const AliasTarget *target)
+{
+	if (target->table == NULL || strcmp(target->table, t->name) == 0)
+		return false;
+	if (target->kind == ALIAS_LEGACY)
+		log_error("index \"%s\" of table %s exists and belongs to table %s (its _meta.pg2es.table); "
+				  "give one of the tables another index name (index-names), or delete the index",
+				  t->index, t->name, target->table);
+	else
+		log_error("alias \"%s\" of table %s points to index \"%s\" of table %s (its _meta.pg2es.table); "
+				  "give one of the tables another index name (index-names), or move the alias",
+				  t->index, t->name, target->index, target->table);
+	return true;
+}
+
+/*
+ * ensure_alias: make table t's index name usable: a legacy concrete index
+ * or an existing alias is used as it is; neither gives generation 1 with
+ * the alias. Another forwarder creating it at the same moment is fine: it
+ * is looked up again. Returns false (logged) on a collision or failure.
+ */
+static bool
+ensure_alias(PGconn *conn, const char *optlit, EsCall *call, const CatalogTable *t)
+{
+	AliasTarget target;
+	bool		good;
+	int			looks;
+
+	for (looks = 0; looks < 2; looks++)
+	{
+		MappingOutcome outcome;
+
+		if (!generation_lookup(call, t->index, &target))
+			return false;
+		if (target.kind != ALIAS_ABSENT || looks == 1)
+			break;
+		if ((outcome = create_generation(conn, optlit, call, t)) != MAPPING_EXISTED)
+			return outcome == MAPPING_CREATED;
+	}
+	if (target.kind == ALIAS_ABSENT)
+		log_error("index \"%s~g1\" exists but alias \"%s\" of table %s does not point to it; "
+				  "delete that index, or add the alias (POST /_aliases)", t->index, t->index,
+				  t->name);
+	good = target.kind != ALIAS_ABSENT && !target_collides(t, &target);
+	if (good && target.kind == ALIAS_LEGACY)
+		log_info("index \"%s\" of table %s is a concrete index, not an alias: used as it is "
+				 "(\"pg2es reindex %s\" moves it behind an alias)", t->index, t->name, t->name);
+	else if (good)
+		log_debug("alias \"%s\" of table %s writes to index \"%s\"", t->index, t->name,
+				  target.index);
+	generation_target_free(&target);
+	return good;
+}
+
+/*
+ * mapping_ensure_indexes: make every covered table's index name usable
+ * (ensure_alias; nothing with --mappings=dynamic, where the engine creates
+ * a concrete index at the first write). Each one is noted in seen (when
+ * not NULL), so that the stream does not create it again. Two covered
+ * tables never share an index (the plugin refuses it, naming both), nor
+ * may one's name be another's generation. Returns false (logged) on
+ * failure.
  */
 bool
 mapping_ensure_indexes(PGconn *conn, const Config *cfg, EsCall *call,
-					   const CatalogTables *tables)
+					   const CatalogTables *tables, MappingCache *seen)
 {
 	char	   *optlit;
 	size_t		i;
@@ -227,15 +367,48 @@ mapping_ensure_indexes(PGconn *conn, const Config *cfg, EsCall *call,
 		return false;
 	}
 	for (i = 0; good && i < tables->n; i++)
-		good = create_index(conn, optlit, call, &tables->items[i]);
+		good = !name_collides(&tables->items[i], tables);
+	for (i = 0; good && i < tables->n; i++)
+		if ((good = ensure_alias(conn, optlit, call, &tables->items[i])) && seen)
+			mapping_note_created(seen, tables->items[i].index);
 	free(optlit);
 	return good;
 }
 
 /*
+ * print_create_request: the request creating table t's first generation,
+ * in Kibana console form, on stdout. Returns false (logged) on failure.
+ */
+static bool
+print_create_request(PGconn *conn, const char *optlit, const CatalogTable *t)
+{
+	char	   *mapping = table_mapping(conn, optlit, t, false, NULL, NULL);
+	char	   *index = generation_index_name(t->index, strlen(t->index), 1);
+	json_t	   *body = NULL;
+	char	   *pretty = NULL;
+	Buf			compact;
+
+	buf_init(&compact);
+	if (mapping && index &&
+		mapping_create_body(&compact, mapping, t->name, t->index, strlen(t->index), 1, true) &&
+		(body = json_loadb(compact.data, compact.len, 0, NULL)) != NULL &&
+		(pretty = json_dumps(body, JSON_INDENT(4))) != NULL)
+		printf("# table %s, alias \"%s\"\nPUT /%s\n%s\n\n", t->name, t->index, index, pretty);
+	else if (mapping)
+		log_error("out of memory");
+	free(pretty);
+	json_decref(body);
+	buf_free(&compact);
+	free(index);
+	free(mapping);
+	return pretty != NULL;
+}
+
+/*
  * mapping_print: --print-mappings: for each covered table, the request
- * that would create its index, in Kibana console form, on stdout; nothing
- * is written anywhere. Returns the exit status.
+ * that would create its index's first generation behind its alias, in
+ * Kibana console form, on stdout; nothing is written anywhere. Returns
+ * the exit status.
  */
 int
 mapping_print(const Config *cfg)
@@ -243,7 +416,6 @@ mapping_print(const Config *cfg)
 	PGconn	   *conn = catalog_connect(cfg);
 	CatalogTables tables;
 	char	   *optlit = NULL;
-	char	   *mapping;
 	size_t		i;
 	int			status = 1;
 
@@ -252,21 +424,8 @@ mapping_print(const Config *cfg)
 	{
 		status = 0;
 		for (i = 0; status == 0 && i < tables.n; i++)
-		{
-			long		fields;
-			long		limit;
-
-			if ((mapping = table_mapping(conn, optlit, &tables.items[i], true, NULL)) == NULL)
+			if (!print_create_request(conn, optlit, &tables.items[i]))
 				status = 1;
-			else if ((limit = raised_fields_limit(mapping, &fields)) == 0)
-				printf("# table %s\nPUT /%s\n{\"mappings\": %s}\n\n", tables.items[i].name,
-					   tables.items[i].index, mapping);
-			else
-				printf("# table %s\nPUT /%s\n{\"settings\": "
-					   "{\"index.mapping.total_fields.limit\": %ld},\n \"mappings\": %s}\n\n",
-					   tables.items[i].name, tables.items[i].index, limit, mapping);
-			free(mapping);
-		}
 		catalog_tables_free(&tables);
 	}
 	free(optlit);
@@ -359,18 +518,20 @@ known(const MappingCache *mc, const char *index, size_t len)
 
 /*
  * derive_mapping: table t's mapping on the cache's connection, malloc'd, or
- * NULL (*lost says whether the connection was lost). A connection lost
+ * NULL (*lost says whether the connection was lost); *owner gets the name
+ * of the table whose index it is (table_mapping). A connection lost
  * before the query (PostgreSQL restarted since it was opened, while the
  * stream reconnected by itself) is opened again and the query asked once
  * more, so that the stream need not start again for it.
  */
 static char *
-derive_mapping(MappingCache *mc, const CatalogTable *t, bool *lost)
+derive_mapping(MappingCache *mc, const CatalogTable *t, bool *lost, char **owner)
 {
 	char	   *mapping;
 
 	*lost = false;
-	if ((mapping = table_mapping(mc->conn, mc->optlit, t, false, lost)) != NULL || !*lost)
+	if ((mapping = table_mapping(mc->conn, mc->optlit, t, false, lost, owner)) != NULL ||
+		!*lost)
 		return mapping;
 	log_info("the catalog connection to PostgreSQL was lost (%s); reconnecting it",
 			 PQerrorMessage(mc->conn));
@@ -378,7 +539,7 @@ derive_mapping(MappingCache *mc, const CatalogTable *t, bool *lost)
 	mc->conn = NULL;
 	if (!cache_open(mc))
 		return NULL;
-	mapping = table_mapping(mc->conn, mc->optlit, t, false, lost);
+	mapping = table_mapping(mc->conn, mc->optlit, t, false, lost, owner);
 	if (mapping == NULL && *lost)
 		log_error("could not derive the mapping of table %s: %s", t->name,
 				  PQerrorMessage(mc->conn));
@@ -387,8 +548,9 @@ derive_mapping(MappingCache *mc, const CatalogTable *t, bool *lost)
 
 /*
  * mapping_for_relation: a RELATION frame said relation relid writes to
- * index[0..len). When that index may not exist yet, put the body of the
- * request creating it with the relation's mapping into body. A relation
+ * index[0..len) (an alias). When that index may not exist yet, put the
+ * body of the request creating its generation 1 (PUT /ALIAS~g1) with the
+ * relation's mapping and the alias into body. A relation
  * that vanished meanwhile, or a failed query, leaves the index to dynamic
  * mapping (logged); a stale catalog connection is opened again once
  * (derive_mapping); a connection still lost gives MAPPING_ASK_AGAIN: the
@@ -401,6 +563,7 @@ mapping_for_relation(MappingCache *mc, uint64_t relid, const char *index, size_t
 	CatalogTable t;
 	char		name[64];
 	char	   *mapping;
+	char	   *owner = NULL;
 	bool		lost = false;
 
 	if (mc == NULL || mc->disabled || known(mc, index, len))
@@ -411,12 +574,14 @@ mapping_for_relation(MappingCache *mc, uint64_t relid, const char *index, size_t
 	snprintf(name, sizeof(name), "with oid %llu", (unsigned long long) relid);
 	t.relid = (unsigned int) relid;
 	t.name = name;
-	mapping = derive_mapping(mc, &t, &lost);
-	if (mapping && append_create_body(body, mapping, index, len))
+	mapping = derive_mapping(mc, &t, &lost, &owner);
+	if (mapping && owner && mapping_create_body(body, mapping, owner, index, len, 1, true))
 	{
+		free(owner);
 		free(mapping);
 		return MAPPING_CREATE;
 	}
+	free(owner);
 	free(mapping);
 	if (lost || mc->conn == NULL)
 	{
@@ -441,7 +606,7 @@ bool
 mapping_create_generation(PGconn *conn, const char *optlit, EsCall *call, const CatalogTable *t,
 						  const char *index, unsigned int generation, const char *settings)
 {
-	char	   *text = table_mapping(conn, optlit, t, false, NULL);
+	char	   *text = table_mapping(conn, optlit, t, false, NULL, NULL);
 	char	   *mapping = text ? generation_mapping_with_meta(text, t->name, t->index, generation) : NULL;
 	char	   *path = es_index_path(&call->es, index, "");
 	long		fields;

@@ -2,13 +2,16 @@
  * mapping.h
  *		Index mappings derived from the tables (pg2es.mapping()).
  *
- * With --mappings=schema (the default) every covered table's index that
- * does not exist yet is created, before anything is written to it, with
- * PUT /INDEX {"mappings": pg2es.mapping(table, options)}; settings are left
- * to the cluster (and its index templates). An existing index is never
- * changed. --mappings=dynamic does nothing, so Elasticsearch's dynamic
- * mapping or the user's own index template applies. Columns added later
- * fall back to dynamic mapping.
+ * With --mappings=schema (the default) every covered table's index name is
+ * an alias (generation.h): when neither an index nor an alias of that name
+ * exists, generation 1 is created before anything is written to it, with
+ * PUT /ALIAS~g1 {"aliases": {ALIAS: {"is_write_index": true}}, "mappings":
+ * pg2es.mapping(table, options) + _meta.pg2es}; settings are left to the
+ * cluster (and its index templates). An existing index or alias is never
+ * changed. --mappings=dynamic does nothing, so Elasticsearch creates a
+ * concrete index at the first write and its dynamic mapping or the user's
+ * own index template applies. Columns added later fall back to dynamic
+ * mapping.
  */
 #ifndef PG2ES_MAPPING_H
 #define PG2ES_MAPPING_H
@@ -59,8 +62,13 @@ extern PG2ES_MUSTCHECK MappingNeed mapping_for_relation(MappingCache *mc, uint64
 														Buf *body);
 extern void mapping_note_created(MappingCache *mc, const char *index);
 extern MappingOutcome mapping_create_outcome(long status, const char *body, size_t len);
+extern PG2ES_MUSTCHECK bool mapping_create_body(Buf *body, const char *mapping,
+												const char *table, const char *alias,
+												size_t alias_len, unsigned int generation,
+												bool with_alias);
 extern PG2ES_MUSTCHECK bool mapping_ensure_indexes(PGconn *conn, const Config *cfg,
-												   EsCall *call, const CatalogTables *tables);
+												   EsCall *call, const CatalogTables *tables,
+												   MappingCache *seen);
 extern PG2ES_MUSTCHECK bool mapping_create_generation(PGconn *conn, const char *optlit,
 													   EsCall *call, const CatalogTable *t,
 													   const char *index,

@@ -408,7 +408,7 @@ create_missing_index(Worker *w)
 {
 	CatalogTables one = {(CatalogTable *) w->table, 1};
 
-	if (mapping_ensure_indexes(w->conn, w->cfg, &w->call, &one))
+	if (mapping_ensure_indexes(w->conn, w->cfg, &w->call, &one, NULL))
 		return true;
 	snprintf(w->error, sizeof(w->error), "could not create index \"%s\"", w->table->index);
 	return false;

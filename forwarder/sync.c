@@ -30,6 +30,7 @@
 #include "bulkresp.h"
 #include "catalog.h"
 #include "frame.h"
+#include "generation.h"
 #include "jsoncmp.h"
 #include "mapping.h"
 #include "request.h"
@@ -1081,16 +1082,19 @@ send_bulk(Sync *sync, SyncLane *lane, const Batch *head)
 }
 
 /*
- * start_create_index: send PUT /index with the head's mapping.
+ * start_create_index: send PUT /ALIAS~g1 with the head's mapping and alias
+ * (the head's index, mapping.h).
  */
 static bool
 start_create_index(Sync *sync, SyncLane *lane, const Batch *head)
 {
-	char	   *path = es_index_path(&lane->es, head->index, "");
+	char	   *index = generation_index_name(head->index, strlen(head->index), 1);
+	char	   *path = index ? es_index_path(&lane->es, index, "") : NULL;
 	bool		ok = path && es_request(&lane->es, "PUT", path, head->body.data, head->body.len,
 									 false);
 
 	free(path);
+	free(index);
 	return ok;
 }
 
@@ -1110,13 +1114,14 @@ handle_create_index(Sync *sync, SyncLane *lane, const EsResult *r, int64_t now_u
 			retry_head_later(sync, lane, head, 0, now_us);
 			return SYNC_OK;
 		case MAPPING_CREATED:
-			log_info("created index \"%s\" with the mapping of its table", head->index);
+			log_info("created generation 1 behind alias \"%s\" with the mapping of its table",
+					 head->index);
 			break;
 		case MAPPING_EXISTED:
-			log_debug("index \"%s\" exists; its mapping is left as it is", head->index);
+			log_debug("index or alias \"%s\" exists; its mapping is left as it is", head->index);
 			break;
 		case MAPPING_REFUSED:
-			log_error("Elasticsearch refused to create index \"%s\" (HTTP %ld): %.*s; it gets a dynamic mapping",
+			log_error("Elasticsearch refused to create generation 1 behind alias \"%s\" (HTTP %ld): %.*s; it gets a dynamic mapping",
 					  head->index, r->status, (int) r->body->len,
 					  r->body->data ? r->body->data : "");
 			break;

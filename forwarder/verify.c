@@ -1149,7 +1149,7 @@ verify_run(const Config *cfg, volatile sig_atomic_t *stop)
 	{
 		call.max_attempts = VERIFY_ATTEMPTS;
 		/* a repair writes into indexes with their derived mappings */
-		if (cfg->repair && !mapping_ensure_indexes(conn, cfg, &call, &tables))
+		if (cfg->repair && !mapping_ensure_indexes(conn, cfg, &call, &tables, NULL))
 			worst = 2;
 		for (i = 0; i < tables.n && !*stop && worst < 2; i++)
 		{

@@ -960,7 +960,7 @@ class Index:
             settings, "mapping.total_fields.limit", TOTAL_FIELDS_LIMIT))
         if mappings:
             for key in ("dynamic", "date_detection", "dynamic_date_formats",
-                        "dynamic_templates"):
+                        "dynamic_templates", "_meta"):
                 if key in mappings:
                     self.mapping[key] = mappings[key]
             validate_explicit_mapping(mappings.get("properties", {}))
@@ -1902,24 +1902,30 @@ class Store:
             raise EsError(400, "action_request_validation_exception",
                           "Validation Failed: 1: no aliases to add/remove;")
         aliases = copy.deepcopy(self.aliases)
+        removed = set()
         for action in actions:
             if not isinstance(action, dict) or len(action) != 1:
                 raise _bad_request("Expected one action per object",
                                    "parsing_exception")
             kind, spec = next(iter(action.items()))
-            self._alias_action(aliases, kind, spec)
+            self._alias_action(aliases, removed, kind, spec)
+        for name in removed:
+            del self.indexes[name]
         self.aliases = {a: m for a, m in aliases.items() if m}
         return {"acknowledged": True}
 
-    def _alias_action(self, aliases, kind, spec):
-        """One add/remove/remove_index action applied to the copy aliases."""
+    def _alias_action(self, aliases, removed, kind, spec):
+        """One add/remove/remove_index action applied to the copy aliases;
+        the indexes a remove_index names go into removed (deleted once all
+        actions passed, so that an alias may take a removed index's
+        name in the same request)."""
         if kind not in ("add", "remove", "remove_index") or \
                 not isinstance(spec, dict):
             raise _bad_request("Unsupported alias action [%s]" % kind,
                                "parsing_exception")
         index = self.get_index(spec.get("index", ""))
         if kind == "remove_index":
-            del self.indexes[index.name]
+            removed.add(index.name)
             for members in aliases.values():
                 members.pop(index.name, None)
             return
@@ -1935,14 +1941,18 @@ class Store:
                                "resource.id": alias})
             del aliases[alias][index.name]
             return
-        if alias in self.indexes:
-            raise EsError(400, "invalid_alias_name_exception",
-                          "Invalid alias name [%s]: an index or data stream "
-                          "exists with the same name as the alias" % alias)
+        self._check_alias_name(alias, removed)
         entry = {}
         if "is_write_index" in spec:
             entry["is_write_index"] = bool(spec["is_write_index"])
         aliases.setdefault(alias, {})[index.name] = entry
+
+    def _check_alias_name(self, alias, removed=()):
+        """An alias may not be named like an index (one that stays)."""
+        if alias in self.indexes and alias not in removed:
+            raise EsError(400, "invalid_alias_name_exception",
+                          "Invalid alias name [%s]: an index or data stream "
+                          "exists with the same name as the alias" % alias)
 
     def alias_view(self, indexes, names=None):
         """GET /_alias: {index: {"aliases": {alias: {...}}}}."""
@@ -1975,10 +1985,36 @@ class Store:
         if mappings is not None and not isinstance(mappings, dict):
             raise EsError(400, "mapper_parsing_exception",
                           "Failed to parse mapping: Expected map")
-        self.indexes[name] = Index(name, self.gc_deletes, mappings,
-                                   body.get("settings"))
+        aliases = self._create_aliases(name, body.get("aliases"))
+        index = Index(name, self.gc_deletes, mappings, body.get("settings"))
+        self.indexes[name] = index
+        for alias, entry in aliases.items():
+            self.aliases.setdefault(alias, {})[name] = entry
         return {"acknowledged": True, "shards_acknowledged": True,
                 "index": name}
+
+    def _create_aliases(self, name, aliases):
+        """The "aliases" of a create-index body, checked: {alias: entry}.
+        A second write index of an alias fails the creation, as the
+        engines' metadata check does."""
+        if aliases is None:
+            return {}
+        if not isinstance(aliases, dict):
+            raise _bad_request("aliases must be an object", "parse_exception")
+        out = {}
+        for alias, spec in aliases.items():
+            self._check_alias_name(alias)
+            entry = {}
+            if isinstance(spec, dict) and "is_write_index" in spec:
+                entry["is_write_index"] = bool(spec["is_write_index"])
+            writers = sorted(n for n, e in self.aliases.get(alias, {}).items()
+                             if e.get("is_write_index"))
+            if entry.get("is_write_index") and writers:
+                raise EsError(500, "illegal_state_exception",
+                              "alias [%s] has more than one write index [%s]"
+                              % (alias, ",".join(writers + [name])))
+            out[alias] = entry
+        return out
 
     def auto_create(self, name):
         """Bulk's automatic index creation (invalid names fail the item); a

@@ -44,9 +44,9 @@ INSERT INTO later VALUES (1, 9.99, now());
 EOS
 ok(wait_until(sub { (eval { $es->count('public.later') } // -1) == 1 }), 'the first new table after the restart is synced');
 
-my (undef, $got) = $es->request('GET', '/public.later/_mapping');
+my (undef, $got) = $es->concrete_mapping('public.later');
 my $want = $node->safe_psql('postgres', "SELECT pg2es.mapping('later')");
-is(json_canonical(JSON::PP->new->allow_bignum->encode($got->{'public.later'}{mappings})),
+is(json_canonical(JSON::PP->new->allow_bignum->encode($got)),
 	json_canonical($want), 'its index has the derived mapping');
 
 my $log = $fw->log_contents;

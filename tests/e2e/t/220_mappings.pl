@@ -37,8 +37,10 @@ ok( IPC::Run::run(
 		[ forwarder_bin(), '--print-mappings', '-d', $node->connstr('postgres') ],
 		'>', \$out, '2>', \$err),
 	'--print-mappings succeeds without --es-url') or diag $err;
-like($out, qr{^# table public\.shop\nPUT /\Q$shop\E\n\{"mappings": \{}m,
-	'it prints a create-index request per table');
+like($out, qr{^# table public\.shop, alias "\Q$shop\E"\nPUT /\Q$shop\E~g1\n\{\n\s*"aliases": \{\n\s*"\Q$shop\E": \{\n\s*"is_write_index": true}m,
+	'it prints a create-index request per table: generation 1 behind the alias');
+like($out, qr{"_meta": \{\s*"pg2es": \{\s*"table": "public\.shop",\s*"alias": "\Q$shop\E",\s*"generation": 1}s,
+	'with _meta.pg2es');
 like($out, qr{"sold": \{\s*"type": "date"}s, 'timestamptz maps to date');
 like($out, qr{"addr": \{\s*"type": "ip"}s, 'inet maps to ip');
 my ($status) = $es->request('GET', "/$shop");
@@ -52,13 +54,14 @@ my $fwd = start_forwarder(node => $node, es => $es, slot => 'mapslot',
 	args => [ '--create-slot', '--no-initial-load', '--mappings', 'schema' ]);
 ok(wait_until(sub { ($status) = $es->request('GET', "/$shop"); $status == 200 }),
 	'the sync creates the index');
-my (undef, $got) = $es->request('GET', "/$shop/_mapping");
+my ($concrete, $got) = $es->concrete_mapping($shop);
 my $want = $node->safe_psql('postgres', "SELECT pg2es.mapping('shop')");
-is(json_canonical(JSON::PP->new->allow_bignum->encode($got->{$shop}{mappings})), json_canonical($want),
+is($concrete, "$shop~g1", 'the index is generation 1 behind the alias');
+is(json_canonical(JSON::PP->new->allow_bignum->encode($got)), json_canonical($want),
 	'GET /INDEX/_mapping shows the derived mapping');
 # A real engine shows the index (GET 200) before it answers the creation
 # and before the forwarder goes on to create its slot: wait for both.
-ok(wait_until(sub { $fwd->log_contents =~ /created index "\Q$shop\E" with the mapping of table public\.shop/ }),
+ok(wait_until(sub { $fwd->log_contents =~ /created index "\Q$shop\E~g1" behind alias "\Q$shop\E" with the mapping of table public\.shop/ }),
 	'the creation is logged');
 ok(wait_until(sub { $fwd->log_contents =~ /streaming slot "mapslot"/ }),
 	'the forwarder streams its new slot');
@@ -75,10 +78,13 @@ my $later = $node->safe_psql('postgres', "SELECT pg2es.index_name('later')");
 $es->delete_index($later);
 $node->safe_psql('postgres', "INSERT INTO later VALUES (1, 9.99, now(), '::1')");
 ok(wait_until(sub { $es->count($later) == 1 }), 'a new table is streamed');
-(undef, $got) = $es->request('GET', "/$later/_mapping");
-is(json_canonical(JSON::PP->new->allow_bignum->encode($got->{$later}{mappings})),
+($concrete, $got, my $meta) = $es->concrete_mapping($later);
+is($concrete, "$later~g1", 'its index is generation 1 behind the alias');
+is(json_canonical(JSON::PP->new->allow_bignum->encode($got)),
 	json_canonical($node->safe_psql('postgres', "SELECT pg2es.mapping('later')")),
 	'its index was created with the derived mapping');
+is_deeply($meta, { pg2es => { table => 'public.later', alias => $later, generation => 1 } },
+	'and _meta.pg2es');
 is($fwd->stop, 0, 'the forwarder stops');
 
 # An existing index is left as it is; --mappings=dynamic creates nothing.

@@ -393,12 +393,32 @@ sub request
 }
 
 # Deletes an index if it exists (tests start from a clean slate, also on a
-# real cluster).
+# real cluster); an alias (as pg2es names its indexes) goes with the
+# concrete indexes behind it.
 sub delete_index
 {
 	my ($self, $index) = @_;
-	my ($status) = $self->request('DELETE', '/' . _path_escape($index));
+	my ($status, $body) = $self->request('GET', '/_alias/' . _path_escape($index));
+	my @concrete = $status == 200 ? sort keys %$body : ($index);
+	for my $name (@concrete)
+	{
+		($status) = $self->request('DELETE', '/' . _path_escape($name));
+	}
 	return $status;
+}
+
+# GET /INDEX/_mapping of an index name (an alias, as pg2es names its
+# indexes): (the concrete index answering, its mappings without the
+# _meta that pg2es adds, that _meta).
+sub concrete_mapping
+{
+	my ($self, $index) = @_;
+	my ($status, $body) = $self->request('GET', '/' . _path_escape($index) . '/_mapping');
+	die "GET $index/_mapping: HTTP $status" unless $status == 200 && keys %$body == 1;
+	my ($concrete) = keys %$body;
+	my %mappings = %{ $body->{$concrete}{mappings} };
+	my $meta = delete $mappings{_meta};
+	return ($concrete, \%mappings, $meta);
 }
 
 sub refresh
