@@ -1131,6 +1131,7 @@ verify_run(const Config *cfg, volatile sig_atomic_t *stop)
 	size_t		i;
 	int			worst = 0;
 	int			nequal = 0;
+	bool		ready;
 
 	if (conn == NULL || !catalog_has_extension(conn, "verify", LOG_LEVEL_ERROR) ||
 		(optlit = catalog_options_literal(conn, cfg)) == NULL ||
@@ -1149,9 +1150,11 @@ verify_run(const Config *cfg, volatile sig_atomic_t *stop)
 	{
 		call.max_attempts = VERIFY_ATTEMPTS;
 		/* a repair writes into indexes with their derived mappings */
-		if (cfg->repair && !mapping_ensure_indexes(conn, cfg, &call, &tables, NULL))
+		ready = !cfg->repair || mapping_ensure_indexes(conn, cfg, &call, &tables, NULL);
+		if (!ready)
 			worst = 2;
-		for (i = 0; i < tables.n && !*stop && worst < 2; i++)
+		/* not worst < 2: a bad pattern must not keep the others unverified */
+		for (i = 0; i < tables.n && !*stop && ready; i++)
 		{
 			int			status = check_table(conn, &call, cfg, optlit, skip, &tables.items[i]);
 

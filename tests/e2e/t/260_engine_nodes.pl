@@ -116,6 +116,9 @@ my $fw = start_forwarder(
 		'--dead-letter-file', "$dir/dead3.ndjson" ]);
 write_burst();
 synced($es3, $fw, 'three nodes');
+# the index was just created: until its replica has started, the node
+# holding its primary is its only copy and stopping it turns the index red
+wait_green($es3, 'the index\'s replica started');
 
 node_command($port3, 'stop', 2);
 write_burst();
