@@ -392,6 +392,23 @@ bulkresp_item_outcome(ItemAction action, int status)
 }
 
 /*
+ * bulkresp_answered_outcome: bulkresp_item_outcome of an answered item,
+ * but for the one 400 that passes: invalid_index_name_exception "already
+ * exists as alias" comes from a bulk whose index creation raced the
+ * cluster state (a node recovering it after a restart) for an index name
+ * that is an alias, so the next try writes through the alias.
+ */
+ItemOutcome
+bulkresp_answered_outcome(ItemAction action, const BulkRespItem *item)
+{
+	if (item->status == 400 && item->error_type && item->error &&
+		strcmp(item->error_type, "invalid_index_name_exception") == 0 &&
+		strstr(item->error, "already exists as alias") != NULL)
+		return ITEM_RETRY;
+	return bulkresp_item_outcome(action, item->status);
+}
+
+/*
  * bulkresp_request_outcome: how to treat a whole _bulk request answered with
  * http_status (0 = no answer: connection failure or timeout).
  *

@@ -797,7 +797,7 @@ apply_items(Sync *sync, SyncLane *lane, BulkRespItem *items, int64_t now_us)
 	}
 	for (i = 0; i < head->nitems && status == SYNC_OK; i++)
 	{
-		switch (bulkresp_item_outcome(head->items[i].action, items[i].status))
+		switch (bulkresp_answered_outcome(head->items[i].action, &items[i]))
 		{
 			case ITEM_DONE:
 				break;
@@ -840,7 +840,7 @@ retry_after_first(const Batch *head, const BulkRespItem *items, bool *retry)
 	for (i++; i < head->nitems; i++)
 	{
 		if (!retry[i] &&
-			bulkresp_item_outcome(head->items[i].action, items[i].status) == ITEM_DONE)
+			bulkresp_answered_outcome(head->items[i].action, &items[i]) == ITEM_DONE)
 		{
 			retry[i] = true;
 			marked++;

@@ -84,6 +84,16 @@ main(void)
 	ok(bulkresp_item_outcome(ITEM_INDEX, 503) == ITEM_RETRY, "503 retried");
 	ok(bulkresp_item_outcome(ITEM_INDEX, 403) == ITEM_RETRY, "403 (a write block, a missing privilege) waits");
 	ok(bulkresp_item_outcome(ITEM_INDEX, 400) == ITEM_FAILED, "400 permanent");
+	{
+		BulkRespItem alias_race = {400, "{\"type\":\"invalid_index_name_exception\",\"reason\":\"Invalid index name [a], already exists as alias\"}",
+			"invalid_index_name_exception"};
+		BulkRespItem bad_name = {400, "{\"type\":\"invalid_index_name_exception\",\"reason\":\"must be lowercase\"}",
+			"invalid_index_name_exception"};
+
+		ok(bulkresp_answered_outcome(ITEM_INDEX, &alias_race) == ITEM_RETRY,
+		   "400 'already exists as alias' (an auto-create racing a recovering cluster state): retried");
+		ok(bulkresp_answered_outcome(ITEM_INDEX, &bad_name) == ITEM_FAILED, "another invalid index name: permanent");
+	}
 
 	ok(bulkresp_request_outcome(200) == REQUEST_READ_ITEMS, "200: read the items");
 	ok(bulkresp_request_outcome(400) == REQUEST_SPLIT, "400: split");

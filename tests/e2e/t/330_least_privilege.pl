@@ -328,7 +328,7 @@ ok( wait_until(
 		},
 		90),
 	'create_index granted: the new index equals its table') or diag($why, "\n", $fwd->log_contents);
-like($fwd->log_contents, qr/created index "\Q$new_index\E" with the mapping of its table/,
+like($fwd->log_contents, qr/created generation 1 behind alias "\Q$new_index\E" with the mapping of its table/,
 	'the index was created with its derived mapping, not by a bulk auto-create');
 is($fwd->stop, 0, 'the forwarder stops cleanly');
 
