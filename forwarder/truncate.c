@@ -233,8 +233,10 @@ read_marked_page(TruncateJob *job, const char *index, size_t index_len,
 	TruncateOutcome outcome = TRUNCATE_RETRY;
 
 	buf_reset(&job->body);
-	if (jsoncmp_find_member(body, len, "_scroll_id", &sid) &&
-		json_is_string(sid_json = json_loadb(sid.value, sid.valuelen, JSON_DECODE_ANY, NULL)))
+	/* (json_is_string evaluates its argument twice: load first) */
+	if (jsoncmp_find_member(body, len, "_scroll_id", &sid))
+		sid_json = json_loadb(sid.value, sid.valuelen, JSON_DECODE_ANY, NULL);
+	if (json_is_string(sid_json))
 	{
 		free(job->scroll_id);
 		job->scroll_id = strdup(json_string_value(sid_json));

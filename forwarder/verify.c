@@ -720,7 +720,7 @@ soft_delete_doc(Verify *v, const char *doc, size_t len, Buf *item)
 {
 	JsonMember	id;
 	JsonMember	src;
-	json_t	   *id_json;
+	json_t	   *id_json = NULL;
 	bool		good;
 
 	if (!jsoncmp_find_member(doc, len, "_source", &src) || src.value[0] != '{')
@@ -728,9 +728,14 @@ soft_delete_doc(Verify *v, const char *doc, size_t len, Buf *item)
 		v->repairs.extra_deleted++;
 		return true;
 	}
-	if (!jsoncmp_find_member(doc, len, "_id", &id) ||
-		!json_is_string(id_json = json_loadb(id.value, id.valuelen, JSON_DECODE_ANY, NULL)))
+	/* (json_is_string evaluates its argument twice: load first) */
+	if (jsoncmp_find_member(doc, len, "_id", &id))
+		id_json = json_loadb(id.value, id.valuelen, JSON_DECODE_ANY, NULL);
+	if (!json_is_string(id_json))
+	{
+		json_decref(id_json);
 		return false;
+	}
 	buf_reset(item);
 	good = write_header(v, item, "index", json_string_value(id_json)) &&
 		jsoncmp_append_with(item, src.value, src.valuelen, "\"__deleted\":true") &&
