@@ -44,9 +44,10 @@ ok( wait_until(
 		}),
 	'the backfill ended');
 is($node->safe_psql('postgres', "SELECT state || coalesce(error, '') || '|' || target_index"
-	  . " FROM pg2es.requests WHERE id = $id"), "done|$index", 'done, into the current index')
+	  . " FROM pg2es.requests WHERE id = $id"), "done|$index~g1",
+	'done, into the current index (the generation behind the alias)')
   or diag $fwd->log_contents;
-like($fwd->log_contents, qr/index "\Q$index\E": 1 document\(s\) of rows that are gone deleted/,
+like($fwd->log_contents, qr/index "\Q$index\E~g1": 1 document\(s\) of rows that are gone deleted/,
 	'the document of no row was deleted');
 ok(wait_until(sub { my ($e) = index_equals_table($node, $es, 'items', $index); $e }),
 	'the index equals the table')
@@ -54,7 +55,8 @@ ok(wait_until(sub { my ($e) = index_equals_table($node, $es, 'items', $index); $
 my (undef, $doc) = $es->request('GET', "$path/_doc/10");
 is($doc->{_source}{note}, 'streamed', 'the change streamed meanwhile is kept');
 my (undef, $settings) = $es->request('GET', "$path/_settings");
-ok(!defined $settings->{$index}{settings}{index}{gc_deletes}, 'index.gc_deletes is back to its default');
+ok(exists $settings->{"$index~g1"} && !defined $settings->{"$index~g1"}{settings}{index}{gc_deletes},
+	'index.gc_deletes is back to its default');
 my ($rc, $out, $err) = run_verify($node, $es, 'public.items');
 is($rc, 0, 'pg2es verify passes') or diag "$out\n$err";
 $fwd->stop;

@@ -30,7 +30,7 @@ $node->safe_psql('postgres',
 ok(wait_until(sub { $node->safe_psql('postgres', $blocks[0]) =~ /\|done\|/ }),
 	'the README query shows the request done')
   or diag $node->safe_psql('postgres', $blocks[0]);
-like($node->safe_psql('postgres', $blocks[0]), qr/^1\|reindex\|public\.todos\|done\|\Q$alias\E~g1\|$/m,
+like($node->safe_psql('postgres', $blocks[0]), qr/^1\|reindex\|public\.todos\|done\|\Q$alias\E~g2\|$/m,
 	'with its kind, table, state and target index');
 $fwd->stop;
 done_testing();
