@@ -43,6 +43,10 @@ alter_table_request(const AlterTableCmd *cmd)
 	{
 		case AT_AlterColumnType:
 		case AT_DropColumn:
+#if PG_VERSION_NUM < 160000
+			/* before 16, a DROP COLUMN that recurses to children is this */
+		case AT_DropColumnRecurse:
+#endif
 			return DDL_REINDEX;
 		case AT_AttachPartition:
 		case AT_DetachPartition:
