@@ -29,11 +29,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+static bool utf8_text(const char *text, size_t len);
+
 static const char *const action_names[] = {"index", "create", "update", "delete", "update"};
 
 /*
  * read_item: fill *out from one element of "items". Returns false (errbuf
- * set) unless it is {"<sent action>":{"status":N,...}}.
+ * set; what *out holds is the caller's to free) unless it is
+ * {"<sent action>":{"status":N,...}} and its error could be kept.
  */
 static bool
 read_item(json_t *elem, ItemAction sent, size_t i, BulkRespItem *out,
@@ -66,6 +69,11 @@ read_item(json_t *elem, ItemAction sent, size_t i, BulkRespItem *out,
 		type = json_is_object(error) ? json_object_get(error, "type") : NULL;
 		if (json_is_string(type))
 			out->error_type = strdup(json_string_value(type));
+		if (out->error == NULL || (json_is_string(type) && out->error_type == NULL))
+		{
+			snprintf(errbuf, errlen, "out of memory reading response item %zu", i + 1);
+			return false;
+		}
 	}
 	return true;
 }
@@ -429,6 +437,41 @@ bulkresp_request_outcome(long http_status)
 }
 
 /*
+ * utf8_text: whether text[0..len) is UTF-8 that jansson takes as a string
+ * (no overlong form, surrogate or code point past U+10FFFF), so that a
+ * NULL from json_stringn can only mean out of memory.
+ */
+static bool
+utf8_text(const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *) text;
+	const unsigned char *end = p + len;
+
+	while (p < end)
+	{
+		int			extra = *p < 0x80 ? 0 : *p >= 0xc2 && *p <= 0xdf ? 1 :
+			*p >= 0xe0 && *p <= 0xef ? 2 : *p >= 0xf0 && *p <= 0xf4 ? 3 : -1;
+		uint32_t	cp;
+		int			i;
+
+		if (extra < 0 || end - p <= extra)
+			return false;
+		cp = *p & (0x7f >> (extra + (extra > 0)));
+		for (i = 1; i <= extra; i++)
+		{
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if ((extra == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+			(extra == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		p += extra + 1;
+	}
+	return true;
+}
+
+/*
  * bulkresp_request_error: a malloc'd compact JSON object describing a whole
  * request failure, for the dead-letter file: the body's "error" member when
  * it has one, otherwise {"type":"http_error","status":N,"reason":"<body>"}
@@ -443,13 +486,16 @@ bulkresp_request_error(long http_status, const char *body, size_t len)
 
 	if (error == NULL)
 	{
-		json_t	   *reason = json_stringn(body, len > 1024 ? 1024 : len);
+		size_t		cut = len > 1024 ? 1024 : len;
+		json_t	   *reason;
 
 		/* a body cut inside a UTF-8 sequence, or not text at all */
-		if (reason == NULL)
+		if (!utf8_text(body, cut))
 			reason = json_string("(response body is not UTF-8 text)");
-
-		error = json_pack("{s:s,s:I,s:o*}", "type", "http_error",
+		else
+			reason = json_stringn(body, cut);
+		/* "o" fails on a NULL reason (out of memory), and takes it anyway */
+		error = json_pack("{s:s,s:I,s:o}", "type", "http_error",
 						  "status", (json_int_t) http_status, "reason", reason);
 		out = error ? json_dumps(error, JSON_COMPACT) : NULL;
 		json_decref(error);

@@ -17,6 +17,8 @@
 #define GENERATION_HASH_DIGITS 16
 
 static size_t alias_cut(const char *alias, size_t len, size_t limit);
+static void index_name_into(char name[GENERATION_MAX_INDEX_NAME + 1], const char *alias,
+							size_t len, unsigned int generation);
 static bool pick_write_index(const char *alias, json_t *answer, const char **index,
 							 json_t **info);
 
@@ -46,27 +48,26 @@ alias_cut(const char *alias, size_t len, size_t limit)
 }
 
 /*
- * generation_index_name: the concrete index of generation (>= 1) of
- * alias[0..len), malloc'd (NULL when out of memory): ALIAS~gN, or over
- * 255 bytes the cut alias + "~" + 16 hex digits of SHA-256(alias) + "~gN".
+ * index_name_into: writes the concrete index of generation (>= 1) of
+ * alias[0..len) into name: ALIAS~gN, or over 255 bytes the cut alias + "~"
+ * + 16 hex digits of SHA-256(alias) + "~gN" (never longer, so the buffer
+ * holds it and nothing here can fail).
  */
-char *
-generation_index_name(const char *alias, size_t len, unsigned int generation)
+static void
+index_name_into(char name[GENERATION_MAX_INDEX_NAME + 1], const char *alias, size_t len,
+				unsigned int generation)
 {
 	static const char hex[] = "0123456789abcdef";
 	char		suffix[16];
 	size_t		slen = (size_t) snprintf(suffix, sizeof(suffix), "~g%u", generation);
 	uint8_t		digest[SHA256_DIGEST_LENGTH];
 	size_t		cut = len;
-	char	   *name;
 	size_t		n;
 	int			i;
 
 	if (len + slen > GENERATION_MAX_INDEX_NAME)
 		cut = alias_cut(alias, len,
 						GENERATION_MAX_INDEX_NAME - slen - 1 - GENERATION_HASH_DIGITS);
-	if ((name = malloc(cut + 1 + GENERATION_HASH_DIGITS + slen + 1)) == NULL)
-		return NULL;
 	memcpy(name, alias, cut);
 	n = cut;
 	if (cut < len)
@@ -77,7 +78,19 @@ generation_index_name(const char *alias, size_t len, unsigned int generation)
 			name[n++] = hex[i % 2 == 0 ? digest[i / 2] >> 4 : digest[i / 2] & 0x0f];
 	}
 	memcpy(name + n, suffix, slen + 1);
-	return name;
+}
+
+/*
+ * generation_index_name: index_name_into's name, malloc'd (NULL when out
+ * of memory).
+ */
+char *
+generation_index_name(const char *alias, size_t len, unsigned int generation)
+{
+	char		name[GENERATION_MAX_INDEX_NAME + 1];
+
+	index_name_into(name, alias, len, generation);
+	return strdup(name);
 }
 
 /*
@@ -90,19 +103,15 @@ generation_of_index(const char *alias, const char *index)
 	const char *mark = strrchr(index, '~');
 	unsigned long n = 0;
 	char	   *end = NULL;
-	char	   *expected;
-	bool		same;
+	char		expected[GENERATION_MAX_INDEX_NAME + 1];
 
 	if (mark == NULL || mark[1] != 'g' || mark[2] < '1' || mark[2] > '9')
 		return 0;
 	n = strtoul(mark + 2, &end, 10);
 	if (*end != '\0' || n > 4000000000UL)
 		return 0;
-	if ((expected = generation_index_name(alias, strlen(alias), (unsigned int) n)) == NULL)
-		return 0;
-	same = strcmp(expected, index) == 0;
-	free(expected);
-	return same ? (unsigned int) n : 0;
+	index_name_into(expected, alias, strlen(alias), (unsigned int) n);
+	return strcmp(expected, index) == 0 ? (unsigned int) n : 0;
 }
 
 /*

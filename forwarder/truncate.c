@@ -270,7 +270,7 @@ read_page(TruncateJob *job, const char *index, size_t index_len,
 	json_t	   *root = json_loadb(body, len, 0, NULL);
 	json_t	   *hits = json_object_get(json_object_get(root, "hits"), "hits");
 	json_t	   *scroll_id = json_object_get(root, "_scroll_id");
-	json_t	   *name = json_stringn(index, index_len);
+	json_t	   *name = NULL;
 	TruncateOutcome outcome = TRUNCATE_NEXT_STEP;
 	size_t		i;
 
@@ -282,7 +282,7 @@ read_page(TruncateJob *job, const char *index, size_t index_len,
 	{
 		free(job->scroll_id);
 		job->scroll_id = NULL;
-		if (name == NULL ||
+		if ((name = json_stringn(index, index_len)) == NULL ||
 			(job->scroll_id = strdup(json_string_value(scroll_id))) == NULL)
 			outcome = TRUNCATE_FATAL;
 		else if (json_array_size(hits) == 0)

@@ -36,10 +36,10 @@ main(void)
 	ok(items[0].status == 201 && items[1].status == 404 && items[2].status == 200 &&
 	   items[2].error == NULL, "its statuses in request order");
 	bulkresp_items_free(items, 3);
-	ok(!parse("{\"errors\":false,\"items\":[{\"index\":{\"status\":201}},{\"delete\":{\"status\":200}},"
+	ok_refused(!parse("{\"errors\":false,\"items\":[{\"index\":{\"status\":201}},{\"delete\":{\"status\":200}},"
 			  "{\"index\":{\"status\":201}}]} x", three, 3, items, err),
 	   "trailing bytes after a clean response are refused");
-	ok(!parse("{\"errors\":false,\"items\":[{\"index\":{\"status\":201.5}},{\"delete\":{\"status\":200}},"
+	ok_refused(!parse("{\"errors\":false,\"items\":[{\"index\":{\"status\":201.5}},{\"delete\":{\"status\":200}},"
 			  "{\"index\":{\"status\":201}}]}", three, 3, items, err),
 	   "a fractional status is refused");
 	ok(parse("{\"errors\":false,\"items\":[{\"index\":{\"status\":201,\"status\":500}},{\"delete\":{\"status\":200}},"
@@ -54,22 +54,23 @@ main(void)
 			 three, 3, items, err), "a response with errors parses");
 	ok(items[0].status == 400 && items[0].error && strstr(items[0].error, "failed to parse") &&
 	   strcmp(items[0].error_type, "document_parsing_exception") == 0, "item error object and type kept");
-	ok(strcmp(items[2].error_type, "es_rejected_execution_exception") == 0, "second error type");
+	ok(items[2].error_type && strcmp(items[2].error_type, "es_rejected_execution_exception") == 0,
+	   "second error type");
 	bulkresp_items_free(items, 3);
 
-	ok(!parse("{\"errors\":false,\"items\":[{\"index\":{\"status\":201}},{\"delete\":{\"status\":200}}]}",
+	ok_refused(!parse("{\"errors\":false,\"items\":[{\"index\":{\"status\":201}},{\"delete\":{\"status\":200}}]}",
 			  three, 3, items, err) && strstr(err, "2 items for 3 sent"),
 	   "fewer items than sent is refused (%s)", err);
-	ok(!parse("<html>502 Bad Gateway</html>", three, 3, items, err), "a body that is not JSON is refused");
-	ok(!parse("", three, 3, items, err), "an empty body is refused");
-	ok(!parse("{\"errors\":false}", three, 3, items, err), "a response without items is refused");
-	ok(!parse("{\"items\":[{\"index\":{\"status\":201}},{\"index\":{\"status\":200}},{\"index\":{\"status\":201}}]}",
+	ok_refused(!parse("<html>502 Bad Gateway</html>", three, 3, items, err), "a body that is not JSON is refused");
+	ok_refused(!parse("", three, 3, items, err), "an empty body is refused");
+	ok_refused(!parse("{\"errors\":false}", three, 3, items, err), "a response without items is refused");
+	ok_refused(!parse("{\"items\":[{\"index\":{\"status\":201}},{\"index\":{\"status\":200}},{\"index\":{\"status\":201}}]}",
 			  three, 3, items, err), "an item under another action is refused");
-	ok(!parse("{\"items\":[{\"index\":{\"status\":\"201\"}},{\"delete\":{\"status\":200}},{\"index\":{\"status\":201}}]}",
+	ok_refused(!parse("{\"items\":[{\"index\":{\"status\":\"201\"}},{\"delete\":{\"status\":200}},{\"index\":{\"status\":201}}]}",
 			  three, 3, items, err), "a non-integer status is refused");
-	ok(!parse("{\"items\":[{\"index\":{}},{\"delete\":{\"status\":200}},{\"index\":{\"status\":201}}]}",
+	ok_refused(!parse("{\"items\":[{\"index\":{}},{\"delete\":{\"status\":200}},{\"index\":{\"status\":201}}]}",
 			  three, 3, items, err), "a missing status is refused");
-	ok(!parse("{\"items\":[{\"index\":{\"status\":201},\"x\":1},{\"delete\":{\"status\":200}},{\"index\":{\"status\":201}}]}",
+	ok_refused(!parse("{\"items\":[{\"index\":{\"status\":201},\"x\":1},{\"delete\":{\"status\":200}},{\"index\":{\"status\":201}}]}",
 			  three, 3, items, err), "an item with two keys is refused");
 
 	ok(bulkresp_item_outcome(ITEM_INDEX, 201) == ITEM_DONE, "201 done");
@@ -111,6 +112,13 @@ main(void)
 	free(e);
 	e = bulkresp_request_error(400, "\xff\xfe", 2);
 	ok(e && strstr(e, "not UTF-8"), "request error for a binary body is still JSON");
+	free(e);
+	e = bulkresp_request_error(502, "caf\xc3\xa9 \xf0\x9f\x90\x98", 10);
+	ok(e && strstr(e, "\"reason\":\"caf\xc3\xa9 \xf0\x9f\x90\x98\""),
+	   "request error: a UTF-8 body is the reason");
+	free(e);
+	e = bulkresp_request_error(502, "\xc0\xaf \xed\xa0\x80", 6);
+	ok(e && strstr(e, "not UTF-8"), "request error: overlong forms and surrogates are not text");
 	free(e);
 	return done_testing();
 }
