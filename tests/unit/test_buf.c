@@ -19,7 +19,7 @@ main(void)
 	ok(b.data == NULL && b.len == 0, "an initialized buffer is empty");
 	ok(buf_append(&b, "abc", 3) && b.len == 3 && memcmp(b.data, "abc", 3) == 0,
 	   "append copies bytes");
-	ok(b.data[b.len] == '\0', "contents stay NUL-terminated");
+	ok(b.data != NULL && b.data[b.len] == '\0', "contents stay NUL-terminated");
 	ok(buf_append_str(&b, "def") && strcmp(b.data, "abcdef") == 0, "append_str");
 	ok(buf_printf(&b, "-%d-%s", 42, "x") && strcmp(b.data, "abcdef-42-x") == 0, "printf appends");
 	for (i = 0; i < 100000; i++)

@@ -66,7 +66,7 @@ main(void)
 		Buf			out;
 
 		buf_init(&out);
-		ok(!move_index_item(&plan, "[1]", 3, &out) &&
+		ok_refused(!move_index_item(&plan, "[1]", 3, &out) &&
 		   !move_index_item(&plan, "{\"a\":1", 6, &out) &&
 		   !move_index_item(&plan, "{\"a\" 1}", 7, &out) &&
 		   !move_index_item(&plan, "{\"a\":\"1}", 8, &out),
@@ -91,7 +91,7 @@ main(void)
 	   "escaped names are decoded for the URL and encoded again; empty fields");
 	move_plan_free(&plan);
 
-	ok(!plan_of(DEL, "{\"update\":{\"_index\":\"other\",\"_id\":\"2\"}}\n{\"doc\":{}}\n", &plan) &&
+	ok_refused(!plan_of(DEL, "{\"update\":{\"_index\":\"other\",\"_id\":\"2\"}}\n{\"doc\":{}}\n", &plan) &&
 	   !plan_of(DEL, UPD_ACTION "{\"script\":{\"params\":{\"v\":-1,\"doc\":{}}}}\n", &plan) &&
 	   !plan_of(DEL, UPD_ACTION "{\"script\":{\"params\":{\"v\":99999999999999999999,\"doc\":{}}}}\n",
 				&plan) &&

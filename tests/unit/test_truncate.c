@@ -57,10 +57,10 @@ test_versioned(void)
 				"\"version_type\":\"external_gte\"}}\n") &&
 	   body_has("\"_id\":\"a\\\"b\""),
 	   "a page of _ids becomes versioned deletes (ids JSON-escaped)");
-	ok(ANSWER(&job, 200, "{\"errors\":true,\"items\":[{\"delete\":{\"status\":200}},"
-			  "{\"delete\":{\"status\":429}}]}") == TRUNCATE_RETRY &&
-	   job.step == TRUNCATE_DELETE_PAGE && request(&job) && body_has("\"_id\":\"1\""),
-	   "a page with a transient item failure is sent again whole");
+	ok_refused(ANSWER(&job, 200, "{\"errors\":true,\"items\":[{\"delete\":{\"status\":200}},"
+					  "{\"delete\":{\"status\":429}}]}") == TRUNCATE_RETRY &&
+			   job.step == TRUNCATE_DELETE_PAGE && request(&job) && body_has("\"_id\":\"1\""),
+			   "a page with a transient item failure is sent again whole");
 	ok(ANSWER(&job, 200, "{\"errors\":true,\"items\":[{\"delete\":{\"status\":404}},"
 			  "{\"delete\":{\"status\":409}}]}") == TRUNCATE_NEXT_STEP &&
 	   job.deleted == 1 && job.kept == 1 && job.step == TRUNCATE_NEXT_PAGE &&
@@ -135,8 +135,8 @@ test_soft(void)
 	   TRUNCATE_NEXT_STEP && job.kept == 1 && request(&job) &&
 	   strstr(path, "hits.hits._source") != NULL,
 	   "soft: a newer document (409) is kept; the next page has sources too");
-	ok(ANSWER(&job, 200, "{\"_scroll_id\":\"S1\",\"hits\":{\"hits\":[{\"_id\":\"2\"}]}}") ==
-	   TRUNCATE_RETRY, "soft: a hit without its source is read again");
+	ok_refused(ANSWER(&job, 200, "{\"_scroll_id\":\"S1\",\"hits\":{\"hits\":[{\"_id\":\"2\"}]}}") ==
+			   TRUNCATE_RETRY, "soft: a hit without its source is read again");
 	truncate_job_free(&job);
 	truncate_job_begin(&job, 0, true);
 	ok(ANSWER(&job, 200, "{}") == TRUNCATE_NEXT_STEP && request(&job) &&
