@@ -9,6 +9,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The contract of every *_init and its *_free (one for all modules): an
+ * init that fails has released what it took before returning false, so a
+ * failed init needs no free; and a *_free is harmless on a zeroed object,
+ * on one whose init failed and on one already freed.  So a caller frees
+ * after a success, or on one cleanup path whatever happened, never both
+ * ways for the same object.
+ */
+
 /* A fallible function's status must be looked at (pgbouncer's _MUSTCHECK). */
 #define PG2ES_MUSTCHECK __attribute__((warn_unused_result))
 

@@ -101,7 +101,7 @@ es_options_from_config(EsOptions *opt, const Config *cfg)
 /*
  * es_init: set up curl for the given nodes and credentials (opt's strings
  * are borrowed and must outlive the Es). Returns false (logged) when curl
- * cannot be set up.
+ * cannot be set up, with nothing to free (common.h).
  */
 bool
 es_init(Es *es, const EsOptions *opt)
@@ -134,6 +134,7 @@ es_init(Es *es, const EsOptions *opt)
 		es->headers == NULL || es->json_headers == NULL || (opt->api_key && es->auth_header == NULL))
 	{
 		log_error("could not initialize the HTTP client");
+		es_free(es);
 		return false;
 	}
 	return true;

@@ -17,7 +17,8 @@
 /*
  * escall_init: an HTTP client for the --es-url nodes and credentials of
  * cfg (borrowed; must outlive it). stop, when set by a signal, ends
- * retrying. Returns false (logged) on failure.
+ * retrying. Returns false (logged) on failure, with nothing to free
+ * (common.h).
  */
 bool
 escall_init(EsCall *call, const Config *cfg, volatile sig_atomic_t *stop)

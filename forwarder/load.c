@@ -231,7 +231,7 @@ create_snapshot_slot(const Config *cfg, PGconn **repl, bool temporary, char *sna
 		cfg_parse_lsn(PQgetvalue(res, 0, 1), version) &&
 		strlen(PQgetvalue(res, 0, 2)) < LOAD_SNAPSHOT_NAME_SIZE;
 	if (good)
-		strcpy(snapshot, PQgetvalue(res, 0, 2));
+		snprintf(snapshot, LOAD_SNAPSHOT_NAME_SIZE, "%s", PQgetvalue(res, 0, 2));
 	else
 	{
 		log_error("could not create a replication slot with a snapshot: %s", PQerrorMessage(*repl));
@@ -278,8 +278,22 @@ open_jobs(Load *ld, const char *snapshot)
 }
 
 /*
+ * free_units: release a plan.
+ */
+static void
+free_units(LoadUnit *units, uint32_t n)
+{
+	uint32_t	i;
+
+	for (i = 0; i < n; i++)
+		free(units[i].leaf_name);
+	free(units);
+}
+
+/*
  * plan_units: the block ranges of table t's leaves into *units (malloc'd),
  * *npages their total size, *estimate the planner's row estimate.
+ * Returns false (logged) with nothing to free.
  */
 static bool
 plan_units(Load *ld, size_t t, LoadUnit **units, uint32_t *nunits, uint64_t *npages,
@@ -331,23 +345,15 @@ plan_units(Load *ld, size_t t, LoadUnit **units, uint32_t *nunits, uint64_t *npa
 		}
 	}
 	PQclear(res);
-	*nunits = n;
 	if (!good)
+	{
 		log_error("out of memory planning the copy");
+		free_units(*units, n);
+		*units = NULL;
+		n = 0;
+	}
+	*nunits = n;
 	return good;
-}
-
-/*
- * free_units: release a plan.
- */
-static void
-free_units(LoadUnit *units, uint32_t n)
-{
-	uint32_t	i;
-
-	for (i = 0; i < n; i++)
-		free(units[i].leaf_name);
-	free(units);
 }
 
 /*

@@ -56,7 +56,7 @@ add_paths(Refresher *r, const CatalogTables *tables)
  * refresh_init: a refresher for the indexes of the tables cfg's plugin
  * options cover, as they are now (asked over an ordinary connection), and
  * the Elasticsearch nodes and credentials of cfg (borrowed; must outlive
- * it). Returns false (logged) on failure; refresh_free is then still due.
+ * it). Returns false (logged) on failure, with nothing to free (common.h).
  */
 bool
 refresh_init(Refresher *r, const Config *cfg)
@@ -71,17 +71,26 @@ refresh_init(Refresher *r, const Config *cfg)
 	if (!es_init(&r->es, &opt))
 		return false;
 	if ((conn = catalog_connect(cfg)) == NULL)
+	{
+		refresh_free(r);
 		return false;
+	}
 	good = catalog_has_extension(conn, "a searchable wait (to list the indexes)",
 								 LOG_LEVEL_WARNING) &&
 		catalog_tables(conn, cfg, NULL, 0, &tables);
 	PQfinish(conn);
 	if (!good)
+	{
+		refresh_free(r);
 		return false;
+	}
 	good = add_paths(r, &tables);
 	catalog_tables_free(&tables);
 	if (!good)
+	{
 		log_error("out of memory");
+		refresh_free(r);
+	}
 	return good;
 }
 

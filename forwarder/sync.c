@@ -82,7 +82,8 @@ wall_us(void)
 
 /*
  * sync_init: set up the pipeline for cfg (borrowed; must outlive it).
- * Returns false (logged) when the HTTP client or memory fails.
+ * Returns false (logged) when the HTTP client or memory fails, with nothing
+ * to free (common.h).
  */
 bool
 sync_init(Sync *sync, const Config *cfg, Metrics *metrics)
@@ -111,11 +112,11 @@ sync_init(Sync *sync, const Config *cfg, Metrics *metrics)
 		mallopt(M_TRIM_THRESHOLD, 1024 * 1024) != 1)
 		log_debug("could not set the malloc thresholds (not glibc's malloc?)");
 	if (!dlq_init(&sync->dlq, cfg->dead_letter_file))
-	{
 		log_error("out of memory");
-		return false;
-	}
-	return init_lanes(sync, &opt);
+	else if (init_lanes(sync, &opt))
+		return true;
+	sync_free(sync);
+	return false;
 }
 
 /*
