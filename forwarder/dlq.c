@@ -31,18 +31,18 @@ dlq_init(Dlq *dlq, const char *path)
 /*
  * open_files: open both files for appending if they are not open yet.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 open_files(Dlq *dlq)
 {
 	char	   *errors_path;
+	size_t		n;
 
 	if (dlq->items != NULL)
 		return true;
-	errors_path = malloc(strlen(dlq->path) + sizeof(".errors"));
-	if (errors_path == NULL)
+	n = strlen(dlq->path) + sizeof(".errors");
+	if ((errors_path = malloc(n)) == NULL)
 		return false;
-	strcpy(errors_path, dlq->path);
-	strcat(errors_path, ".errors");
+	snprintf(errors_path, n, "%s.errors", dlq->path);
 	dlq->items = fopen(dlq->path, "ab");
 	dlq->errors = dlq->items ? fopen(errors_path, "ab") : NULL;
 	if (dlq->errors == NULL)

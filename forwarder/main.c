@@ -82,20 +82,28 @@ on_stop_signal(int signo)
 
 /*
  * install_signals: stop on SIGTERM and SIGINT, ignore SIGPIPE (a closed
- * socket is reported by the call that wrote to it).
+ * socket is reported by the call that wrote to it). Returns false (logged)
+ * when one cannot be set: a forwarder that a SIGTERM would kill mid-batch,
+ * or a SIGPIPE end silently, must not start.
  */
-static void
+static PG2ES_MUSTCHECK bool
 install_signals(void)
 {
 	struct sigaction sa;
+	struct sigaction ignore;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
+	memset(&ignore, 0, sizeof(ignore));
+	ignore.sa_handler = SIG_IGN;
+	if (sigemptyset(&sa.sa_mask) != 0 || sigemptyset(&ignore.sa_mask) != 0 ||
+		sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0 ||
+		sigaction(SIGPIPE, &ignore, NULL) != 0)
+	{
+		log_error("could not install the signal handlers: %m");
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -505,7 +513,11 @@ main(int argc, char **argv)
 		cfg_free(&cfg);
 		return status;
 	}
-	install_signals();
+	if (!install_signals())
+	{
+		cfg_free(&cfg);
+		return 1;
+	}
 	if (cfg.command == COMMAND_VERIFY || cfg.command == COMMAND_WAIT)
 	{
 		status = curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ? 2
@@ -520,6 +532,7 @@ main(int argc, char **argv)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 	{
 		log_error("could not initialize libcurl");
+		cfg_free(&cfg);
 		return 1;
 	}
 	mapping_cache_init(&mappings, &cfg);

@@ -46,7 +46,7 @@ note_failure(Repl *repl, const char *fmt,...)
 	va_end(ap);
 	if (strcmp(message, repl->last_failure) == 0)
 		return;
-	strcpy(repl->last_failure, message);
+	memcpy(repl->last_failure, message, sizeof(message));
 	log_error("%s", message);
 }
 
