@@ -61,7 +61,7 @@ txn_at(const Ack *ack, uint64_t seq)
  * push_txn: append a new open transaction. Returns false (nothing changed)
  * when the ring cannot grow.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 push_txn(Ack *ack)
 {
 	AckTxn	   *t;

@@ -11,7 +11,7 @@
  * batch_new: an empty batch of the given kind, or NULL when out of memory.
  * The caller owns it until it is linked into a queue.
  */
-static Batch *
+static PG2ES_MUSTCHECK Batch *
 batch_new(BatchKind kind)
 {
 	Batch	   *b = calloc(1, sizeof(Batch));
@@ -61,7 +61,7 @@ batch_release(BulkQueue *q, Batch *b)
  * batch_add: append an item's bytes and entry. Returns false, batch
  * unchanged, when out of memory.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 batch_add(Batch *b, const char *data, size_t len, ItemAction action, uint64_t txn_seq)
 {
 	BulkItem   *item;
@@ -360,7 +360,7 @@ replace_head_with(BulkQueue *q, Batch *first, Batch *last, size_t new_bytes)
  * copy_items: a new batch of the same kind and attempts as src holding its
  * items from..to-1 for which keep is NULL or true. NULL when out of memory.
  */
-static Batch *
+static PG2ES_MUSTCHECK Batch *
 copy_items(const Batch *src, size_t from, size_t to, const bool *keep)
 {
 	Batch	   *b = batch_new(src->kind);

@@ -38,7 +38,7 @@ static const char *const action_names[] = {"index", "create", "update", "delete"
  * set; what *out holds is the caller's to free) unless it is
  * {"<sent action>":{"status":N,...}} and its error could be kept.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 read_item(json_t *elem, ItemAction sent, size_t i, BulkRespItem *out,
 		  char *errbuf, size_t errlen)
 {
@@ -98,7 +98,7 @@ skip_space(Scan *s)
 /*
  * scan_char: skip whitespace, then consume c if it is next.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 scan_char(Scan *s, char c)
 {
 	/* Elasticsearch writes no whitespace: look for c first */
@@ -117,7 +117,7 @@ scan_char(Scan *s, char c)
 /*
  * scan_word: skip whitespace, then consume the literal word if it is next.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 scan_word(Scan *s, const char *word)
 {
 	size_t		len = strlen(word);
@@ -133,7 +133,7 @@ scan_word(Scan *s, const char *word)
  * scan_plain_string: a string of printable ASCII without escapes (what
  * jansson would read as the same bytes), in *str and *len.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 scan_plain_string(Scan *s, const char **str, size_t *len)
 {
 	const char *q;
@@ -155,7 +155,7 @@ scan_plain_string(Scan *s, const char **str, size_t *len)
  * scan_key: a member name (plain string) and its colon; *key and *len
  * point into the body.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 scan_key(Scan *s, const char **key, size_t *len)
 {
 	return scan_plain_string(s, key, len) && scan_char(s, ':');
@@ -174,7 +174,7 @@ key_is(const char *key, size_t len, const char *name)
  * scan_uint: an unsigned JSON integer of at most 9 digits (a sign,
  * fraction, exponent, leading zero or more digits go to jansson).
  */
-static bool
+static PG2ES_MUSTCHECK bool
 scan_uint(Scan *s, long *value)
 {
 	const char *start;
@@ -194,7 +194,7 @@ scan_uint(Scan *s, long *value)
  * {"<sent action>":{"_id":"..","status":N}} (members in any order, _id
  * optional), into *out.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 clean_item(Scan *s, ItemAction sent, BulkRespItem *out)
 {
 	bool		have_id = false;
@@ -234,7 +234,7 @@ clean_item(Scan *s, ItemAction sent, BulkRespItem *out)
 /*
  * clean_items: the "items" array of nsent clean items.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 clean_items(Scan *s, const ItemAction *sent, size_t nsent, BulkRespItem *items)
 {
 	size_t		i;
@@ -254,7 +254,7 @@ clean_items(Scan *s, const ItemAction *sent, size_t nsent, BulkRespItem *items)
  * form": jansson must read it (items may then hold stale statuses; they
  * own no memory).
  */
-static bool
+static PG2ES_MUSTCHECK bool
 parse_clean(const char *body, size_t len, const ItemAction *sent, size_t nsent,
 			BulkRespItem *items)
 {

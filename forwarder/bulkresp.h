@@ -51,6 +51,6 @@ extern void bulkresp_items_free(BulkRespItem *items, size_t n);
 extern ItemOutcome bulkresp_item_outcome(ItemAction action, int status);
 extern ItemOutcome bulkresp_answered_outcome(ItemAction action, const BulkRespItem *item);
 extern RequestOutcome bulkresp_request_outcome(long http_status);
-extern char *bulkresp_request_error(long http_status, const char *body, size_t len);
+extern PG2ES_MUSTCHECK char *bulkresp_request_error(long http_status, const char *body, size_t len);
 
 #endif							/* PG2ES_BULKRESP_H */

@@ -62,7 +62,7 @@ typedef struct Es
 	int64_t		started_us;
 } Es;
 
-extern char *es_redact_url(const char *url);
+extern PG2ES_MUSTCHECK char *es_redact_url(const char *url);
 extern void es_options_from_config(EsOptions *opt, const Config *cfg);
 extern PG2ES_MUSTCHECK bool es_init(Es *es, const EsOptions *opt);
 extern PG2ES_MUSTCHECK bool es_init_lane(Es *es, const EsOptions *opt, Es *owner,
@@ -73,10 +73,10 @@ extern PG2ES_MUSTCHECK bool es_request(Es *es, const char *method, const char *p
 extern PG2ES_MUSTCHECK bool es_drive(Es *es);
 extern PG2ES_MUSTCHECK bool es_wait(Es *es, struct curl_waitfd *extra, unsigned int nextra,
 									int timeout_ms);
-extern bool es_take_result(Es *es, EsResult *result);
+extern PG2ES_MUSTCHECK bool es_take_result(Es *es, EsResult *result);
 extern void es_cancel(Es *es);
-extern char *es_escape(Es *es, const char *text, size_t len);
-extern char *es_index_path(Es *es, const char *index, const char *suffix);
+extern PG2ES_MUSTCHECK char *es_escape(Es *es, const char *text, size_t len);
+extern PG2ES_MUSTCHECK char *es_index_path(Es *es, const char *index, const char *suffix);
 extern bool es_status_transient(long status);
 extern bool es_forbidden_action(const char *body, size_t len, char *action, size_t size);
 extern const char *es_privilege_for(const char *action);

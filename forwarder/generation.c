@@ -19,7 +19,7 @@
 static size_t alias_cut(const char *alias, size_t len, size_t limit);
 static void index_name_into(char name[GENERATION_MAX_INDEX_NAME + 1], const char *alias,
 							size_t len, unsigned int generation);
-static bool pick_write_index(const char *alias, json_t *answer, const char **index,
+static PG2ES_MUSTCHECK bool pick_write_index(const char *alias, json_t *answer, const char **index,
 							 json_t **info);
 
 /*
@@ -121,7 +121,7 @@ generation_of_index(const char *alias, const char *index)
  * (its entry) are borrowed from answer. Returns false (logged) when there is
  * none.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 pick_write_index(const char *alias, json_t *answer, const char **index, json_t **info)
 {
 	const char *name;

@@ -39,14 +39,14 @@ typedef struct AliasTarget
 	char	   *table;			/* owned: index's _meta.pg2es.table, or NULL */
 } AliasTarget;
 
-extern char *generation_index_name(const char *alias, size_t len, unsigned int generation);
+extern PG2ES_MUSTCHECK char *generation_index_name(const char *alias, size_t len, unsigned int generation);
 extern unsigned int generation_of_index(const char *alias, const char *index);
 extern PG2ES_MUSTCHECK bool generation_parse_target(const char *alias, const char *body,
 													size_t len, AliasTarget *out);
 extern PG2ES_MUSTCHECK bool generation_lookup(EsCall *call, const char *alias,
 											  AliasTarget *out);
 extern unsigned int generation_next(const AliasTarget *target);
-extern char *generation_mapping_with_meta(const char *mapping, const char *table,
+extern PG2ES_MUSTCHECK char *generation_mapping_with_meta(const char *mapping, const char *table,
 										  const char *alias, unsigned int generation);
 extern void generation_target_free(AliasTarget *target);
 

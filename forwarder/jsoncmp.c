@@ -255,7 +255,7 @@ typedef struct Decimal
  * parse_decimal: the number text[0..len) in canonical form (no leading or
  * trailing zeros in digits; zero has no digits and is never negative).
  */
-static bool
+static PG2ES_MUSTCHECK bool
 parse_decimal(const char *text, size_t len, Decimal *d)
 {
 	const char *p = text;

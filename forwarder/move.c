@@ -29,7 +29,7 @@ typedef struct ObjectReader
  * object_open: start reading the object text[0..len) (blanks around it
  * allowed); false when it is not one object.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 object_open(ObjectReader *r, const char *text, size_t len)
 {
 	const char *end = text + len;
@@ -76,7 +76,7 @@ find_member(const char *text, size_t len, const char *key, size_t key_len, JsonM
  * action_target: the decoded _index and _id of the action line
  * line[0..len) of the given action; false when it is not one.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 action_target(const char *line, size_t len, const char *action, char **index, char **id)
 {
 	json_t	   *doc = json_loadb(line, len, 0, NULL);
@@ -94,7 +94,7 @@ action_target(const char *line, size_t len, const char *action, char **index, ch
  * update body[0..len): {"script":{...,"params":{"v":V,"doc":{...}}}}, or
  * {"doc":{...}} with versioning off.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 read_update_body(const char *body, size_t len, MovePlan *plan)
 {
 	JsonMember	script;
@@ -164,7 +164,7 @@ move_plan_free(MovePlan *plan)
  * append_index_action: the action line indexing the new _id, versioned as
  * the partial update's guard was.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 append_index_action(const MovePlan *plan, Buf *out)
 {
 	json_t	   *target = plan->versioned
@@ -186,7 +186,7 @@ append_index_action(const MovePlan *plan, Buf *out)
 /*
  * append_member: ,"key":value (no comma before the first).
  */
-static bool
+static PG2ES_MUSTCHECK bool
 append_member(Buf *out, const JsonMember *m, bool *first)
 {
 	bool		ok = (*first || buf_append(out, ",", 1)) &&

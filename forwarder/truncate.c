@@ -143,7 +143,7 @@ truncate_job_method(const TruncateJob *job)
  * a scroll to clear (its body then the clear's), else INDEX_DONE or the
  * start over right away.
  */
-static TruncateOutcome
+static PG2ES_MUSTCHECK TruncateOutcome
 clear_scroll_step(TruncateJob *job, bool restart, TruncateOutcome outcome)
 {
 	buf_reset(&job->body);
@@ -163,7 +163,7 @@ clear_scroll_step(TruncateJob *job, bool restart, TruncateOutcome outcome)
  * id (a JSON string) in index. Returns false when out of memory (out may
  * then hold part of the item; the caller drops the page).
  */
-static bool
+static PG2ES_MUSTCHECK bool
 append_delete(Buf *out, json_t *index, json_t *id, Lsn version)
 {
 	char	   *index_json = json_dumps(index, JSON_ENCODE_ANY);
@@ -186,7 +186,7 @@ append_delete(Buf *out, json_t *index, json_t *id, Lsn version)
  * index as a JSON string. The sources are spliced as text (jsoncmp.h), so
  * that numbers keep their digits. *n counts the hits.
  */
-static TruncateOutcome
+static PG2ES_MUSTCHECK TruncateOutcome
 mark_hits(TruncateJob *job, const char *index_json, const char *hits, size_t len, size_t *n)
 {
 	const char *end = hits + len;
@@ -219,7 +219,7 @@ mark_hits(TruncateJob *job, const char *index_json, const char *hits, size_t len
  * read_marked_page: read_page under delete-mode=soft, whose answer holds
  * the documents: walked as text (mark_hits), the scroll id alone decoded.
  */
-static TruncateOutcome
+static PG2ES_MUSTCHECK TruncateOutcome
 read_marked_page(TruncateJob *job, const char *index, size_t index_len,
 				 const char *body, size_t len)
 {
@@ -263,7 +263,7 @@ read_marked_page(TruncateJob *job, const char *index, size_t index_len,
  * (a page to delete), TRUNCATE_INDEX_DONE (no more _ids), TRUNCATE_RETRY
  * (unreadable: the scroll id held before is kept) or TRUNCATE_FATAL.
  */
-static TruncateOutcome
+static PG2ES_MUSTCHECK TruncateOutcome
 read_page(TruncateJob *job, const char *index, size_t index_len,
 		  const char *body, size_t len)
 {
@@ -310,7 +310,7 @@ read_page(TruncateJob *job, const char *index, size_t index_len,
  * than the TRUNCATE (409).
  * Counts them in the job.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 read_deletes(TruncateJob *job, const char *body, size_t len)
 {
 	json_t	   *root = json_loadb(body, len, 0, NULL);
@@ -352,7 +352,7 @@ read_deletes(TruncateJob *job, const char *body, size_t len)
  * answer_page_step: act on a 2xx answer to a scroll page (OPEN_SCROLL or
  * NEXT_PAGE) or to a page of deletes.
  */
-static TruncateOutcome
+static PG2ES_MUSTCHECK TruncateOutcome
 answer_page_step(TruncateJob *job, const char *index, size_t index_len,
 				 const char *body, size_t len)
 {

@@ -65,7 +65,7 @@ extern PG2ES_MUSTCHECK bool truncate_job_request(const TruncateJob *job,
 												 const char **body, size_t *len,
 												 bool *ndjson);
 extern const char *truncate_job_method(const TruncateJob *job);
-extern TruncateOutcome truncate_job_answer(TruncateJob *job, const char *index,
+extern PG2ES_MUSTCHECK TruncateOutcome truncate_job_answer(TruncateJob *job, const char *index,
 										   size_t index_len, long status,
 										   const char *body, size_t len);
 
