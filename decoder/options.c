@@ -23,6 +23,7 @@
 
 #include "naming.h"
 #include "options.h"
+#include "pg2es_protocol.h"
 
 /* State of the scanner over one list-valued option. */
 typedef struct ListScanner
@@ -428,7 +429,7 @@ parse_framing(Pg2esOptions *opts, const char *option, const char *value)
 {
 	if (strcmp(value, "none") == 0)
 		opts->framed = false;
-	else if (strcmp(value, "msgpack") == 0)
+	else if (strcmp(value, FRAMING_MSGPACK) == 0)
 		opts->framed = true;
 	else
 		invalid_value(option, value, "The value must be none or msgpack.");
@@ -478,7 +479,7 @@ static const struct
 	{"add-fields", parse_add_fields, false},
 	{"versioning", parse_versioning, true},
 	{"partition-index", parse_partition_index, false},
-	{"framing", parse_framing, false},
+	{FRAMING_OPTION, parse_framing, false},
 	{"publications", parse_publications, false},
 	{"delete-mode", parse_delete_mode, false},
 };

@@ -31,6 +31,7 @@
 #include "utils/lsyscache.h"
 
 #include "compat.h"
+#include "pg2es_protocol.h"
 #include "requests.h"
 
 /* The columns read, by position in request_columns. */
@@ -61,10 +62,9 @@ static const struct
 	{"keep_old", BOOLOID, false},
 };
 
-static const char *const request_kinds[] = {"reindex", "backfill"};
-static const char *const request_states[] = {
-	"requested", "copying", "switching", "done", "failed"
-};
+/* The words a REQUEST frame may carry: the forwarder stops at any other. */
+static const char *const request_kinds[] = {FRAME_REQUEST_KINDS};
+static const char *const request_states[] = {FRAME_REQUEST_STATES};
 
 /* Whether schema.table is pg2es.requests. */
 bool
