@@ -145,7 +145,11 @@ typedef enum FrameKind
  */
 #define FRAME_FLAG_CONTINUED 0x04
 
-/* The largest message a continued CHANGE is split into. */
+/*
+ * The largest message a continued CHANGE is split into (and the largest
+ * value pg2es.bulk_item_parts returns, for the same reason, in the initial
+ * load).
+ */
 #define FRAME_PIECE_BYTES (1024 * 1024)
 
 /*
