@@ -228,7 +228,7 @@ create_snapshot_slot(const Config *cfg, PGconn **repl, bool temporary, char *sna
 		return false;
 	res = PQexec(*repl, cmd);
 	good = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 3 &&
-		cfg_parse_lsn(PQgetvalue(res, 0, 1), version) &&
+		lsn_parse(PQgetvalue(res, 0, 1), version) &&
 		strlen(PQgetvalue(res, 0, 2)) < LOAD_SNAPSHOT_NAME_SIZE;
 	if (good)
 		strcpy(snapshot, PQgetvalue(res, 0, 2));

@@ -9,14 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "buf.h"
 #include "log.h"
 #include "slot.h"
-
-/* seconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC) */
-#define PG_EPOCH_OFFSET_SECS INT64_C(946684800)
 
 /*
  * repl_init: remember the options (borrowed; they must outlive the Repl).
@@ -48,32 +44,6 @@ note_failure(Repl *repl, const char *fmt,...)
 		return;
 	strcpy(repl->last_failure, message);
 	log_error("%s", message);
-}
-
-/*
- * read_be64: the big-endian 64-bit integer at p.
- */
-static uint64_t
-read_be64(const char *p)
-{
-	uint64_t	v = 0;
-	int			i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | (unsigned char) p[i];
-	return v;
-}
-
-/*
- * write_be64: store v big-endian at p.
- */
-static void
-write_be64(char *p, uint64_t v)
-{
-	int			i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (char) (v & 0xff);
 }
 
 /*
@@ -219,16 +189,12 @@ static bool
 history_switchpoint(const char *history, uint32_t tli, Lsn *switchpoint)
 {
 	const char *line;
-	unsigned int line_tli;
-	unsigned int hi;
-	unsigned int lo;
+	char	   *end;
 
 	for (line = history; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
-		if (sscanf(line, "%u %X/%X", &line_tli, &hi, &lo) == 3 && line_tli == tli)
-		{
-			*switchpoint = ((Lsn) hi << 32) | lo;
+		if (strtoul(line, &end, 10) == tli && end != line &&
+			lsn_scan(end + strspn(end, " \t"), switchpoint) > 0)
 			return true;
-		}
 	return false;
 }
 
@@ -592,11 +558,8 @@ ReplStatus
 repl_send_feedback(Repl *repl, Lsn written, Lsn flushed, bool reply_requested)
 {
 	char		msg[1 + 8 + 8 + 8 + 8 + 1];
-	struct timespec ts;
-	int64_t		now;
+	int64_t		now = pg2es_pg_timestamp(pg2es_wall_us());
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = ((int64_t) ts.tv_sec - PG_EPOCH_OFFSET_SECS) * 1000000 + ts.tv_nsec / 1000;
 	msg[0] = 'r';
 	write_be64(msg + 1, written);
 	write_be64(msg + 9, flushed);
