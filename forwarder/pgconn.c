@@ -144,6 +144,26 @@ pgconn_identify_system(PGconn *conn, uint32_t *timeline)
 }
 
 /*
+ * pgconn_history_switchpoint: in history, the text of a timeline history
+ * file (TIMELINE_HISTORY's content column: lines "tli<TAB>X/X<TAB>reason"
+ * for each timeline the server's descends from), the position where
+ * timeline tli ended, into *switchpoint. Returns false when tli is not in
+ * it.
+ */
+bool
+pgconn_history_switchpoint(const char *history, uint32_t tli, Lsn *switchpoint)
+{
+	const char *line;
+	char	   *end;
+
+	for (line = history; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		if (strtoul(line, &end, 10) == tli && end != line &&
+			lsn_scan(end + strspn(end, " \t"), switchpoint) > 0)
+			return true;
+	return false;
+}
+
+/*
  * slot_options: the options after "CREATE_REPLICATION_SLOT name
  * [TEMPORARY] LOGICAL pg2es" for the server of conn, into out: an exported
  * snapshot or none, and for a permanent slot on a PostgreSQL 17+ primary

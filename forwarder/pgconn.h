@@ -2,8 +2,8 @@
  * pgconn.h
  *		The forwarder's PostgreSQL client, as streamutil.c is pg_recvlogical's:
  *		opening every connection the same way, the replication commands
- *		IDENTIFY_SYSTEM and CREATE_REPLICATION_SLOT, and what a failure's
- *		SQLSTATE means for the caller.
+ *		IDENTIFY_SYSTEM and CREATE_REPLICATION_SLOT, reading a timeline
+ *		history, and what a failure's SQLSTATE means for the caller.
  */
 #ifndef PG2ES_PGCONN_H
 #define PG2ES_PGCONN_H
@@ -35,6 +35,8 @@ extern bool pgconn_sqlstate_is(const PGresult *res, const char *state);
 extern PG2ES_MUSTCHECK bool pgconn_in_recovery(PGconn *conn, bool *in_recovery);
 extern PG2ES_MUSTCHECK bool pgconn_append_quoted(Buf *cmd, const char *text, char quote);
 extern PG2ES_MUSTCHECK PgconnError pgconn_identify_system(PGconn *conn, uint32_t *timeline);
+extern PG2ES_MUSTCHECK bool pgconn_history_switchpoint(const char *history, uint32_t tli,
+													   Lsn *switchpoint);
 extern PGresult *pgconn_create_slot(PGconn *conn, const char *name, bool temporary,
 									bool export_snapshot, bool *failover);
 

@@ -7,7 +7,6 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -147,24 +146,6 @@ slot_lost(Repl *repl, const char *fmt,...)
 }
 
 /*
- * history_switchpoint: in the text of a timeline history file, the
- * position where timeline tli ended (lines "tli<TAB>X/X<TAB>reason").
- * Returns false when tli is not in it.
- */
-static bool
-history_switchpoint(const char *history, uint32_t tli, Lsn *switchpoint)
-{
-	const char *line;
-	char	   *end;
-
-	for (line = history; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
-		if (strtoul(line, &end, 10) == tli && end != line &&
-			lsn_scan(end + strspn(end, " \t"), switchpoint) > 0)
-			return true;
-	return false;
-}
-
-/*
  * check_timeline: the server is on another timeline than at the last start
  * (a standby was promoted). What the forwarder confirmed, start, must be
  * history the new timeline shares: if the old timeline ended before it,
@@ -192,7 +173,7 @@ check_timeline(Repl *repl, uint32_t timeline, Lsn start)
 		PQclear(res);
 		return status;
 	}
-	found = history_switchpoint(PQgetvalue(res, 0, 1), repl->timeline, &switchpoint);
+	found = pgconn_history_switchpoint(PQgetvalue(res, 0, 1), repl->timeline, &switchpoint);
 	PQclear(res);
 	if (!found)
 		return slot_lost(repl, "the server's timeline %u does not descend from timeline %u,"

@@ -1,7 +1,8 @@
 /*
  * test_pgconn.c
  *		Unit tests for pgconn.c: the settings every connection gets, what a
- *		SQLSTATE means, and the quoting of replication commands. No server:
+ *		SQLSTATE means, the quoting of replication commands and the reading
+ *		of a timeline history. No server:
  *		the connections go to a socket directory that does not exist.
  */
 #include <string.h>
@@ -114,11 +115,35 @@ test_quoting(void)
 	buf_free(&b);
 }
 
+static void
+test_history(void)
+{
+	/* as the server writes it: tli, tab, where it ended, tab, why */
+	const char *history = "1\t0/3000158\tno recovery target specified\n\n"
+		"2\t1/A0000F8\tat restore point \"x\"\n"
+		"# a comment\n"
+		"12\tFFFFFFFF/FFFFFFFF\tbefore transaction 1\n";
+	Lsn			lsn = 42;
+
+	ok(pgconn_history_switchpoint(history, 1, &lsn) && lsn == UINT64_C(0x3000158),
+	   "history: the first timeline's end");
+	ok(pgconn_history_switchpoint(history, 2, &lsn) && lsn == UINT64_C(0x10A0000F8),
+	   "history: a later line, past an empty one");
+	ok(pgconn_history_switchpoint(history, 12, &lsn) && lsn == UINT64_MAX,
+	   "history: a two-digit timeline is not timeline 1 or 2");
+	lsn = 42;
+	ok(!pgconn_history_switchpoint(history, 3, &lsn) && lsn == 42,
+	   "history: a timeline not in it is not found");
+	ok(!pgconn_history_switchpoint("", 1, &lsn) && !pgconn_history_switchpoint("1\tnowhere\n", 1, &lsn) &&
+	   lsn == 42, "history: empty, or no position after the timeline");
+}
+
 int
 main(void)
 {
 	test_open();
 	test_sqlstate();
 	test_quoting();
+	test_history();
 	return done_testing();
 }
