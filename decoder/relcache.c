@@ -859,6 +859,34 @@ check_index_not_shared(RelCache *cache, RelEntry *entry)
 }
 
 /*
+ * The part of build_entry for a table the options cover: its keys, column
+ * encoders and the row buffers, in the current (the entry's) context.
+ */
+static void
+build_covered_entry(RelCache *cache, RelEntry *entry, Relation rel,
+					const char *schema, const char *table)
+{
+	int			natts = Max(entry->desc->natts, 1);
+	int			i;
+
+	check_index_not_shared(cache, entry);
+	if (cache->slot_name != NULL)
+		build_dual(cache, entry);
+	build_keys(cache, entry, rel, schema, table);
+	build_columns(cache, entry, schema, table);
+	build_column_order(entry, rel);
+	for (i = 0; i < entry->desc->natts; i++)
+		if (entry->cols[i].enc.encode != NULL)
+			collect_type_dependencies(entry, &entry->cols[i].enc);
+	if (entry->row_types != NIL)
+		cache->uses_row_types = true;
+	entry->values = palloc(sizeof(Datum) * natts);
+	entry->nulls = palloc(sizeof(bool) * natts);
+	entry->oldvalues = palloc(sizeof(Datum) * natts);
+	entry->oldnulls = palloc(sizeof(bool) * natts);
+}
+
+/*
  * (Re)computes everything about rel in entry, in a fresh context (the old
  * one, if any, is freed).  Runs catalog lookups: valid in a decoding
  * callback (historic snapshot) and in a normal transaction.
@@ -870,7 +898,6 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 	MemoryContext oldcxt;
 	const char *schema;
 	const char *table;
-	int			i;
 
 	/* Nothing may point into the old context, even if this fails. */
 	entry->row_types = NIL;
@@ -906,23 +933,7 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 	entry->covered = entry->pub.published &&
 		options_table_covered(cache->opts, schema, table);
 	if (entry->covered)
-	{
-		check_index_not_shared(cache, entry);
-		if (cache->slot_name != NULL)
-			build_dual(cache, entry);
-		build_keys(cache, entry, rel, schema, table);
-		build_columns(cache, entry, schema, table);
-		build_column_order(entry, rel);
-		for (i = 0; i < entry->desc->natts; i++)
-			if (entry->cols[i].enc.encode != NULL)
-				collect_type_dependencies(entry, &entry->cols[i].enc);
-		if (entry->row_types != NIL)
-			cache->uses_row_types = true;
-		entry->values = palloc(sizeof(Datum) * Max(entry->desc->natts, 1));
-		entry->nulls = palloc(sizeof(bool) * Max(entry->desc->natts, 1));
-		entry->oldvalues = palloc(sizeof(Datum) * Max(entry->desc->natts, 1));
-		entry->oldnulls = palloc(sizeof(bool) * Max(entry->desc->natts, 1));
-	}
+		build_covered_entry(cache, entry, rel, schema, table);
 	MemoryContextSwitchTo(oldcxt);
 
 	/* An invalidation that came in while we read the catalogs wins. */
