@@ -45,7 +45,6 @@
 #define SHA256_ID_PREFIX "#sha256:"
 #define SHA256_ID_PREFIX_LEN 8
 
-static const char hexdigits[] = "0123456789abcdef";
 static const char op_field[] = ",\"__op\":\"";
 static const char deleted_field[] = ",\"__deleted\":true";
 
@@ -374,43 +373,6 @@ warn_partial_key_change(RelEntry *entry)
 }
 
 /*
- * Appends UTF-8 text s as a JSON string (no conversion needed): '"' and
- * '\\' escaped, control characters as \u00XX; runs of plain bytes are
- * copied at once.
- */
-static void
-append_json_utf8(StringInfo out, const char *s, int len)
-{
-	const unsigned char *p;
-	const unsigned char *run = (const unsigned char *) s;
-	const unsigned char *end = run + len;
-
-	appendStringInfoCharMacro(out, '"');
-	for (p = run; p < end; p++)
-	{
-		if (likely(*p >= 0x20 && *p != '"' && *p != '\\'))
-			continue;
-		appendBinaryStringInfo(out, (const char *) run, p - run);
-		run = p + 1;
-		if (*p >= 0x20)
-		{
-			char		pair[2] = {'\\', (char) *p};
-
-			appendBinaryStringInfo(out, pair, 2);
-		}
-		else
-		{
-			char		u[6] = {'\\', 'u', '0', '0',
-			hexdigits[*p >> 4], hexdigits[*p & 0x0f]};
-
-			appendBinaryStringInfo(out, u, 6);
-		}
-	}
-	appendBinaryStringInfo(out, (const char *) run, end - run);
-	appendStringInfoCharMacro(out, '"');
-}
-
-/*
  * Appends an action line of entry's index: prefix, the _id, and the
  * version if asked (V, plus the document's partial updates so far).
  */
@@ -421,7 +383,7 @@ append_action(ItemWriter *w, StringInfo out, RelEntry *entry,
 	uint32		partials;
 
 	appendBinaryStringInfo(out, prefix, len);
-	append_json_utf8(out, id->data, id->len);
+	json_append_utf8_string(out, id->data, id->len);
 	if (!versioned)
 		appendBinaryStringInfo(out, "}}\n", 3);
 	else if ((partials = partial_updates_of(w, entry, id, false)) == 0)
