@@ -68,6 +68,40 @@ typedef struct PartialCount
 	uint32		count;
 } PartialCount;
 
+static void append_version_suffix(StringInfo out, uint64 version);
+static void append_guarded_head(StringInfo out, uint64 v);
+static uint32 partial_key_hash(const void *key, Size keysize);
+static int partial_key_compare(const void *key1, const void *key2,
+							   Size keysize);
+static uint32 partial_updates_of(ItemWriter *w, RelEntry *entry, StringInfo id,
+								 bool count_one);
+static void deform(RelEntry *entry, HeapTuple tuple, Datum *values,
+				   bool *nulls);
+static inline bool is_unchanged_toast(RelEntry *entry, Datum *values,
+									  bool *nulls, int i);
+static bool resolve_unchanged_toast(RelEntry *entry, bool have_old);
+static bool build_id(ItemWriter *w, RelEntry *entry, Datum *values,
+					 bool *nulls, StringInfo id);
+static bool skip_unaddressable(RelEntry *entry, bool has_key);
+static void warn_partial_key_change(RelEntry *entry);
+static void append_action(ItemWriter *w, StringInfo out, RelEntry *entry,
+						  const char *prefix, int len, StringInfo id,
+						  bool versioned);
+static bool is_key_column(RelEntry *entry, int i);
+static void append_doc(ItemWriter *w, StringInfo out, RelEntry *entry,
+					   Datum *values, bool *nulls, char op);
+static void append_removal(ItemWriter *w, StringInfo out, RelEntry *entry);
+static void append_index_item(ItemWriter *w, StringInfo out, RelEntry *entry,
+							  char op, ItemResult *result);
+static void append_partial_update(ItemWriter *w, StringInfo out,
+								  RelEntry *entry);
+static bool append_delete_item(ItemWriter *w, StringInfo out, RelEntry *entry,
+							   ItemResult *result);
+static char filter_update(RelEntry *entry, bool have_old);
+static bool replace_prefix(StringInfo out, const char *line, int len,
+						   const char *prefix, int plen,
+						   const char *replacement, int rlen);
+
 /*
  * Prepares w: its buffers live in cxt.  item_writer_begin must be called
  * before the first item.
@@ -326,22 +360,20 @@ build_id(ItemWriter *w, RelEntry *entry, Datum *values, bool *nulls,
 }
 
 /*
- * Says once per table and session why its changes are skipped; returns
- * false for the caller to pass on.
+ * Says once per table and session why its changes are skipped: it has no
+ * key (!has_key), or a change lacks a key value (each its own WARNING);
+ * returns false for the caller to pass on.
  */
 static bool
 skip_unaddressable(RelEntry *entry, bool has_key)
 {
-	if (entry->warned)
-		return false;
-	entry->warned = true;
-	if (!has_key)
+	if (!has_key && relentry_warn_first(entry, REL_WARNED_NO_KEY))
 		ereport(WARNING,
 				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				errmsg("table %s has no primary key, replica identity index or id-columns: its changes are skipped",
 					   entry->qualified_name),
 				errhint("Add a primary key, or name the key with option \"id-columns\" and set REPLICA IDENTITY FULL."));
-	else
+	else if (has_key && relentry_warn_first(entry, REL_WARNED_KEY_MISSING))
 		ereport(WARNING,
 				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				errmsg("a change of table %s lacks a key value and is skipped",
@@ -361,9 +393,8 @@ skip_unaddressable(RelEntry *entry, bool has_key)
 static void
 warn_partial_key_change(RelEntry *entry)
 {
-	if (entry->warned)
+	if (!relentry_warn_first(entry, REL_WARNED_PARTIAL_KEY_CHANGE))
 		return;
-	entry->warned = true;
 	ereport(WARNING,
 			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			errmsg("a key change in table %s keeps TOASTed values the WAL does not hold",
