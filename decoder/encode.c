@@ -136,12 +136,8 @@ static void encode_text_output_fixed_floats(StringInfo out, Datum value,
 
 /* the _id text writers */
 static void append_string_id_text(StringInfo out, const char *s, int len);
-static void id_text_text(StringInfo out, Datum value, const ValueEncoder *enc);
-static void id_text_name(StringInfo out, Datum value, const ValueEncoder *enc);
-static void id_text_text_output(StringInfo out, Datum value,
-								const ValueEncoder *enc);
-static void id_text_text_output_fixed_floats(StringInfo out, Datum value,
-											 const ValueEncoder *enc);
+static void id_text_string(StringInfo out, Datum value,
+						   const ValueEncoder *enc);
 static void id_text_numeric(StringInfo out, Datum value,
 							const ValueEncoder *enc);
 static bool append_nonfinite_id_text(StringInfo out, double d);
@@ -630,37 +626,32 @@ append_string_id_text(StringInfo out, const char *s, int len)
 	appendBinaryStringInfo(out, run, end - run);
 }
 
+/*
+ * The _id text of the string-valued types (text, varchar, char(n), name,
+ * and the text output of every other type): the string of the JSON form.
+ */
 static void
-id_text_text(StringInfo out, Datum value, const ValueEncoder *enc)
+id_text_string(StringInfo out, Datum value, const ValueEncoder *enc)
 {
-	text	   *t = DatumGetTextPP(value);
+	text	   *t;
+	char	   *s;
 
-	append_string_id_text(out, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-}
-
-static void
-id_text_name(StringInfo out, Datum value, const ValueEncoder *enc)
-{
-	const char *s = NameStr(*DatumGetName(value));
-
-	append_string_id_text(out, s, strnlen(s, NAMEDATALEN));
-}
-
-static void
-id_text_text_output(StringInfo out, Datum value, const ValueEncoder *enc)
-{
-	char	   *s = OutputFunctionCall((FmgrInfo *) &enc->outfunc, value);
-
-	append_string_id_text(out, s, strlen(s));
-	pfree(s);
-}
-
-static void
-id_text_text_output_fixed_floats(StringInfo out, Datum value,
-								 const ValueEncoder *enc)
-{
-	char	   *s = output_with_fixed_floats(value, enc);
-
+	if (enc->encode == encode_text)
+	{
+		t = DatumGetTextPP(value);
+		append_string_id_text(out, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		return;
+	}
+	if (enc->encode == encode_name)
+	{
+		s = NameStr(*DatumGetName(value));
+		append_string_id_text(out, s, strnlen(s, NAMEDATALEN));
+		return;
+	}
+	if (enc->encode == encode_text_output_fixed_floats)
+		s = output_with_fixed_floats(value, enc);
+	else
+		s = OutputFunctionCall((FmgrInfo *) &enc->outfunc, value);
 	append_string_id_text(out, s, strlen(s));
 	pfree(s);
 }
@@ -801,8 +792,7 @@ encoder_choose_by_kind(ValueEncoder *enc, MemoryContext cxt)
 	get_type_category_preferred(enc->basetypid, &category, &preferred);
 	enc->encode = category == TYPCATEGORY_GEOMETRIC ?
 		encode_text_output_fixed_floats : encode_text_output;
-	enc->id_text = category == TYPCATEGORY_GEOMETRIC ?
-		id_text_text_output_fixed_floats : id_text_text_output;
+	enc->id_text = id_text_string;
 }
 
 /*
@@ -825,15 +815,15 @@ static const ScalarWriters scalar_writers[] = {
 	{FLOAT4OID, encode_float4, id_text_float4},
 	{FLOAT8OID, encode_float8, id_text_float8},
 	{NUMERICOID, encode_numeric, id_text_numeric},
-	{TEXTOID, encode_text, id_text_text},
-	{VARCHAROID, encode_text, id_text_text},
-	{BPCHAROID, encode_text, id_text_text},
-	{NAMEOID, encode_name, id_text_name},
+	{TEXTOID, encode_text, id_text_string},
+	{VARCHAROID, encode_text, id_text_string},
+	{BPCHAROID, encode_text, id_text_string},
+	{NAMEOID, encode_name, id_text_string},
 	{JSONOID, encode_json, encode_json},
 	{JSONBOID, encode_jsonb, encode_jsonb},
 	{DATEOID, encode_date, id_text_date},
 	{TIMESTAMPOID, encode_timestamp, id_text_timestamp},
-	{TIMESTAMPTZOID, encode_timestamptz, id_text_timestamptz},
+	{TIMESTAMPTZOID, encode_timestamptz, id_text_timestamp},
 	{TIMEOID, encode_time, id_text_unquoted},
 	{TIMETZOID, encode_timetz, id_text_unquoted},
 	{INTERVALOID, encode_interval, id_text_interval},

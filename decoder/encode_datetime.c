@@ -13,6 +13,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -36,8 +37,6 @@ static void append_duration_part(StringInfo out, int64 value, char unit);
 static void append_iso_duration(StringInfo out, const Interval *iv);
 static bool append_infinity_id_text(StringInfo out, bool is_infinite,
 									bool negative);
-static void append_timestamp_id_text(StringInfo out, Timestamp ts,
-									 const char *zone);
 
 /*
  * Writes value (>= 0) as exactly width digits, the most significant ones
@@ -356,10 +355,11 @@ id_text_date(StringInfo out, Datum value, const ValueEncoder *enc)
 		append_iso_datetime(out, d, -1, NULL, true);
 }
 
-/* The _id text of timestamp ts, then zone (or nothing when NULL). */
-static void
-append_timestamp_id_text(StringInfo out, Timestamp ts, const char *zone)
+/* timestamp and timestamptz (then Z: it is stored in UTC) */
+void
+id_text_timestamp(StringInfo out, Datum value, const ValueEncoder *enc)
 {
+	Timestamp	ts = DatumGetTimestamp(value);
 	int32		days;
 	int64		time;
 
@@ -367,19 +367,8 @@ append_timestamp_id_text(StringInfo out, Timestamp ts, const char *zone)
 								TIMESTAMP_IS_NOBEGIN(ts)))
 		return;
 	split_timestamp(ts, &days, &time);
-	append_iso_datetime(out, days, time, zone, true);
-}
-
-void
-id_text_timestamp(StringInfo out, Datum value, const ValueEncoder *enc)
-{
-	append_timestamp_id_text(out, DatumGetTimestamp(value), NULL);
-}
-
-void
-id_text_timestamptz(StringInfo out, Datum value, const ValueEncoder *enc)
-{
-	append_timestamp_id_text(out, DatumGetTimestampTz(value), "Z");
+	append_iso_datetime(out, days, time,
+						enc->basetypid == TIMESTAMPTZOID ? "Z" : NULL, true);
 }
 
 void

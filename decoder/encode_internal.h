@@ -32,8 +32,6 @@ extern void encode_interval(StringInfo out, Datum value,
 extern void id_text_date(StringInfo out, Datum value, const ValueEncoder *enc);
 extern void id_text_timestamp(StringInfo out, Datum value,
 							  const ValueEncoder *enc);
-extern void id_text_timestamptz(StringInfo out, Datum value,
-								const ValueEncoder *enc);
 extern void id_text_interval(StringInfo out, Datum value,
 							 const ValueEncoder *enc);
 
