@@ -281,8 +281,8 @@ append_escaped_sql_ascii(StringInfo out, const char *s, int len)
 }
 
 /*
- * See encode.h.  The one JSON string writer of the decoder: everything
- * that is not in the server encoding (the _id) comes through here.
+ * See encode.h: json_append_string's escaper for text that is UTF-8
+ * already, whatever the server encoding (the _id texts).
  */
 void
 json_append_utf8_string(StringInfo out, const char *s, int len)
