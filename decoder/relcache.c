@@ -122,8 +122,8 @@ static Oid unseen_table_going_to(RelCache *cache, RelEntry *entry);
 static void report_shared_index(const char *a, const char *b,
 								const char *index);
 static void check_index_not_shared(RelCache *cache, RelEntry *entry);
-static void build_covered(RelCache *cache, RelEntry *entry, Relation rel,
-						  const char *schema, const char *table);
+static void build_covered_entry(RelCache *cache, RelEntry *entry, Relation rel,
+								const char *schema, const char *table);
 static void build_entry(RelCache *cache, RelEntry *entry, Relation rel);
 static int compare_covered_tables(const ListCell *a, const ListCell *b);
 
@@ -906,13 +906,12 @@ check_index_not_shared(RelCache *cache, RelEntry *entry)
 }
 
 /*
- * The part of build_entry() for a covered table (index schema.table):
- * keys, columns and their encoders, the types they depend on, scratch
- * space for deformed tuples; in the current context (the entry's).
+ * The part of build_entry for a table the options cover: its keys, column
+ * encoders and the row buffers, in the current (the entry's) context.
  */
 static void
-build_covered(RelCache *cache, RelEntry *entry, Relation rel,
-			  const char *schema, const char *table)
+build_covered_entry(RelCache *cache, RelEntry *entry, Relation rel,
+					const char *schema, const char *table)
 {
 	int			natts = Max(entry->desc->natts, 1);
 	int			i;
@@ -981,7 +980,7 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 	entry->covered = entry->pub.published &&
 		options_table_covered(cache->opts, schema, table);
 	if (entry->covered)
-		build_covered(cache, entry, rel, schema, table);
+		build_covered_entry(cache, entry, rel, schema, table);
 	MemoryContextSwitchTo(oldcxt);
 
 	/* An invalidation that came in while we read the catalogs wins. */

@@ -453,7 +453,7 @@ begin_request(Worker *w)
 	else if (good)
 		good = (target = generation_name(w, gen)) != NULL && delete_index(w, target) &&
 			mapping_create_generation(w->conn, w->optlit, &w->call, w->table, target, gen,
-									  REINDEX_GC_DELETES);
+									  "{" REINDEX_GC_DELETES "}");
 	/* the request owns it from now on: a failure deletes it */
 	if (target)
 	{
