@@ -403,28 +403,12 @@ subcommand(const char *arg)
 }
 
 /*
- * cfg_parse_lsn: parse "X/X" into *lsn.
- */
-bool
-cfg_parse_lsn(const char *text, Lsn *lsn)
-{
-	unsigned int hi;
-	unsigned int lo;
-	int			n;
-
-	if (sscanf(text, "%X/%X%n", &hi, &lo, &n) != 2 || text[n] != '\0')
-		return false;
-	*lsn = ((Lsn) hi << 32) | lo;
-	return true;
-}
-
-/*
  * parse_lsn_option: the LSN value arg of option name into *lsn, or fail.
  */
 static void
 parse_lsn_option(const char *name, const char *arg, Lsn *lsn)
 {
-	if (!cfg_parse_lsn(arg, lsn))
+	if (!lsn_parse(arg, lsn))
 		fail("invalid value \"%s\" for %s (an LSN such as 0/16B3748)", arg, name);
 }
 

@@ -25,26 +25,6 @@ static const char copy_signature[11] = "PGCOPY\n\377\r\n";	/* and a NUL */
 #define HEADER_FIXED_LEN (11 + 4 + 4)
 
 /*
- * read_be32 / read_be16: the big-endian integer at p.
- */
-static uint32_t
-read_be32(const char *p)
-{
-	const unsigned char *u = (const unsigned char *) p;
-
-	return ((uint32_t) u[0] << 24) | ((uint32_t) u[1] << 16) |
-		((uint32_t) u[2] << 8) | (uint32_t) u[3];
-}
-
-static uint16_t
-read_be16(const char *p)
-{
-	const unsigned char *u = (const unsigned char *) p;
-
-	return (uint16_t) (((unsigned) u[0] << 8) | u[1]);
-}
-
-/*
  * copyin_init: a reader expecting the header.
  */
 void

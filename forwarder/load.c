@@ -30,6 +30,7 @@
 #include "loadstate.h"
 #include "log.h"
 #include "mapping.h"
+#include "pgconn.h"
 #include "progress.h"
 #include "prune.h"
 #include "repl.h"
@@ -206,31 +207,22 @@ static bool
 create_snapshot_slot(const Config *cfg, PGconn **repl, bool temporary, char *snapshot,
 					 Lsn *version)
 {
-	const char *keywords[] = {"dbname", "replication", "fallback_application_name", NULL};
-	const char *values[] = {cfg->conninfo, "database", "pg2es", NULL};
-	char		cmd[256];
-	char		options[64];
+	char		name[64];
 	PGresult   *res;
 	bool		good;
 
-	*repl = PQconnectdbParams(keywords, values, 1);
+	*repl = pgconn_open(cfg->conninfo, PGCONN_REPLICATION);
 	if (*repl == NULL || PQstatus(*repl) != CONNECTION_OK)
 	{
 		log_error("could not connect to PostgreSQL for replication: %s",
 				  *repl ? PQerrorMessage(*repl) : "out of memory");
 		return false;
 	}
-	if (temporary)
-		snprintf(cmd, sizeof(cmd), "CREATE_REPLICATION_SLOT \"pg2es_load_%d\" TEMPORARY LOGICAL pg2es %s",
-				 (int) getpid(), PQserverVersion(*repl) >= 150000 ? "(SNAPSHOT 'export')" : "EXPORT_SNAPSHOT");
-	else if (slot_creation_options(*repl, true, options, sizeof(options)))	/* FAILOVER on 17+ */
-		snprintf(cmd, sizeof(cmd), "CREATE_REPLICATION_SLOT \"%s\" LOGICAL pg2es %s", cfg->slot,
-				 options);
-	else
+	snprintf(name, sizeof(name), "pg2es_load_%d", (int) getpid());
+	if ((res = pgconn_create_slot(*repl, temporary ? name : cfg->slot, temporary, true, NULL)) == NULL)
 		return false;
-	res = PQexec(*repl, cmd);
 	good = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 3 &&
-		cfg_parse_lsn(PQgetvalue(res, 0, 1), version) &&
+		lsn_parse(PQgetvalue(res, 0, 1), version) &&
 		strlen(PQgetvalue(res, 0, 2)) < LOAD_SNAPSHOT_NAME_SIZE;
 	if (good)
 		strcpy(snapshot, PQgetvalue(res, 0, 2));

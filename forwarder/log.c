@@ -37,14 +37,14 @@ log_configure(LogFormat format, LogLevel min_level)
 static void
 format_timestamp(char *out, size_t outlen)
 {
-	struct timespec ts;
+	int64_t		us = pg2es_wall_us();
+	time_t		secs = (time_t) (us / 1000000);
 	struct tm	tm;
 	size_t		n;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	gmtime_r(&secs, &tm);
 	n = strftime(out, outlen, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, outlen - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	snprintf(out + n, outlen - n, ".%03dZ", (int) (us % 1000000 / 1000));
 }
 
 /*

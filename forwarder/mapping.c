@@ -12,6 +12,7 @@
 
 #include "generation.h"
 #include "log.h"
+#include "pgconn.h"
 
 /*
  * mapping_query: the query for table t's mapping (jsonb_pretty'd when
@@ -68,10 +69,8 @@ table_mapping(PGconn *conn, const char *optlit, const CatalogTable *t, bool pret
 	}
 	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-		bool		gone = PQstatus(conn) != CONNECTION_OK || state == NULL ||
-			strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
+		bool		gone = PQstatus(conn) != CONNECTION_OK ||
+			pgconn_error_of(res) == PGCONN_ERR_CONNECTION;
 
 		if (lost)
 			*lost = gone;

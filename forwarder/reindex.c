@@ -267,7 +267,7 @@ wal_mark(Worker *w, Lsn *lsn)
 	res = param_exec(w, "SELECT pg_current_wal_insert_lsn()", 0, NULL, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return false;
-	if (!cfg_parse_lsn(PQgetvalue(res, 0, 0), lsn))
+	if (!lsn_parse(PQgetvalue(res, 0, 0), lsn))
 		snprintf(w->error, sizeof(w->error), "unexpected WAL position %s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return *lsn != 0;
@@ -583,7 +583,7 @@ compare_once(Worker *w, int *result, VerifyCounts *counts)
 	/* this statement takes the snapshot: every commit it sees is below */
 	if ((res = param_exec(w, "SELECT pg_current_wal_insert_lsn()", 0, NULL, PGRES_TUPLES_OK)))
 	{
-		if (cfg_parse_lsn(PQgetvalue(res, 0, 0), &seen))
+		if (lsn_parse(PQgetvalue(res, 0, 0), &seen))
 			r = verify_index(w->conn, &w->call, w->cfg, w->optlit, w->table, w->rq.target, seen,
 							 counts);
 		PQclear(res);
