@@ -22,6 +22,7 @@
 
 #include "buf.h"
 #include "es.h"
+#include "pg2es_protocol.h"
 
 #define PG2ES_VERSION "0.1.0"
 
@@ -454,8 +455,8 @@ add_plugin_option(Config *cfg, const char *arg)
 	if (cfg->opt_names[cfg->nopts][0] == '\0')
 		fail("invalid plugin option \"%s\": the name is empty", arg);
 	/* the forwarder reads frames: it must choose the framing itself */
-	if (strcmp(cfg->opt_names[cfg->nopts], "framing") == 0)
-		fail("plugin option \"framing\" is set by pg2es and cannot be given");
+	if (strcmp(cfg->opt_names[cfg->nopts], FRAMING_OPTION) == 0)
+		fail("plugin option \"%s\" is set by pg2es and cannot be given", FRAMING_OPTION);
 	cfg->nopts = n;
 }
 

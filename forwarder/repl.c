@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "pg2es_protocol.h"
 #include "pgconn.h"
 #include "slot.h"
 
@@ -291,7 +292,8 @@ build_start_command(Repl *repl, Lsn start, Buf *cmd)
 
 	if (!buf_append_str(cmd, "START_REPLICATION SLOT ") ||
 		!pgconn_append_quoted(cmd, repl->opt.slot, '"') ||
-		!buf_printf(cmd, " LOGICAL " LSN_FORMAT " (\"framing\" 'msgpack'", LSN_ARGS(start)))
+		!buf_printf(cmd, " LOGICAL " LSN_FORMAT " (\"" FRAMING_OPTION "\" '" FRAMING_MSGPACK "'",
+						LSN_ARGS(start)))
 		return false;
 	for (i = 0; i < repl->opt.nopts; i++)
 	{
