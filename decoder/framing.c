@@ -18,6 +18,11 @@
 
 #include "framing.h"
 
+static int append_to_stringinfo(void *data, const char *buf, size_t len);
+static void begin_frame(msgpack_packer *pk, StringInfo out, FrameKind kind, int nfields);
+static void pack_string(msgpack_packer *pk, const char *s);
+static void pack_string_or_nil(msgpack_packer *pk, const char *s);
+
 /* msgpack-c write callback: appends to the StringInfo in data. */
 static int
 append_to_stringinfo(void *data, const char *buf, size_t len)

@@ -73,6 +73,14 @@ requests_is_table(const char *schema, const char *table)
 	return strcmp(schema, "pg2es") == 0 && strcmp(table, "requests") == 0;
 }
 
+static bool find_columns(TupleDesc desc, int attnos[NUM_COLUMNS], const char **wrong);
+static bool is_one_of(const char *word, const char *const *words, int n);
+static char *short_text(Datum d);
+static bool row_from_values(const Datum *values, const bool *nulls,
+				const int attnos[NUM_COLUMNS], RequestRow *row,
+				const char **why);
+static void deform_row(TupleDesc desc, HeapTuple tuple, Datum **values, bool **nulls);
+
 /*
  * Sets attnos[] to the index in desc of each column read; false, with
  * *wrong naming the column, when one is missing or of another type.

@@ -58,6 +58,18 @@ typedef struct FunctionState
 	Size		parts_sent;
 } FunctionState;
 
+static List *options_from_array(ArrayType *array);
+static FunctionState *function_state(FunctionCallInfo fcinfo, int optarg);
+static RelEntry *table_entry(FunctionState *state, Oid relid, bool must_cover);
+static HeapTuple row_argument(FunctionCallInfo fcinfo, int argno, RelEntry *entry);
+static void begin_writer(FunctionState *state, bool have_version, int64 version);
+static void init_bytea_buffer(StringInfo buf);
+static bytea *finish_bytea_buffer(StringInfo buf);
+static bool write_bulk_item(FunctionCallInfo fcinfo, StringInfo buf, int extra);
+static void forget_parts(Datum arg);
+static Datum next_part(FunctionCallInfo fcinfo, ReturnSetInfo *rsi, FunctionState *state);
+static void begin_parts(ReturnSetInfo *rsi, FunctionState *state, StringInfo buf, int prefix);
+
 /*
  * Turns a text[] of "name=value" and bare "name" strings into the List of
  * DefElem the option parser takes.  Allocates in the current context.
