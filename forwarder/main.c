@@ -494,10 +494,13 @@ run_with_reindex(const Config *cfg, Sync *sync, Http *http, Metrics *metrics)
 	return status;
 }
 
-int
-main(int argc, char **argv)
+/*
+ * run_forwarder: the forwarder proper (curl initialized): indexes and the
+ * initial load, then the stream until a stop. Returns the exit status.
+ */
+static int
+run_forwarder(Config *cfg)
 {
-	Config		cfg;
 	Metrics		metrics;
 	Sync		sync;
 	MappingCache mappings;
@@ -505,48 +508,20 @@ main(int argc, char **argv)
 	Refresher	refresher;
 	int			status = 1;
 
-	cfg_parse(&cfg, argc, argv);
-	log_configure(cfg.log_format, cfg.log_level);
-	if (cfg.command == COMMAND_PRINT_MAPPINGS || cfg.command == COMMAND_REINDEX)
-	{
-		status = cfg.command == COMMAND_REINDEX ? reqtable_reindex_run(&cfg) : mapping_print(&cfg);
-		cfg_free(&cfg);
-		return status;
-	}
-	if (!install_signals())
-	{
-		cfg_free(&cfg);
-		return 1;
-	}
-	if (cfg.command == COMMAND_VERIFY || cfg.command == COMMAND_WAIT)
-	{
-		status = curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ? 2
-			: cfg.command == COMMAND_VERIFY ? verify_run(&cfg, &stop_requested)
-			: wait_run(&cfg, &stop_requested);
-		curl_global_cleanup();
-		cfg_free(&cfg);
-		return status;
-	}
 	memset(&metrics, 0, sizeof(metrics));
 	memset(&refresher, 0, sizeof(refresher));
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-	{
-		log_error("could not initialize libcurl");
-		cfg_free(&cfg);
-		return 1;
-	}
-	mapping_cache_init(&mappings, &cfg);
-	if (sync_init(&sync, &cfg, &metrics))
+	mapping_cache_init(&mappings, cfg);
+	if (sync_init(&sync, cfg, &metrics))
 	{
 		sync.mappings = &mappings;
-		if (http_open(&http, cfg.metrics_address, cfg.metrics_port))
+		if (http_open(&http, cfg->metrics_address, cfg->metrics_port))
 		{
 			/* indexes and the initial load come before the stream (load.h) */
 			LoadStatus	ls;
 
-			serve_refreshes(&cfg, &http, &refresher);
-			ls = load_prepare(&cfg, &metrics, &http, &stop_requested, &mappings);
-			status = ls == LOAD_OK ? run_with_reindex(&cfg, &sync, &http, &metrics)
+			serve_refreshes(cfg, &http, &refresher);
+			ls = load_prepare(cfg, &metrics, &http, &stop_requested, &mappings);
+			status = ls == LOAD_OK ? run_with_reindex(cfg, &sync, &http, &metrics)
 				: ls == LOAD_STOPPED ? 0 : 1;
 		}
 		http_close(&http);
@@ -554,9 +529,36 @@ main(int argc, char **argv)
 	}
 	sync_free(&sync);
 	mapping_cache_free(&mappings);
-	curl_global_cleanup();
-	cfg_free(&cfg);
 	if (status == 0)
 		log_info("stopped");
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	Config		cfg;
+	int			status = 1;
+
+	cfg_parse(&cfg, argc, argv);
+	log_configure(cfg.log_format, cfg.log_level);
+	if (cfg.command == COMMAND_PRINT_MAPPINGS || cfg.command == COMMAND_REINDEX)
+		status = cfg.command == COMMAND_REINDEX ? reqtable_reindex_run(&cfg) : mapping_print(&cfg);
+	else if (!install_signals())
+		status = 1;
+	else if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	{
+		log_error("could not initialize libcurl");
+		/* verify and wait end with 2 when they could not compare or wait */
+		status = cfg.command == COMMAND_VERIFY || cfg.command == COMMAND_WAIT ? 2 : 1;
+	}
+	else
+	{
+		status = cfg.command == COMMAND_VERIFY ? verify_run(&cfg, &stop_requested)
+			: cfg.command == COMMAND_WAIT ? wait_run(&cfg, &stop_requested)
+			: run_forwarder(&cfg);
+		curl_global_cleanup();
+	}
+	cfg_free(&cfg);
 	return status;
 }
