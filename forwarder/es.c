@@ -28,7 +28,7 @@ static bool product_noted = false;
  * of memory. "Expect:" turns off curl's 100-continue round trip before large
  * bodies.
  */
-static struct curl_slist *
+static PG2ES_MUSTCHECK struct curl_slist *
 make_headers(Es *es, const char *content_type, bool gzip)
 {
 	struct curl_slist *list = curl_slist_append(NULL, content_type);
@@ -219,7 +219,7 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
 /*
  * gzip_body: compress body into es->gz. Returns false when zlib fails.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 gzip_body(Es *es, const char *body, size_t len)
 {
 	z_stream	zs;
@@ -273,7 +273,7 @@ pick_node(Es *es, int64_t now)
  * set_options: configure the easy handle for one request. Returns false if
  * curl refuses an option (the message is logged).
  */
-static bool
+static PG2ES_MUSTCHECK bool
 set_options(Es *es, const char *method, const char *body, size_t len, bool ndjson)
 {
 	CURLcode	rc = CURLE_OK;

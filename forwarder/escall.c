@@ -92,7 +92,7 @@ escall_free(EsCall *call)
  * the metrics endpoint (http.c's http_wait). Returns false on a client
  * failure (logged).
  */
-static bool
+static PG2ES_MUSTCHECK bool
 wait_serving(EsCall *call, int timeout_ms)
 {
 	struct curl_waitfd fd;
@@ -103,7 +103,7 @@ wait_serving(EsCall *call, int timeout_ms)
 /*
  * send_once: one request, waited for.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 send_once(EsCall *call, const char *method, const char *path, const char *body,
 		  size_t len, EsResult *r)
 {
@@ -119,7 +119,7 @@ send_once(EsCall *call, const char *method, const char *path, const char *body,
  * sleep_serving: wait us microseconds, serving the metrics endpoint; a stop
  * signal cuts it short. Returns false on a client failure (logged).
  */
-static bool
+static PG2ES_MUSTCHECK bool
 sleep_serving(EsCall *call, int64_t us)
 {
 	int64_t		until = pg2es_now_us() + us;

@@ -11,7 +11,7 @@
 #include "log.h"
 
 static bool index_listed_before(const CatalogTables *tables, size_t i);
-static bool add_paths(Refresher *r, const CatalogTables *tables);
+static PG2ES_MUSTCHECK bool add_paths(Refresher *r, const CatalogTables *tables);
 static bool start_next(Refresher *r);
 
 /*
@@ -33,7 +33,7 @@ index_listed_before(const CatalogTables *tables, size_t i)
  * add_paths: r->paths from the indexes of tables, each once. Returns false
  * when out of memory.
  */
-static bool
+static PG2ES_MUSTCHECK bool
 add_paths(Refresher *r, const CatalogTables *tables)
 {
 	size_t		i;
