@@ -39,6 +39,11 @@ ack_free(Ack *ack)
 	ack->count = 0;
 }
 
+static size_t ring_slot(const Ack *ack, size_t i);
+static AckTxn *txn_at(const Ack *ack, uint64_t seq);
+static PG2ES_MUSTCHECK bool push_txn(Ack *ack);
+static void pop_complete(Ack *ack);
+
 /*
  * ring_slot: the ring index i places after the head. The capacity is a
  * power of two (64, doubled), so a mask does the modulo: this runs for

@@ -7,6 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+static PG2ES_MUSTCHECK Batch *batch_new(BatchKind kind);
+static void batch_free(Batch *b);
+static void batch_release(BulkQueue *q, Batch *b);
+static PG2ES_MUSTCHECK bool batch_add(Batch *b, const char *data, size_t len, ItemAction action, uint64_t txn_seq);
+static void push_sealed(BulkQueue *q, Batch *b);
+static void push_alone(BulkQueue *q, Batch *b);
+static void replace_head_with(BulkQueue *q, Batch *first, Batch *last, size_t new_bytes);
+static PG2ES_MUSTCHECK Batch *copy_items(const Batch *src, size_t from, size_t to, const bool *keep);
+
 /*
  * batch_new: an empty batch of the given kind, or NULL when out of memory.
  * The caller owns it until it is linked into a queue.

@@ -30,6 +30,11 @@ catalog_connect(const Config *cfg)
 	return conn;
 }
 
+static bool append_literal(Buf *out, PGconn *conn, const char *text);
+static bool build_tables_query(Buf *sql, PGconn *conn, const char *optlit,
+				   const char *const *patterns, size_t npatterns);
+static const char *publications_option(const Config *cfg);
+
 /*
  * append_literal: text as an SQL string literal escaped for conn.
  */

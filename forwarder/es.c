@@ -23,6 +23,15 @@ static bool product_noted = false;
 /* How long a node that gave no answer is passed over. */
 #define ES_NODE_DOWN_US (5 * 1000000)
 
+static PG2ES_MUSTCHECK struct curl_slist *make_headers(Es *es, const char *content_type, bool gzip);
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg);
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg);
+static PG2ES_MUSTCHECK bool gzip_body(Es *es, const char *body, size_t len);
+static size_t pick_node(Es *es, int64_t now);
+static PG2ES_MUSTCHECK bool set_options(Es *es, const char *method, const char *body, size_t len, bool ndjson);
+static void finish(Es *es, CURLcode code);
+static const char *find_text(const char *hay, size_t len, const char *needle);
+
 /*
  * make_headers: the request headers for one content type, or NULL when out
  * of memory. "Expect:" turns off curl's 100-continue round trip before large

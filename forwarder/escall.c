@@ -57,6 +57,12 @@ escall_report(EsCall *call, Metrics *metrics)
 	call->report = metrics;
 }
 
+static void note_refusal(EsCall *call, const char *method, const char *path, const EsResult *r);
+static PG2ES_MUSTCHECK bool wait_serving(EsCall *call, int timeout_ms);
+static PG2ES_MUSTCHECK bool send_once(EsCall *call, const char *method, const char *path, const char *body,
+		  size_t len, EsResult *r);
+static PG2ES_MUSTCHECK bool sleep_serving(EsCall *call, int64_t us);
+
 /*
  * note_refusal: log a 401 or 403 answer r to method path once, naming the
  * action refused and what grants it.

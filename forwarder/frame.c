@@ -25,6 +25,21 @@ typedef struct Cursor
 	const unsigned char *end;
 } Cursor;
 
+static bool read_be(Cursor *c, int n, uint64_t *v);
+static bool read_array(Cursor *c, uint64_t *n);
+static bool read_uint(Cursor *c, uint64_t *v);
+static bool read_str(Cursor *c, const char **str, size_t *len);
+static bool read_str_or_nil(Cursor *c, const char **str, size_t *len);
+static bool read_bool(Cursor *c, bool *v);
+static bool read_word(Cursor *c, const char *const *words, size_t n, int *which);
+static bool action_of(const char *line, size_t len, ItemAction *action);
+static bool split_items(Frame *frame, const char *data, size_t len, char *errbuf, size_t errlen);
+static FrameStatus decode_change(FrameReader *reader, Cursor *c, uint64_t n, Frame *frame,
+			  char *errbuf, size_t errlen);
+static bool decode_truncate(Cursor *c, Frame *frame);
+static bool decode_request(Cursor *c, Request *request);
+static bool decode_other(Cursor *c, uint64_t n, Frame *frame, char *errbuf, size_t errlen);
+
 /*
  * read_be: the n-byte big-endian unsigned integer at the cursor, in *v;
  * false when fewer than n bytes are left.

@@ -104,6 +104,30 @@ http_open(Http *http, const char *address, int port)
 	return true;
 }
 
+static bool append_label_value(Buf *out, const char *text);
+static bool append_load_rows(Buf *out, const Metrics *m, const char *state, double value);
+static bool format_load_metrics(Buf *out, const Metrics *m);
+static bool format_reindex_metrics(Buf *out, const Metrics *m);
+static bool format_slot_metrics(Buf *out, const Metrics *m);
+static bool format_lane_metrics(Buf *out, const Metrics *m);
+static bool format_metrics(Buf *out, const Metrics *m);
+static void client_close(HttpClient *c);
+static void client_flush(HttpClient *c);
+static void client_answer(HttpClient *c, const char *status, const Buf *body, int64_t now);
+static void client_answer_text(HttpClient *c, const char *status, const char *text, int64_t now);
+static bool query_value(const char *q, const char *name, char *out, size_t size);
+static bool unknown_parameter(const char *q, char *name, size_t size);
+static void park_wait(HttpClient *c, const char *q, int64_t now);
+static void client_dispatch(HttpClient *c, const Metrics *m, int64_t now);
+static void client_read(HttpClient *c, const Metrics *m, int64_t now);
+static bool client_hung_up(HttpClient *c);
+static void client_confirmed(Http *http, HttpClient *c, const Metrics *m, int64_t now);
+static void client_watch_waiting(Http *http, HttpClient *c, const Metrics *m, short revents, int64_t now);
+static void client_step(Http *http, HttpClient *c, const Metrics *m, short revents, int64_t now);
+static void accept_clients(Http *http, int64_t now);
+static short client_events(const HttpClient *c);
+static int clients_deadline(const Http *http, int timeout_ms, int64_t now);
+
 /*
  * append_label_value: text as a Prometheus label value (backslash, double
  * quote and newline escaped) into out. Returns false when out of memory.

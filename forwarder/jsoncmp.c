@@ -251,6 +251,20 @@ typedef struct Decimal
 	long		exponent;
 } Decimal;
 
+static const char *skip_ws(const char *p, const char *end);
+static const char *skip_string(const char *p, const char *end);
+static const char *skip_value(const char *p, const char *end, int depth);
+static long next_char(const char **p, const char *end);
+static bool strings_equal(const char *a, const char *aend, const char *b, const char *bend);
+static PG2ES_MUSTCHECK bool parse_decimal(const char *text, size_t len, Decimal *d);
+static bool numbers_equal(const char *a, size_t alen, const char *b, size_t blen);
+static bool find_member(const char *b, const char *bend, const JsonMember *key, JsonMember *found);
+static bool skipped(const JsonMember *key, const char *const *skip);
+static bool objects_equal(const char *a, const char *aend, const char *b, const char *bend, int depth,
+			  const char *const *skip);
+static bool arrays_equal(const char *a, const char *aend, const char *b, const char *bend, int depth);
+static bool values_equal(const char *a, const char *aend, const char *b, const char *bend, int depth);
+
 /*
  * parse_decimal: the number text[0..len) in canonical form (no leading or
  * trailing zeros in digits; zero has no digits and is never negative).

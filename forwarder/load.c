@@ -102,6 +102,38 @@ typedef struct Load
 	char		err[256];
 } Load;
 
+static bool query_exists(Load *ld, const char *sql, int n, const char *const *params, bool *failed);
+static bool select_unfinished(Load *ld);
+static bool select_snapshot_tables(Load *ld);
+static bool record_pending(Load *ld, bool full);
+static bool create_snapshot_slot(const Config *cfg, PGconn **repl, bool temporary, char *snapshot,
+					 Lsn *version);
+static bool open_jobs(Load *ld, const char *snapshot);
+static void free_units(LoadUnit *units, uint32_t n);
+static bool plan_units(Load *ld, size_t t, LoadUnit **units, uint32_t *nunits, uint64_t *npages,
+		   double *estimate);
+static bool start_unit(Load *ld, LoadJob *job, const LoadUnit *u, const char *row_filter);
+static char *retarget_item(Load *ld, const char *data, size_t len, size_t *out_len);
+static bool queue_item(Load *ld, const char *item, size_t len, char *assembled);
+static bool on_item(void *arg, int fieldno, const char *data, int32_t len);
+static bool end_copy(Load *ld, LoadJob *job);
+static bool start_copying(LoadJob *job, bool *started);
+static bool drain_rows(Load *ld, LoadJob *job, size_t *got);
+static bool drain_job(Load *ld, LoadJob *job);
+static void report_progress(Load *ld, size_t t, double estimate, bool final);
+static bool record_confirmed(Load *ld);
+static void report_stall(Load *ld, LoadJob *job, int64_t now);
+static bool step(Load *ld);
+static bool any_busy(const Load *ld);
+static LoadStatus copy_table(Load *ld, size_t t);
+static LoadStatus copy_selected(Load *ld);
+static LoadStatus run_copy(Load *ld, bool full);
+static bool slot_exists(Load *ld, bool *failed);
+static LoadStatus decide_and_copy(Load *ld);
+static LoadStatus without_extension(Load *ld);
+static void free_load(Load *ld);
+static bool check_slot_plugin(Load *ld);
+
 /*
  * query_exists: whether sql with params returns at least one row; false
  * also on error (logged, *failed set).

@@ -31,6 +31,10 @@ log_configure(LogFormat format, LogLevel min_level)
 	log_min_level = min_level;
 }
 
+static void format_timestamp(char *out, size_t outlen);
+static void write_json_string(FILE *f, const char *s);
+static void log_write(LogLevel level, const char *fmt, va_list ap);
+
 /*
  * format_timestamp: UTC wall clock with milliseconds into out (>= 32 bytes).
  */

@@ -71,6 +71,25 @@ typedef struct Stream
 	SlotMonitor *slot_monitor;	/* retained WAL, for /metrics (slot.h) */
 } Stream;
 
+static void on_stop_signal(int signo);
+static PG2ES_MUSTCHECK bool install_signals(void);
+static bool send_feedback_if_due(Stream *s, int64_t now);
+static StreamEnd read_messages(Stream *s, int64_t now);
+static bool wait_for_io(Stream *s, int64_t now, bool reading);
+static bool finished(Stream *s, int64_t now);
+static StreamEnd stream(Stream *s);
+static bool wait_serving(Sync *sync, Http *http, const Metrics *metrics, int timeout_ms);
+static bool sleep_interruptibly(Sync *sync, Http *http, const Metrics *metrics, int64_t us);
+static bool wait_out_stall(Sync *sync, Http *http, const Metrics *metrics);
+static int slot_was_lost(const Config *cfg, Repl *repl, Metrics *metrics, Lsn *must_pass);
+static bool wait_wal_past(const Config *cfg, Sync *sync, Http *http, const Metrics *metrics, Lsn lsn);
+static int stream_sessions(const Config *cfg, Sync *sync, Http *http, Metrics *metrics,
+				SlotMonitor *monitor, Lsn *must_pass);
+static int run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics);
+static void serve_refreshes(const Config *cfg, Http *http, Refresher *refresher);
+static int run_with_reindex(const Config *cfg, Sync *sync, Http *http, Metrics *metrics);
+static int run_forwarder(Config *cfg);
+
 /*
  * on_stop_signal: SIGTERM/SIGINT handler; only sets the flag.
  */

@@ -14,6 +14,22 @@
 #include "log.h"
 #include "pgconn.h"
 
+static bool mapping_query(Buf *query, const char *optlit, const CatalogTable *t, bool pretty);
+static char *table_mapping(PGconn *conn, const char *optlit, const CatalogTable *t, bool pretty,
+			  bool *lost, char **owner);
+static long count_fields(json_t *properties);
+static long raised_fields_limit(const char *mapping, long *fields);
+static bool error_type_is(const char *body, size_t len, const char *type);
+static bool error_reason_has(const char *body, size_t len, const char *text);
+static MappingOutcome create_generation(PGconn *conn, const char *optlit, EsCall *call, const CatalogTable *t);
+static bool name_collides(const CatalogTable *t, const CatalogTables *tables);
+static bool target_collides(const CatalogTable *t, const AliasTarget *target);
+static bool ensure_alias(PGconn *conn, const char *optlit, EsCall *call, const CatalogTable *t);
+static bool print_create_request(PGconn *conn, const char *optlit, const CatalogTable *t);
+static bool cache_open(MappingCache *mc);
+static bool known(const MappingCache *mc, const char *index, size_t len);
+static char *derive_mapping(MappingCache *mc, const CatalogTable *t, bool *lost, char **owner);
+
 /*
  * mapping_query: the query for table t's mapping (jsonb_pretty'd when
  * pretty) and the name of the table whose index it is: t itself, or its

@@ -25,6 +25,14 @@ typedef struct ObjectReader
 	const char *end;
 } ObjectReader;
 
+static PG2ES_MUSTCHECK bool object_open(ObjectReader *r, const char *text, size_t len);
+static int object_next(ObjectReader *r, JsonMember *m);
+static bool find_member(const char *text, size_t len, const char *key, size_t key_len, JsonMember *m);
+static PG2ES_MUSTCHECK bool action_target(const char *line, size_t len, const char *action, char **index, char **id);
+static PG2ES_MUSTCHECK bool read_update_body(const char *body, size_t len, MovePlan *plan);
+static PG2ES_MUSTCHECK bool append_index_action(const MovePlan *plan, Buf *out);
+static PG2ES_MUSTCHECK bool append_member(Buf *out, const JsonMember *m, bool *first);
+
 /*
  * object_open: start reading the object text[0..len) (blanks around it
  * allowed); false when it is not one object.

@@ -14,6 +14,10 @@
 #define PROGRESS_LOG_US (10 * 1000000)
 #define PROGRESS_ENV "PG2ES_PROGRESS_INTERVAL"
 
+static void format_duration(char *out, size_t size, double secs);
+static int64_t period_us(bool on_tty);
+static void describe_progress(char *out, size_t size, uint64_t done, double estimate, double rate, bool final);
+
 /*
  * format_duration: seconds as "1h02m", "3m05s" or "12s" into out, rounded
  * up: a time left below a second must not read "0s".

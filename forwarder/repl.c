@@ -25,6 +25,22 @@ repl_init(Repl *repl, const ReplOptions *opt)
 	repl->opt = *opt;
 }
 
+static void note_failure(Repl *repl, const char *fmt,...) PG2ES_PRINTF(2, 3);
+static void
+note_failure(Repl *repl, const char *fmt,...);
+static ReplStatus status_of_error(PgconnError err);
+static ReplStatus check_result(Repl *repl, PGresult *res, ExecStatusType expect, const char *what);
+static ReplStatus identify_system(Repl *repl, uint32_t *timeline);
+static ReplStatus slot_lost(Repl *repl, const char *fmt,...) PG2ES_PRINTF(2, 3);
+static ReplStatus
+slot_lost(Repl *repl, const char *fmt,...);
+static ReplStatus check_timeline(Repl *repl, uint32_t timeline, Lsn start);
+static ReplStatus check_slot(Repl *repl, bool *create);
+static ReplStatus create_slot(Repl *repl);
+static ReplStatus open_connection(Repl *repl);
+static bool build_start_command(Repl *repl, Lsn start, Buf *cmd);
+static bool parse_message(const char *buf, int len, ReplMsg *msg);
+
 /*
  * note_failure: log why connecting failed, unless it is the same reason as
  * the previous attempt: a server down for an hour gives one line, not one

@@ -136,6 +136,17 @@ truncate_job_method(const TruncateJob *job)
 	return job->step == TRUNCATE_CLEAR_SCROLL ? "DELETE" : "POST";
 }
 
+static PG2ES_MUSTCHECK TruncateOutcome clear_scroll_step(TruncateJob *job, bool restart, TruncateOutcome outcome);
+static PG2ES_MUSTCHECK bool append_delete(Buf *out, json_t *index, json_t *id, Lsn version);
+static PG2ES_MUSTCHECK TruncateOutcome mark_hits(TruncateJob *job, const char *index_json, const char *hits, size_t len, size_t *n);
+static PG2ES_MUSTCHECK TruncateOutcome read_marked_page(TruncateJob *job, const char *index, size_t index_len,
+				 const char *body, size_t len);
+static PG2ES_MUSTCHECK TruncateOutcome read_page(TruncateJob *job, const char *index, size_t index_len,
+		  const char *body, size_t len);
+static PG2ES_MUSTCHECK bool read_deletes(TruncateJob *job, const char *body, size_t len);
+static PG2ES_MUSTCHECK TruncateOutcome answer_page_step(TruncateJob *job, const char *index, size_t index_len,
+				 const char *body, size_t len);
+
 /*
  * clear_scroll_step: make the next step the clearing of the job's scroll,
  * then (restart) a start over from _refresh or the end of the index.

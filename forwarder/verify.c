@@ -104,6 +104,46 @@ typedef struct Verify
 								 * than the snapshot: not compared; 0 = all */
 } Verify;
 
+static void note_id(IdList *list, const char *id, size_t len);
+static void free_ids(IdList *list);
+static long long json_count(const Buf *body);
+static bool read_index_count(Verify *v);
+static bool doc_fields(const char *doc, size_t len, bool *found, Lsn *version, const char **source,
+		   size_t *srclen);
+static bool queue_write(Verify *v, const char *item, size_t len, uint64_t *done);
+static void count_write(Verify *v, json_t *item, uint64_t *done);
+static bool send_writes(Verify *v);
+static bool judge_row(Verify *v, const PGresult *rows, int row, const char *src, size_t srclen);
+static bool compare_batch(Verify *v, const PGresult *rows, const int *rowmap, int n, const Buf *resp);
+static bool check_batch(Verify *v, const PGresult *rows);
+static bool check_keyless(Verify *v, const Config *cfg);
+static bool walk_table(Verify *v);
+static bool copy_ids(Verify *v, const Buf *resp, size_t *n, char **scroll_id);
+static void clear_scroll(Verify *v, const char *scroll_id);
+static bool end_copy_in(Verify *v, bool good);
+static bool scroll_ids(Verify *v);
+static bool collect_ids(Verify *v);
+static bool extras_query(const Verify *v, Buf *sql);
+static bool name_extras(Verify *v);
+static bool write_header(const Verify *v, Buf *out, const char *action, const char *id);
+static bool soft_delete_doc(Verify *v, const char *doc, size_t len, Buf *item);
+static bool soft_delete_docs(Verify *v, const Buf *resp);
+static bool remove_extra_page(Verify *v, const PGresult *page);
+static bool remove_extras(Verify *v);
+static void print_ids(const char *what, const IdList *list);
+static void print_report(const Verify *v);
+static void print_repairs(const Verify *v);
+static bool begin_snapshot(Verify *v, const Config *cfg);
+static int verify_table(Verify *v, const Config *cfg);
+static bool list_has(const char *list, const char *item);
+static void change_fields(const Config *cfg, const char **skip);
+static int unmatched_patterns(PGconn *conn, const Config *cfg, const CatalogTables *all);
+static void verify_init(Verify *v, PGconn *conn, EsCall *call, const Config *cfg, const char *optlit,
+			const char *const *skip, const CatalogTable *table);
+static void verify_free(Verify *v);
+static int check_table(PGconn *conn, EsCall *call, const Config *cfg, const char *optlit,
+			const char *const *skip, const CatalogTable *table);
+
 /*
  * note_id: count id in list, keeping it if among the first.
  */
