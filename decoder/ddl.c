@@ -29,6 +29,9 @@ typedef enum DdlRequest
 	DDL_REINDEX
 } DdlRequest;
 
+static DdlRequest alter_table_request(const AlterTableCmd *cmd);
+static DdlRequest rename_request(const RenameStmt *stmt);
+
 /*
  * What one ALTER TABLE subcommand needs: a changed or dropped column
  * changes the mapping and every document (reindex: a new generation with

@@ -107,6 +107,51 @@
 
 #include "encode_internal.h"
 
+/* JSON strings */
+static inline bool word_needs_escape(const char *p);
+static void append_escaped_utf8(StringInfo out, const char *s, int len);
+static void append_escaped_sql_ascii(StringInfo out, const char *s, int len);
+
+/* the JSON writers of the scalar types */
+static void encode_int2(StringInfo out, Datum value, const ValueEncoder *enc);
+static void encode_int4(StringInfo out, Datum value, const ValueEncoder *enc);
+static void encode_int8(StringInfo out, Datum value, const ValueEncoder *enc);
+static void encode_oid(StringInfo out, Datum value, const ValueEncoder *enc);
+static void encode_bool(StringInfo out, Datum value, const ValueEncoder *enc);
+static void encode_float4(StringInfo out, Datum value,
+						  const ValueEncoder *enc);
+static void encode_float8(StringInfo out, Datum value,
+						  const ValueEncoder *enc);
+static void encode_numeric(StringInfo out, Datum value,
+						   const ValueEncoder *enc);
+static void encode_text(StringInfo out, Datum value, const ValueEncoder *enc);
+static void encode_name(StringInfo out, Datum value, const ValueEncoder *enc);
+static void encode_bytea(StringInfo out, Datum value, const ValueEncoder *enc);
+static void encode_uuid(StringInfo out, Datum value, const ValueEncoder *enc);
+static void encode_text_output(StringInfo out, Datum value,
+							   const ValueEncoder *enc);
+static char *output_with_fixed_floats(Datum value, const ValueEncoder *enc);
+static void encode_text_output_fixed_floats(StringInfo out, Datum value,
+											const ValueEncoder *enc);
+
+/* the _id text writers */
+static void append_string_id_text(StringInfo out, const char *s, int len);
+static void id_text_string(StringInfo out, Datum value,
+						   const ValueEncoder *enc);
+static void id_text_numeric(StringInfo out, Datum value,
+							const ValueEncoder *enc);
+static bool append_nonfinite_id_text(StringInfo out, double d);
+static void id_text_float4(StringInfo out, Datum value,
+						   const ValueEncoder *enc);
+static void id_text_float8(StringInfo out, Datum value,
+						   const ValueEncoder *enc);
+
+/* choosing a column's writers */
+static ValueEncoder *encoder_new(Oid typid, MemoryContext cxt);
+static void encoder_init_composite(ValueEncoder *enc, MemoryContext cxt);
+static void encoder_choose_by_kind(ValueEncoder *enc, MemoryContext cxt);
+static void encoder_choose(ValueEncoder *enc, MemoryContext cxt);
+
 /*
  * How each byte is written inside a JSON string: 0 = as is, 'u' = \u00XX,
  * any other character c = backslash + c.
@@ -121,18 +166,18 @@ static const char json_escape[256] = {
 	/* the rest (0x60 to 0xff) is 0 */
 };
 
-static const char hex_digits[] = "0123456789abcdef";
-
 /*
- * Appends the escape sequence for byte c, whose table entry is esc.
+ * See encode_internal.h.  The short forms where JSON has one, else
+ * \u00XX: a control character, or a byte read as Latin-1.
  */
-static void
-append_escape(StringInfo out, unsigned char c, char esc)
+void
+json_append_char_escape(StringInfo out, unsigned char c)
 {
 	char		buf[6];
+	char		esc = json_escape[c];
 
 	buf[0] = '\\';
-	if (esc != 'u')
+	if (esc != 0 && esc != 'u')
 	{
 		buf[1] = esc;
 		appendBinaryStringInfo(out, buf, 2);
@@ -141,8 +186,7 @@ append_escape(StringInfo out, unsigned char c, char esc)
 	buf[1] = 'u';
 	buf[2] = '0';
 	buf[3] = '0';
-	buf[4] = hex_digits[c >> 4];
-	buf[5] = hex_digits[c & 0x0f];
+	hex_encode((const char *) &c, 1, buf + 4);
 	appendBinaryStringInfo(out, buf, 6);
 }
 
@@ -199,7 +243,7 @@ append_escaped_utf8(StringInfo out, const char *s, int len)
 			if (likely(json_escape[c] == 0))
 				continue;
 			appendBinaryStringInfo(out, run, p - run);
-			append_escape(out, c, json_escape[c]);
+			json_append_char_escape(out, c);
 			run = p + 1;
 		}
 	}
@@ -222,29 +266,30 @@ append_escaped_sql_ascii(StringInfo out, const char *s, int len)
 	for (p = s; p < end; p++)
 	{
 		unsigned char c = (unsigned char) *p;
+		int			seqlen;
 
-		if (c >= 0x80)
-		{
-			int			seqlen = pg_utf_mblen((const unsigned char *) p);
-
-			if (seqlen <= end - p &&
-				pg_utf8_islegal((const unsigned char *) p, seqlen))
-			{
-				p += seqlen - 1;
-				continue;
-			}
-			appendBinaryStringInfo(out, run, p - run);
-			append_escape(out, c, 'u');
-			run = p + 1;
-		}
-		else if (json_escape[c] != 0)
+		if (c >= 0x80 && (seqlen = utf8_sequence_len(p, end)) > 0)
+			p += seqlen - 1;
+		else if (c >= 0x80 || json_escape[c] != 0)
 		{
 			appendBinaryStringInfo(out, run, p - run);
-			append_escape(out, c, json_escape[c]);
+			json_append_char_escape(out, c);
 			run = p + 1;
 		}
 	}
 	appendBinaryStringInfo(out, run, end - run);
+}
+
+/*
+ * See encode.h: json_append_string's escaper for text that is UTF-8
+ * already, whatever the server encoding (the _id texts).
+ */
+void
+json_append_utf8_string(StringInfo out, const char *s, int len)
+{
+	appendStringInfoCharMacro(out, '"');
+	append_escaped_utf8(out, s, len);
+	appendStringInfoCharMacro(out, '"');
 }
 
 /*
@@ -474,17 +519,18 @@ static void
 encode_uuid(StringInfo out, Datum value, const ValueEncoder *enc)
 {
 	const pg_uuid_t *u = DatumGetUUIDP(value);
+	char		hex[UUID_LEN * 2];
 	char		buf[UUID_LEN * 2 + 6];
 	char	   *p = buf;
 	int			i;
 
+	hex_encode((const char *) u->data, UUID_LEN, hex);
 	*p++ = '"';
-	for (i = 0; i < UUID_LEN; i++)
+	for (i = 0; i < UUID_LEN * 2; i++)
 	{
-		if (i == 4 || i == 6 || i == 8 || i == 10)
+		if (i == 8 || i == 12 || i == 16 || i == 20)
 			*p++ = '-';
-		*p++ = hex_digits[u->data[i] >> 4];
-		*p++ = hex_digits[u->data[i] & 0x0f];
+		*p++ = hex[i];
 	}
 	*p++ = '"';
 	appendBinaryStringInfo(out, buf, p - buf);
@@ -501,14 +547,13 @@ encode_text_output(StringInfo out, Datum value, const ValueEncoder *enc)
 }
 
 /*
- * Geometric types: the text output with extra_float_digits set to 1 for the
- * call, so the digits do not depend on the session (float8out reads it).
- * The GUC nest level restores the setting, also when the output function
- * fails (transaction abort unwinds it).
+ * Geometric types: the text output (palloc'd) with extra_float_digits set
+ * to 1 for the call, so the digits do not depend on the session (float8out
+ * reads it).  The GUC nest level restores the setting, also when the
+ * output function fails (transaction abort unwinds it).
  */
-static void
-encode_text_output_fixed_floats(StringInfo out, Datum value,
-								const ValueEncoder *enc)
+static char *
+output_with_fixed_floats(Datum value, const ValueEncoder *enc)
 {
 	int			nestlevel = NewGUCNestLevel();
 	char	   *s;
@@ -518,8 +563,157 @@ encode_text_output_fixed_floats(StringInfo out, Datum value,
 							 GUC_ACTION_SAVE, true, 0, false);
 	s = OutputFunctionCall((FmgrInfo *) &enc->outfunc, value);
 	AtEOXact_GUC(true, nestlevel);
+	return s;
+}
+
+static void
+encode_text_output_fixed_floats(StringInfo out, Datum value,
+								const ValueEncoder *enc)
+{
+	char	   *s = output_with_fixed_floats(value, enc);
+
 	json_append_string(out, s, strlen(s));
 	pfree(s);
+}
+
+/*
+ * The _id text writers (the contract of encoder_append_id_text, encode.h):
+ * a writer per kind of value, straight from the datum, so that no key is
+ * escaped as JSON only to be unescaped again.
+ */
+
+/*
+ * Appends the _id text of a string s (len bytes in the server encoding):
+ * its UTF-8 form.  In a SQL_ASCII database a byte that does not belong to
+ * a valid UTF-8 sequence becomes the four characters \xHH and a backslash
+ * is doubled, so that such a key cannot give the same text as a valid one
+ * ("k" + byte e9 vs "k" + UTF-8 e-acute).
+ */
+static void
+append_string_id_text(StringInfo out, const char *s, int len)
+{
+	int			encoding = GetDatabaseEncoding();
+	const char *end = s + len;
+	const char *run = s;
+	const char *p;
+	char		buf[4] = {'\\', 'x'};
+
+	if (likely(encoding != PG_SQL_ASCII))
+	{
+		char	   *utf8 = pg_server_to_any(s, len, PG_UTF8);
+
+		appendBinaryStringInfo(out, utf8, utf8 == s ? len : strlen(utf8));
+		return;
+	}
+	for (p = s; p < end; p++)
+	{
+		unsigned char c = (unsigned char) *p;
+		int			seqlen;
+
+		if (c >= 0x80 && (seqlen = utf8_sequence_len(p, end)) > 0)
+			p += seqlen - 1;
+		else if (c >= 0x80 || c == '\\')
+		{
+			appendBinaryStringInfo(out, run, p - run);
+			if (c == '\\')
+				appendBinaryStringInfo(out, "\\\\", 2);
+			else
+				appendBinaryStringInfo(out, buf,
+									   2 + hex_encode(p, 1, buf + 2));
+			run = p + 1;
+		}
+	}
+	appendBinaryStringInfo(out, run, end - run);
+}
+
+/*
+ * The _id text of the string-valued types (text, varchar, char(n), name,
+ * and the text output of every other type): the string of the JSON form.
+ */
+static void
+id_text_string(StringInfo out, Datum value, const ValueEncoder *enc)
+{
+	text	   *t;
+	char	   *s;
+
+	if (enc->encode == encode_text)
+	{
+		t = DatumGetTextPP(value);
+		append_string_id_text(out, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		return;
+	}
+	if (enc->encode == encode_name)
+	{
+		s = NameStr(*DatumGetName(value));
+		append_string_id_text(out, s, strnlen(s, NAMEDATALEN));
+		return;
+	}
+	if (enc->encode == encode_text_output_fixed_floats)
+		s = output_with_fixed_floats(value, enc);
+	else
+		s = OutputFunctionCall((FmgrInfo *) &enc->outfunc, value);
+	append_string_id_text(out, s, strlen(s));
+	pfree(s);
+}
+
+/*
+ * numeric: numeric_out's text, whatever the JSON form is (a number, a
+ * string of the same digits, or null for "NaN", "Infinity", "-Infinity").
+ */
+static void
+id_text_numeric(StringInfo out, Datum value, const ValueEncoder *enc)
+{
+	char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out, value));
+
+	appendStringInfoString(out, s);
+	pfree(s);
+}
+
+/*
+ * Writes the text of a non-finite float ("NaN", "Infinity", "-Infinity"),
+ * whose JSON form null would make different keys equal.  Returns false,
+ * writing nothing, for a finite one.
+ */
+static bool
+append_nonfinite_id_text(StringInfo out, double d)
+{
+	if (isnan(d))
+		appendStringInfoString(out, "NaN");
+	else if (isinf(d))
+		appendStringInfoString(out, d < 0 ? "-Infinity" : "Infinity");
+	else
+		return false;
+	return true;
+}
+
+static void
+id_text_float4(StringInfo out, Datum value, const ValueEncoder *enc)
+{
+	if (!append_nonfinite_id_text(out, DatumGetFloat4(value)))
+		encode_float4(out, value, enc);
+}
+
+static void
+id_text_float8(StringInfo out, Datum value, const ValueEncoder *enc)
+{
+	if (!append_nonfinite_id_text(out, DatumGetFloat8(value)))
+		encode_float8(out, value, enc);
+}
+
+/*
+ * See encode_internal.h: the JSON string enc->encode writes, without its
+ * quotes.  Only for writers whose strings never hold an escape.
+ */
+void
+id_text_unquoted(StringInfo out, Datum value, const ValueEncoder *enc)
+{
+	int			start = out->len;
+
+	enc->encode(out, value, enc);
+	Assert(out->data[start] == '"' && out->data[out->len - 1] == '"');
+	memmove(out->data + start, out->data + start + 1, out->len - start - 2);
+	out->len -= 2;
+	out->data[out->len] = '\0';
 }
 
 /*
@@ -556,100 +750,106 @@ encoder_init_composite(ValueEncoder *enc, MemoryContext cxt)
 }
 
 /*
- * Chooses the writer for a type that is not one of the built-in scalars:
- * composite, range, multirange, array, geometric, or text output.
+ * Sets enc's writers for a type that is not one of the built-in scalars:
+ * composite, range, multirange, array, geometric, or text output.  The
+ * _id text of a composite, range or array is its JSON text.
  */
-static EncodeFunc
+static void
 encoder_choose_by_kind(ValueEncoder *enc, MemoryContext cxt)
 {
 	char		typtype = get_typtype(enc->basetypid);
-	Oid			elemtype;
+	Oid			elemtype = get_element_type(enc->basetypid);
 	char		category;
 	bool		preferred;
 
 	if (typtype == TYPTYPE_COMPOSITE)
 	{
 		encoder_init_composite(enc, cxt);
-		return encode_composite;
+		enc->encode = encode_composite;
 	}
-	if (typtype == TYPTYPE_RANGE)
+	else if (typtype == TYPTYPE_RANGE)
 	{
 		enc->element = encoder_new(get_range_subtype(enc->basetypid), cxt);
-		return encode_range;
+		enc->encode = encode_range;
 	}
 #ifdef TYPTYPE_MULTIRANGE
-	if (typtype == TYPTYPE_MULTIRANGE)
+	else if (typtype == TYPTYPE_MULTIRANGE)
 	{
 		enc->element = encoder_new(get_multirange_range(enc->basetypid), cxt);
-		return encode_multirange;
+		enc->encode = encode_multirange;
 	}
 #endif
-	elemtype = get_element_type(enc->basetypid);
-	if (OidIsValid(elemtype) && enc->typlen == -1)
+	else if (OidIsValid(elemtype) && enc->typlen == -1)
 	{
 		enc->element = encoder_new(elemtype, cxt);
-		return encode_array;
+		enc->encode = encode_array;
+	}
+	if (enc->encode != NULL)
+	{
+		enc->id_text = enc->encode;
+		return;
 	}
 	get_type_category_preferred(enc->basetypid, &category, &preferred);
-	if (category == TYPCATEGORY_GEOMETRIC)
-		return encode_text_output_fixed_floats;
-	return encode_text_output;
+	enc->encode = category == TYPCATEGORY_GEOMETRIC ?
+		encode_text_output_fixed_floats : encode_text_output;
+	enc->id_text = id_text_string;
 }
 
 /*
- * Chooses the writer for enc->basetypid, setting up element and field
+ * The writers of the built-in scalar types: the JSON one, and the _id
+ * text one (the JSON writer itself where the JSON text is the _id text).
+ */
+typedef struct ScalarWriters
+{
+	Oid			typid;
+	EncodeFunc	encode;
+	EncodeFunc	id_text;
+} ScalarWriters;
+
+static const ScalarWriters scalar_writers[] = {
+	{INT2OID, encode_int2, encode_int2},
+	{INT4OID, encode_int4, encode_int4},
+	{INT8OID, encode_int8, encode_int8},
+	{OIDOID, encode_oid, encode_oid},
+	{BOOLOID, encode_bool, encode_bool},
+	{FLOAT4OID, encode_float4, id_text_float4},
+	{FLOAT8OID, encode_float8, id_text_float8},
+	{NUMERICOID, encode_numeric, id_text_numeric},
+	{TEXTOID, encode_text, id_text_string},
+	{VARCHAROID, encode_text, id_text_string},
+	{BPCHAROID, encode_text, id_text_string},
+	{NAMEOID, encode_name, id_text_string},
+	{JSONOID, encode_json, encode_json},
+	{JSONBOID, encode_jsonb, encode_jsonb},
+	{DATEOID, encode_date, id_text_date},
+	{TIMESTAMPOID, encode_timestamp, id_text_timestamp},
+	{TIMESTAMPTZOID, encode_timestamptz, id_text_timestamp},
+	{TIMEOID, encode_time, id_text_unquoted},
+	{TIMETZOID, encode_timetz, id_text_unquoted},
+	{INTERVALOID, encode_interval, id_text_interval},
+	{BYTEAOID, encode_bytea, id_text_unquoted},
+	{UUIDOID, encode_uuid, id_text_unquoted},
+};
+
+/*
+ * Sets enc's writers for enc->basetypid, setting up element and field
  * encoders as needed.
  */
-static EncodeFunc
+static void
 encoder_choose(ValueEncoder *enc, MemoryContext cxt)
 {
-	switch (enc->basetypid)
+	int			i;
+
+	for (i = 0; i < lengthof(scalar_writers); i++)
 	{
-		case INT2OID:
-			return encode_int2;
-		case INT4OID:
-			return encode_int4;
-		case INT8OID:
-			return encode_int8;
-		case OIDOID:
-			return encode_oid;
-		case BOOLOID:
-			return encode_bool;
-		case FLOAT4OID:
-			return encode_float4;
-		case FLOAT8OID:
-			return encode_float8;
-		case NUMERICOID:
-			return encode_numeric;
-		case TEXTOID:
-		case VARCHAROID:
-		case BPCHAROID:
-			return encode_text;
-		case NAMEOID:
-			return encode_name;
-		case JSONOID:
-			return encode_json;
-		case JSONBOID:
-			return encode_jsonb;
-		case DATEOID:
-			return encode_date;
-		case TIMESTAMPOID:
-			return encode_timestamp;
-		case TIMESTAMPTZOID:
-			return encode_timestamptz;
-		case TIMEOID:
-			return encode_time;
-		case TIMETZOID:
-			return encode_timetz;
-		case INTERVALOID:
-			return encode_interval;
-		case BYTEAOID:
-			return encode_bytea;
-		case UUIDOID:
-			return encode_uuid;
-		default:
-			return encoder_choose_by_kind(enc, cxt);
+		if (scalar_writers[i].typid == enc->basetypid)
+		{
+			enc->encode = scalar_writers[i].encode;
+			enc->id_text = scalar_writers[i].id_text;
+			return;
+		}
 	}
+	encoder_choose_by_kind(enc, cxt);
 }
 
 /*
@@ -672,136 +872,6 @@ encoder_init(ValueEncoder *enc, Oid typid, MemoryContext cxt)
 						 &enc->typalign);
 	getTypeOutputInfo(enc->basetypid, &outfunc, &isvarlena);
 	fmgr_info_cxt(outfunc, &enc->outfunc, cxt);
-	enc->encode = encoder_choose(enc, cxt);
+	encoder_choose(enc, cxt);
 	MemoryContextSwitchTo(oldcxt);
-}
-
-/* The value of a lower-case hex digit (as append_escape() writes them). */
-static unsigned int
-hex_value(char c)
-{
-	return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
-/*
- * Appends the contents of a JSON string (s, len: between the quotes) as
- * raw UTF-8.  Handles exactly the escapes append_escape() writes: the short
- * ones and \u00XX.  \u0080 to \u00ff only come from bytes that are not
- * UTF-8 in a SQL_ASCII database: they become the four characters \xHH, and
- * (sql_ascii true) backslashes are doubled, so that such a key cannot give
- * the same text as a valid one ("k" + byte e9 vs "k" + UTF-8 e-acute).
- */
-static void
-json_unescape_into(StringInfo out, const char *s, int len, bool sql_ascii)
-{
-	const char *end = s + len;
-	const char *p;
-
-	for (p = s; p < end; p++)
-	{
-		unsigned int c;
-
-		if (*p != '\\' || p + 1 >= end)
-		{
-			appendStringInfoCharMacro(out, *p);
-			continue;
-		}
-		p++;
-		switch (*p)
-		{
-			case 'b':
-				appendStringInfoCharMacro(out, '\b');
-				break;
-			case 'f':
-				appendStringInfoCharMacro(out, '\f');
-				break;
-			case 'n':
-				appendStringInfoCharMacro(out, '\n');
-				break;
-			case 'r':
-				appendStringInfoCharMacro(out, '\r');
-				break;
-			case 't':
-				appendStringInfoCharMacro(out, '\t');
-				break;
-			case 'u':
-				if (p + 4 >= end)
-					elog(ERROR, "truncated \\u escape in encoder output");
-				c = (hex_value(p[3]) << 4) | hex_value(p[4]);
-				if (c < 0x80)
-					appendStringInfoCharMacro(out, (char) c);
-				else
-					appendStringInfo(out, "\\x%02x", c);
-				p += 4;
-				break;
-			case '\\':
-				if (sql_ascii)
-					appendStringInfoCharMacro(out, '\\');
-				appendStringInfoCharMacro(out, '\\');
-				break;
-			default:
-				appendStringInfoCharMacro(out, *p);
-				break;
-		}
-	}
-}
-
-/*
- * Writes the text of a non-finite float or numeric ("NaN", "Infinity",
- * "-Infinity"), whose JSON form null would make different keys equal.
- * Returns false (writing nothing) for any other value or type.
- */
-static bool
-number_append_id_text(StringInfo out, Datum value, const ValueEncoder *enc)
-{
-	double		d;
-	char	   *s;
-
-	if (enc->encode == encode_numeric)
-	{
-		s = DatumGetCString(DirectFunctionCall1(numeric_out, value));
-		if (s[0] == 'N' || s[0] == 'I' || (s[0] == '-' && s[1] == 'I'))
-		{
-			appendStringInfoString(out, s);
-			return true;
-		}
-		return false;
-	}
-	if (enc->encode == encode_float8)
-		d = DatumGetFloat8(value);
-	else if (enc->encode == encode_float4)
-		d = DatumGetFloat4(value);
-	else
-		return false;
-	if (isnan(d))
-		appendStringInfoString(out, "NaN");
-	else if (isinf(d))
-		appendStringInfoString(out, d < 0 ? "-Infinity" : "Infinity");
-	else
-		return false;
-	return true;
-}
-
-/*
- * See encode.h.  Values whose JSON form is null (infinite dates, NaN, ...)
- * get a text of their own here, so that different keys never share an _id.
- * json and jsonb keys are their JSON text, string scalars included.
- */
-void
-encoder_append_id_text(StringInfo out, Datum value, const ValueEncoder *enc)
-{
-	StringInfoData buf;
-
-	if (datetime_append_id_text(out, value, enc) ||
-		number_append_id_text(out, value, enc))
-		return;
-	initStringInfo(&buf);
-	enc->encode(&buf, value, enc);
-	if (buf.data[0] == '"' && enc->encode != encode_json &&
-		enc->encode != encode_jsonb)
-		json_unescape_into(out, buf.data + 1, buf.len - 2,
-						   GetDatabaseEncoding() == PG_SQL_ASCII);
-	else
-		appendBinaryStringInfo(out, buf.data, buf.len);
-	pfree(buf.data);
 }

@@ -24,6 +24,7 @@ typedef void (*EncodeFunc) (StringInfo out, Datum value, const ValueEncoder *enc
 struct ValueEncoder
 {
 	EncodeFunc	encode;			/* JSON writer chosen for the type */
+	EncodeFunc	id_text;		/* _id text writer (encoder_append_id_text) */
 	Oid			typid;			/* the column's type (before domain lookup) */
 	Oid			basetypid;		/* after stripping domains */
 	int16		typlen;
@@ -58,10 +59,14 @@ encoder_append_json(StringInfo out, Datum value, const ValueEncoder *enc)
  * for everything else the JSON text.  Independent of session settings.
  * Values whose JSON is null and SQL_ASCII bytes that are not UTF-8 have
  * forms of their own, so that different keys never share a text (see the
- * top of encode.c).
+ * top of encode.c).  Written from the value by a writer of its own, not
+ * by unescaping the JSON form.
  */
-extern void encoder_append_id_text(StringInfo out, Datum value,
-								   const ValueEncoder *enc);
+static inline void
+encoder_append_id_text(StringInfo out, Datum value, const ValueEncoder *enc)
+{
+	enc->id_text(out, value, enc);
+}
 
 /*
  * Appends s (len bytes in the server encoding) as a quoted JSON string:
@@ -69,6 +74,12 @@ extern void encoder_append_id_text(StringInfo out, Datum value,
  * (possible only under SQL_ASCII) written as \u00XX per byte.
  */
 extern void json_append_string(StringInfo out, const char *s, int len);
+
+/*
+ * The same for s already in UTF-8 (an _id text), whatever the server
+ * encoding: no conversion, no check.
+ */
+extern void json_append_utf8_string(StringInfo out, const char *s, int len);
 
 /*
  * Appends the Elasticsearch field mapping for the type as a JSON object,

@@ -31,6 +31,43 @@
 #include "encode_internal.h"
 
 /*
+ * How the bounds of a range are written, by subtype.  The engines store a
+ * range as two closed bounds: an exclusive one is moved by one unit of the
+ * field (1 for integers, the next float or double, 1 ms for dates, after
+ * cutting to milliseconds), and a range whose bounds then cross is refused.
+ *
+ * BOUNDS_AS_IS: integers, dates, float4 and float8, whose every value the
+ * field holds exactly and whose unit is the engine's: gt/gte/lt/lte by
+ * inclusivity mean what PostgreSQL means.
+ * BOUNDS_TIMESTAMP: timestamp and timestamptz, whose microseconds the
+ * engine cuts to milliseconds: an exclusive bound becomes the inclusive one
+ * 1 microsecond inward (but see close_bound), and the engine's cut keeps
+ * every timestamp of the range, as a date field holds it, inside.
+ * BOUNDS_NUMERIC: numeric, read as the nearest double: both bounds written
+ * inclusive, the smallest closed range of doubles holding the range (an
+ * exclusive numeric bound has values arbitrarily close to it, which are
+ * the same double).
+ */
+typedef enum RangeBounds
+{
+	BOUNDS_AS_IS,
+	BOUNDS_TIMESTAMP,
+	BOUNDS_NUMERIC
+} RangeBounds;
+
+static void append_array_dimension(StringInfo out, array_iter *it, int ndim,
+					   const int *dims, int dim, int *index,
+					   const ValueEncoder *elem);
+static RangeBounds range_bounds_of(const ValueEncoder *elem);
+static bool range_holds_no_value(const RangeBound *lower, const RangeBound *upper,
+					 const ValueEncoder *elem);
+static void close_bound(RangeBound *bound, RangeBounds kind, int step);
+static bool append_numeric_bound(StringInfo out, Datum bound, bool is_lower);
+static bool append_range_bound(StringInfo out, const RangeBound *bound, bool first,
+				   const ValueEncoder *elem);
+static void append_range(StringInfo out, RangeType *r, const ValueEncoder *elem);
+
+/*
  * Appends dimension dim (and those inside it) of an array as a JSON array,
  * taking the elements in storage order from it; *index counts them.
  */
@@ -85,31 +122,6 @@ encode_array(StringInfo out, Datum value, const ValueEncoder *enc)
 	append_array_dimension(out, &it, ndim, AARR_DIMS(arr), 0, &index,
 						   enc->element);
 }
-
-/*
- * How the bounds of a range are written, by subtype.  The engines store a
- * range as two closed bounds: an exclusive one is moved by one unit of the
- * field (1 for integers, the next float or double, 1 ms for dates, after
- * cutting to milliseconds), and a range whose bounds then cross is refused.
- *
- * BOUNDS_AS_IS: integers, dates, float4 and float8, whose every value the
- * field holds exactly and whose unit is the engine's: gt/gte/lt/lte by
- * inclusivity mean what PostgreSQL means.
- * BOUNDS_TIMESTAMP: timestamp and timestamptz, whose microseconds the
- * engine cuts to milliseconds: an exclusive bound becomes the inclusive one
- * 1 microsecond inward (but see close_bound), and the engine's cut keeps
- * every timestamp of the range, as a date field holds it, inside.
- * BOUNDS_NUMERIC: numeric, read as the nearest double: both bounds written
- * inclusive, the smallest closed range of doubles holding the range (an
- * exclusive numeric bound has values arbitrarily close to it, which are
- * the same double).
- */
-typedef enum RangeBounds
-{
-	BOUNDS_AS_IS,
-	BOUNDS_TIMESTAMP,
-	BOUNDS_NUMERIC
-} RangeBounds;
 
 /* The RangeBounds of a range whose subtype elem encodes. */
 static RangeBounds

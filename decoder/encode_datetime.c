@@ -13,6 +13,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -22,6 +23,20 @@
 
 /* Longest text: sign, 7 year digits, date, time, fraction, zone, quotes */
 #define ISO_DATETIME_MAXLEN 48
+
+static char *put_digits(char *p, int64 value, int width);
+static int digit_count(int64 value, int min);
+static char *put_fraction(char *p, int64 usec);
+static char *put_time(char *p, int64 time);
+static bool append_iso_datetime(StringInfo out, int32 days, int64 time,
+								const char *zone, bool id_form);
+static void split_timestamp(Timestamp ts, int32 *days, int64 *time);
+static void append_timestamp_json(StringInfo out, Timestamp ts,
+								  const char *zone);
+static void append_duration_part(StringInfo out, int64 value, char unit);
+static void append_iso_duration(StringInfo out, const Interval *iv);
+static bool append_infinity_id_text(StringInfo out, bool is_infinite,
+									bool negative);
 
 /*
  * Writes value (>= 0) as exactly width digits, the most significant ones
@@ -327,46 +342,44 @@ append_infinity_id_text(StringInfo out, bool is_infinite, bool negative)
 }
 
 /*
- * See encode_internal.h: the _id text of date and timestamp values, for
- * which JSON has only null outside years 1 to 9999.  Returns false (writing
- * nothing) for other types.
+ * See encode_internal.h: the _id texts of date, timestamp and timestamptz
+ * values, for which JSON has only null outside years 1 to 9999, and of
+ * intervals, which are infinite too from PostgreSQL 17 on.
  */
-bool
-datetime_append_id_text(StringInfo out, Datum value, const ValueEncoder *enc)
+void
+id_text_date(StringInfo out, Datum value, const ValueEncoder *enc)
 {
+	DateADT		d = DatumGetDateADT(value);
+
+	if (!append_infinity_id_text(out, DATE_NOT_FINITE(d), DATE_IS_NOBEGIN(d)))
+		append_iso_datetime(out, d, -1, NULL, true);
+}
+
+/* timestamp and timestamptz (then Z: it is stored in UTC) */
+void
+id_text_timestamp(StringInfo out, Datum value, const ValueEncoder *enc)
+{
+	Timestamp	ts = DatumGetTimestamp(value);
 	int32		days;
 	int64		time;
 
-	if (enc->encode == encode_date)
-	{
-		DateADT		d = DatumGetDateADT(value);
+	if (append_infinity_id_text(out, TIMESTAMP_NOT_FINITE(ts),
+								TIMESTAMP_IS_NOBEGIN(ts)))
+		return;
+	split_timestamp(ts, &days, &time);
+	append_iso_datetime(out, days, time,
+						enc->basetypid == TIMESTAMPTZOID ? "Z" : NULL, true);
+}
 
-		if (!append_infinity_id_text(out, DATE_NOT_FINITE(d),
-									 DATE_IS_NOBEGIN(d)))
-			append_iso_datetime(out, d, -1, NULL, true);
-		return true;
-	}
-	if (enc->encode == encode_timestamp || enc->encode == encode_timestamptz)
-	{
-		Timestamp	ts = DatumGetTimestamp(value);
-
-		if (append_infinity_id_text(out, TIMESTAMP_NOT_FINITE(ts),
-									TIMESTAMP_IS_NOBEGIN(ts)))
-			return true;
-		split_timestamp(ts, &days, &time);
-		append_iso_datetime(out, days, time,
-							enc->encode == encode_timestamptz ? "Z" : NULL,
-							true);
-		return true;
-	}
+void
+id_text_interval(StringInfo out, Datum value, const ValueEncoder *enc)
+{
 #ifdef INTERVAL_NOT_FINITE
-	if (enc->encode == encode_interval &&
-		INTERVAL_NOT_FINITE(DatumGetIntervalP(value)))
-	{
-		append_infinity_id_text(out, true,
-								INTERVAL_IS_NOBEGIN(DatumGetIntervalP(value)));
-		return true;
-	}
+	Interval   *iv = DatumGetIntervalP(value);
+
+	if (append_infinity_id_text(out, INTERVAL_NOT_FINITE(iv),
+								INTERVAL_IS_NOBEGIN(iv)))
+		return;
 #endif
-	return false;
+	id_text_unquoted(out, value, enc);
 }

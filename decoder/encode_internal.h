@@ -13,6 +13,7 @@
 #define PG2ES_ENCODE_INTERNAL_H
 
 #include "catalog/pg_attribute.h"
+#include "mb/pg_wchar.h"
 
 #include "encode.h"
 
@@ -26,8 +27,13 @@ extern void encode_time(StringInfo out, Datum value, const ValueEncoder *enc);
 extern void encode_timetz(StringInfo out, Datum value, const ValueEncoder *enc);
 extern void encode_interval(StringInfo out, Datum value,
 							const ValueEncoder *enc);
-extern bool datetime_append_id_text(StringInfo out, Datum value,
-									const ValueEncoder *enc);
+
+/* encode_datetime.c: _id text writers (see encoder_append_id_text) */
+extern void id_text_date(StringInfo out, Datum value, const ValueEncoder *enc);
+extern void id_text_timestamp(StringInfo out, Datum value,
+							  const ValueEncoder *enc);
+extern void id_text_interval(StringInfo out, Datum value,
+							 const ValueEncoder *enc);
 
 /* encode_compound.c */
 extern void encode_array(StringInfo out, Datum value, const ValueEncoder *enc);
@@ -63,6 +69,35 @@ composite_append_field_key(StringInfo out, Form_pg_attribute att, bool *first)
 /* encode_json.c */
 extern void encode_json(StringInfo out, Datum value, const ValueEncoder *enc);
 extern void encode_jsonb(StringInfo out, Datum value, const ValueEncoder *enc);
+
+/*
+ * encode.c: appends the JSON escape of byte c (one that needs one: a
+ * control character, '"', '\\', or under SQL_ASCII a byte >= 0x80 that
+ * is not part of a UTF-8 sequence, read as Latin-1).
+ */
+extern void json_append_char_escape(StringInfo out, unsigned char c);
+
+/*
+ * The length of the valid UTF-8 sequence starting at p (before end), or 0
+ * when the bytes there are not one.  For SQL_ASCII, where nothing checked
+ * them on input.
+ */
+static inline int
+utf8_sequence_len(const char *p, const char *end)
+{
+	int			len = pg_utf_mblen((const unsigned char *) p);
+
+	return len <= end - p &&
+		pg_utf8_islegal((const unsigned char *) p, len) ? len : 0;
+}
+
+/*
+ * encode.c: the _id text of a value whose JSON form enc->encode always
+ * writes as a string without escapes (bytea, uuid, times): that string
+ * without its quotes.
+ */
+extern void id_text_unquoted(StringInfo out, Datum value,
+							 const ValueEncoder *enc);
 
 /* encode.c: writes a signed decimal integer, the digits only */
 extern void json_append_int64(StringInfo out, int64 value);

@@ -21,18 +21,10 @@
 
 #include "encode_internal.h"
 
-/*
- * Returns true if the byte at p (a high-bit byte inside a JSON string,
- * under SQL_ASCII) starts a valid UTF-8 sequence that ends before end;
- * *seqlen is set to its length.
- */
-static bool
-utf8_sequence_at(const char *p, const char *end, int *seqlen)
-{
-	*seqlen = pg_utf_mblen((const unsigned char *) p);
-	return *seqlen <= end - p &&
-		pg_utf8_islegal((const unsigned char *) p, *seqlen);
-}
+static int json_number_at(const char *p, const char *end, bool *readable);
+static void append_compact_json(StringInfo out, const char *s, int len,
+								bool sql_ascii);
+static void append_jsonb_scalar(StringInfo out, const JsonbValue *v);
 
 /*
  * Returns the length of the json number token at p (before end), and
@@ -93,12 +85,12 @@ append_compact_json(StringInfo out, const char *s, int len, bool sql_ascii)
 				in_string = false;
 			else if (c >= 0x80 && sql_ascii)
 			{
-				if (utf8_sequence_at(p, end, &seqlen))
+				if ((seqlen = utf8_sequence_len(p, end)) > 0)
 					p += seqlen - 1;
 				else
 				{
 					appendBinaryStringInfo(out, run, p - run);
-					appendStringInfo(out, "\\u00%02x", c);
+					json_append_char_escape(out, c);
 					run = p + 1;
 				}
 			}

@@ -3,20 +3,8 @@
  * framing.c
  *		msgpack frame headers for the forwarder.
  *
- * Wire layout (every frame starts with a msgpack array; integers are
- * msgpack unsigned ints in their shortest form):
- *
- *	RELATION  [4, relid, "index name"]
- *	CHANGE    [1, flags, nitems, len]  then len bytes of NDJSON, each line
- *			  ending in "\n"; under FRAME_FLAG_CONTINUED only the first of
- *			  them, up to the message's end, and the next messages hold
- *			  nothing but the rest (see pg2es.c, write_split_change)
- *	TRUNCATE  [3, ["index", ...], version]  (version 0: unversioned)
- *	COMMIT    [2, xid, commit_lsn, end_lsn, commit_time]  (microseconds
- *			  since the Unix epoch)
- *	REQUEST   [5, id, "kind", relid, "state", "target_index" | nil,
- *			   keep_old, "index" | nil]  (a row of pg2es.requests)
- *	COVERED   [6, relid, "index name", "schema.table"]  (quoted as SQL)
+ * The layout of each frame, and the constants used here, are in
+ * protocol/pg2es_protocol.h, the one description of the format.
  *
  * msgpack-c writes through a callback, here appending to a StringInfo, so
  * frames land directly in the caller's buffer (the transaction's pending
@@ -30,15 +18,10 @@
 
 #include "framing.h"
 
-enum FrameKind
-{
-	FRAME_CHANGE = 1,
-	FRAME_COMMIT = 2,
-	FRAME_TRUNCATE = 3,
-	FRAME_RELATION = 4,
-	FRAME_REQUEST = 5,
-	FRAME_COVERED = 6
-};
+static int append_to_stringinfo(void *data, const char *buf, size_t len);
+static void begin_frame(msgpack_packer *pk, StringInfo out, FrameKind kind, int nfields);
+static void pack_string(msgpack_packer *pk, const char *s);
+static void pack_string_or_nil(msgpack_packer *pk, const char *s);
 
 /* msgpack-c write callback: appends to the StringInfo in data. */
 static int
@@ -53,8 +36,7 @@ append_to_stringinfo(void *data, const char *buf, size_t len)
  * array header (nfields elements, the kind included) and kind are packed.
  */
 static void
-begin_frame(msgpack_packer *pk, StringInfo out, enum FrameKind kind,
-			int nfields)
+begin_frame(msgpack_packer *pk, StringInfo out, FrameKind kind, int nfields)
 {
 	msgpack_packer_init(pk, out, append_to_stringinfo);
 	msgpack_pack_array(pk, nfields);
@@ -77,7 +59,7 @@ framing_relation(StringInfo out, Oid relid, const char *index)
 {
 	msgpack_packer pk;
 
-	begin_frame(&pk, out, FRAME_RELATION, 3);
+	begin_frame(&pk, out, FRAME_RELATION, FRAME_RELATION_FIELDS);
 	msgpack_pack_uint32(&pk, relid);
 	pack_string(&pk, index);
 }
@@ -93,7 +75,7 @@ framing_covered(StringInfo out, Oid relid, const char *index,
 {
 	msgpack_packer pk;
 
-	begin_frame(&pk, out, FRAME_COVERED, 4);
+	begin_frame(&pk, out, FRAME_COVERED, FRAME_COVERED_FIELDS);
 	msgpack_pack_uint32(&pk, relid);
 	pack_string(&pk, index);
 	pack_string(&pk, table_name);
@@ -108,7 +90,7 @@ framing_change_header(StringInfo out, int flags, int nitems, int len)
 {
 	msgpack_packer pk;
 
-	begin_frame(&pk, out, FRAME_CHANGE, 4);
+	begin_frame(&pk, out, FRAME_CHANGE, FRAME_CHANGE_FIELDS);
 	msgpack_pack_uint32(&pk, flags);
 	msgpack_pack_uint32(&pk, nitems);
 	msgpack_pack_uint32(&pk, len);
@@ -133,7 +115,7 @@ framing_truncate(StringInfo out, List *indexes, XLogRecPtr version)
 	msgpack_packer pk;
 	ListCell   *lc;
 
-	begin_frame(&pk, out, FRAME_TRUNCATE, 3);
+	begin_frame(&pk, out, FRAME_TRUNCATE, FRAME_TRUNCATE_FIELDS);
 	msgpack_pack_array(&pk, list_length(indexes));
 	foreach(lc, indexes)
 		pack_string(&pk, lfirst(lc));
@@ -162,7 +144,7 @@ framing_request(StringInfo out, int64 id, const char *kind, Oid relid,
 {
 	msgpack_packer pk;
 
-	begin_frame(&pk, out, FRAME_REQUEST, 8);
+	begin_frame(&pk, out, FRAME_REQUEST, FRAME_REQUEST_FIELDS);
 	msgpack_pack_uint64(&pk, (uint64) id);
 	pack_string(&pk, kind);
 	msgpack_pack_uint32(&pk, relid);
@@ -182,7 +164,7 @@ framing_commit(StringInfo out, TransactionId xid, XLogRecPtr commit_lsn,
 {
 	msgpack_packer pk;
 
-	begin_frame(&pk, out, FRAME_COMMIT, 5);
+	begin_frame(&pk, out, FRAME_COMMIT, FRAME_COMMIT_FIELDS);
 	msgpack_pack_uint32(&pk, xid);
 	msgpack_pack_uint64(&pk, commit_lsn);
 	msgpack_pack_uint64(&pk, end_lsn);

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * framing.h
- *		The msgpack frames of framing=msgpack (docs/design.md, "Framed
- *		mode").  Each function appends one frame header to a StringInfo.
+ *		The msgpack frames of framing=msgpack, whose layout and constants
+ *		are protocol/pg2es_protocol.h's.  Each function appends one frame
+ *		header to a StringInfo.
  *
  *-------------------------------------------------------------------------
  */
@@ -14,21 +15,13 @@
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 
-/* CHANGE flags */
-#define FRAME_FLAG_UNVERSIONED 0x01
-#define FRAME_FLAG_MISSING_IS_LOSS 0x02
-/* the NDJSON runs past this message's end, on in the next messages */
-#define FRAME_FLAG_CONTINUED 0x04
-
-/* Frames are gathered into messages of about this size. */
-#define FRAME_MESSAGE_TARGET (64 * 1024)
+#include "pg2es_protocol.h"
 
 /*
- * A change whose NDJSON is larger than this is split over messages of at
- * most this size, so that the forwarder's libpq never holds more of it at
- * once than one such message (and the walsender never a second copy).
+ * Frames are gathered into messages of about this size: fewer, larger
+ * messages cost the walsender less, and the forwarder takes any size.
  */
-#define FRAME_PIECE_BYTES (1024 * 1024)
+#define FRAME_MESSAGE_TARGET (64 * 1024)
 
 extern void framing_relation(StringInfo out, Oid relid, const char *index);
 extern void framing_change(StringInfo out, int flags, int nitems,

@@ -45,7 +45,6 @@
 #define SHA256_ID_PREFIX "#sha256:"
 #define SHA256_ID_PREFIX_LEN 8
 
-static const char hexdigits[] = "0123456789abcdef";
 static const char op_field[] = ",\"__op\":\"";
 static const char deleted_field[] = ",\"__deleted\":true";
 
@@ -68,6 +67,40 @@ typedef struct PartialCount
 	char	   *key;			/* "index/_id" in txn_cxt: the hash key */
 	uint32		count;
 } PartialCount;
+
+static void append_version_suffix(StringInfo out, uint64 version);
+static void append_guarded_head(StringInfo out, uint64 v);
+static uint32 partial_key_hash(const void *key, Size keysize);
+static int partial_key_compare(const void *key1, const void *key2,
+							   Size keysize);
+static uint32 partial_updates_of(ItemWriter *w, RelEntry *entry, StringInfo id,
+								 bool count_one);
+static void deform(RelEntry *entry, HeapTuple tuple, Datum *values,
+				   bool *nulls);
+static inline bool is_unchanged_toast(RelEntry *entry, Datum *values,
+									  bool *nulls, int i);
+static bool resolve_unchanged_toast(RelEntry *entry, bool have_old);
+static bool build_id(ItemWriter *w, RelEntry *entry, Datum *values,
+					 bool *nulls, StringInfo id);
+static bool skip_unaddressable(RelEntry *entry, bool has_key);
+static void warn_partial_key_change(RelEntry *entry);
+static void append_action(ItemWriter *w, StringInfo out, RelEntry *entry,
+						  const char *prefix, int len, StringInfo id,
+						  bool versioned);
+static bool is_key_column(RelEntry *entry, int i);
+static void append_doc(ItemWriter *w, StringInfo out, RelEntry *entry,
+					   Datum *values, bool *nulls, char op);
+static void append_removal(ItemWriter *w, StringInfo out, RelEntry *entry);
+static void append_index_item(ItemWriter *w, StringInfo out, RelEntry *entry,
+							  char op, ItemResult *result);
+static void append_partial_update(ItemWriter *w, StringInfo out,
+								  RelEntry *entry);
+static bool append_delete_item(ItemWriter *w, StringInfo out, RelEntry *entry,
+							   ItemResult *result);
+static char filter_update(RelEntry *entry, bool have_old);
+static bool replace_prefix(StringInfo out, const char *line, int len,
+						   const char *prefix, int plen,
+						   const char *replacement, int rlen);
 
 /*
  * Prepares w: its buffers live in cxt.  item_writer_begin must be called
@@ -327,22 +360,20 @@ build_id(ItemWriter *w, RelEntry *entry, Datum *values, bool *nulls,
 }
 
 /*
- * Says once per table and session why its changes are skipped; returns
- * false for the caller to pass on.
+ * Says once per table and session why its changes are skipped: it has no
+ * key (!has_key), or a change lacks a key value (each its own WARNING);
+ * returns false for the caller to pass on.
  */
 static bool
 skip_unaddressable(RelEntry *entry, bool has_key)
 {
-	if (entry->warned)
-		return false;
-	entry->warned = true;
-	if (!has_key)
+	if (!has_key && relentry_warn_first(entry, REL_WARNED_NO_KEY))
 		ereport(WARNING,
 				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				errmsg("table %s has no primary key, replica identity index or id-columns: its changes are skipped",
 					   entry->qualified_name),
 				errhint("Add a primary key, or name the key with option \"id-columns\" and set REPLICA IDENTITY FULL."));
-	else
+	else if (has_key && relentry_warn_first(entry, REL_WARNED_KEY_MISSING))
 		ereport(WARNING,
 				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				errmsg("a change of table %s lacks a key value and is skipped",
@@ -362,52 +393,14 @@ skip_unaddressable(RelEntry *entry, bool has_key)
 static void
 warn_partial_key_change(RelEntry *entry)
 {
-	if (entry->warned)
+	if (!relentry_warn_first(entry, REL_WARNED_PARTIAL_KEY_CHANGE))
 		return;
-	entry->warned = true;
 	ereport(WARNING,
 			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			errmsg("a key change in table %s keeps TOASTed values the WAL does not hold",
 				   entry->qualified_name),
 			errdetail("The new document gets only the columns present; the pg2es forwarder rebuilds it from the old document, other consumers cannot."),
 			errhint("Set REPLICA IDENTITY FULL on the table to send it whole."));
-}
-
-/*
- * Appends UTF-8 text s as a JSON string (no conversion needed): '"' and
- * '\\' escaped, control characters as \u00XX; runs of plain bytes are
- * copied at once.
- */
-static void
-append_json_utf8(StringInfo out, const char *s, int len)
-{
-	const unsigned char *p;
-	const unsigned char *run = (const unsigned char *) s;
-	const unsigned char *end = run + len;
-
-	appendStringInfoCharMacro(out, '"');
-	for (p = run; p < end; p++)
-	{
-		if (likely(*p >= 0x20 && *p != '"' && *p != '\\'))
-			continue;
-		appendBinaryStringInfo(out, (const char *) run, p - run);
-		run = p + 1;
-		if (*p >= 0x20)
-		{
-			char		pair[2] = {'\\', (char) *p};
-
-			appendBinaryStringInfo(out, pair, 2);
-		}
-		else
-		{
-			char		u[6] = {'\\', 'u', '0', '0',
-			hexdigits[*p >> 4], hexdigits[*p & 0x0f]};
-
-			appendBinaryStringInfo(out, u, 6);
-		}
-	}
-	appendBinaryStringInfo(out, (const char *) run, end - run);
-	appendStringInfoCharMacro(out, '"');
 }
 
 /*
@@ -421,7 +414,7 @@ append_action(ItemWriter *w, StringInfo out, RelEntry *entry,
 	uint32		partials;
 
 	appendBinaryStringInfo(out, prefix, len);
-	append_json_utf8(out, id->data, id->len);
+	json_append_utf8_string(out, id->data, id->len);
 	if (!versioned)
 		appendBinaryStringInfo(out, "}}\n", 3);
 	else if ((partials = partial_updates_of(w, entry, id, false)) == 0)

@@ -14,13 +14,18 @@
  */
 #include "postgres.h"
 
+#include "utils/builtins.h"
+
 #include "compat.h"
 #include "naming.h"
 
 /* Where an over-long name is cut, leaving room for "~" + 16 hex digits. */
 #define INDEX_NAME_CUT (ES_MAX_INDEX_NAME - 1 - 16)
 
-static const char hexdigits[] = "0123456789abcdef";
+static void append_escaped_part(StringInfo out, const char *name,
+								bool at_start);
+static int hex_value(char c);
+static char *unescape_part(const char *part, int len);
 
 /*
  * Appends name escaped as an index name part.  at_start says whether the
@@ -42,9 +47,10 @@ append_escaped_part(StringInfo out, const char *name, bool at_start)
 			appendStringInfoChar(out, (char) *p);
 		else
 		{
-			appendStringInfoChar(out, '%');
-			appendStringInfoChar(out, hexdigits[*p >> 4]);
-			appendStringInfoChar(out, hexdigits[*p & 0x0f]);
+			char		buf[3] = {'%'};
+
+			hex_encode((const char *) p, 1, buf + 1);
+			appendBinaryStringInfo(out, buf, 3);
 		}
 	}
 }
@@ -58,14 +64,12 @@ naming_append_sha256_hex(StringInfo out, const char *data, int len,
 						 int ndigits)
 {
 	uint8		digest[PG2ES_SHA256_LENGTH];
-	int			i;
+	char		hex[2 * PG2ES_SHA256_LENGTH];
 
 	Assert(ndigits <= 2 * PG2ES_SHA256_LENGTH);
 	pg2es_sha256(data, len, digest);
-	for (i = 0; i < ndigits; i++)
-		appendStringInfoChar(out, hexdigits[(i % 2 == 0) ?
-											digest[i / 2] >> 4 :
-											digest[i / 2] & 0x0f]);
+	hex_encode((const char *) digest, PG2ES_SHA256_LENGTH, hex);
+	appendBinaryStringInfo(out, hex, ndigits);
 }
 
 /*
@@ -109,13 +113,15 @@ naming_default_index(StringInfo out, const char *prefix, const char *schema,
 	pfree(name.data);
 }
 
-/* The value of hex digit c, or -1. */
+/* The value of lower-case hex digit c (as hex_encode writes them), or -1. */
 static int
 hex_value(char c)
 {
-	const char *p = (c != '\0') ? strchr(hexdigits, c) : NULL;
-
-	return p != NULL ? (int) (p - hexdigits) : -1;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
 }
 
 /* Undoes append_escaped_part on len bytes of part; palloc'd. */

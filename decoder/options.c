@@ -23,6 +23,7 @@
 
 #include "naming.h"
 #include "options.h"
+#include "pg2es_protocol.h"
 
 /* State of the scanner over one list-valued option. */
 typedef struct ListScanner
@@ -34,6 +35,39 @@ typedef struct ListScanner
 
 typedef void (*OptionParser) (Pg2esOptions *opts, const char *option,
 							  const char *value);
+
+static void invalid_value(const char *option, const char *value, const char *why);
+static NamePattern scan_name(ListScanner *sc, const char *stops);
+static void scan_expect(ListScanner *sc, char c, const char *why);
+static bool scan_next_item(ListScanner *sc);
+static const char *scan_rest_of_item(ListScanner *sc, size_t *len);
+static void scan_table(ListScanner *sc, TablePattern *tp);
+static void scan_begin(ListScanner *sc, const char *option, const char *value);
+static bool name_patterns_equal(const NamePattern *a, const NamePattern *b);
+static bool table_patterns_equal(const TablePattern *a, const TablePattern *b);
+static void append_name_pattern(StringInfo out, const NamePattern *np);
+static char *table_pattern_text(const TablePattern *tp);
+static void check_table_not_repeated(List *list, const TablePattern *tp, const char *option);
+static void check_index_not_shared(List *overrides, const IndexOverride *io);
+static void parse_tables(Pg2esOptions *opts, const char *option, const char *value);
+static void parse_exclude_columns(Pg2esOptions *opts, const char *option,
+					  const char *value);
+static void parse_index_prefix(Pg2esOptions *opts, const char *option, const char *value);
+static void parse_index_names(Pg2esOptions *opts, const char *option, const char *value);
+static void check_column_not_repeated(const IdColumnsOverride *ic, const char *column,
+						  const char *option);
+static void parse_id_columns(Pg2esOptions *opts, const char *option, const char *value);
+static void parse_add_fields(Pg2esOptions *opts, const char *option, const char *value);
+static void parse_versioning(Pg2esOptions *opts, const char *option, const char *value);
+static void parse_partition_index(Pg2esOptions *opts, const char *option,
+					  const char *value);
+static void parse_framing(Pg2esOptions *opts, const char *option, const char *value);
+static void parse_publications(Pg2esOptions *opts, const char *option, const char *value);
+static void parse_delete_mode(Pg2esOptions *opts, const char *option, const char *value);
+static bool wildcard_match(const char *pattern, const char *name);
+static bool name_matches(const NamePattern *np, const char *name);
+static bool table_matches(const TablePattern *tp, const char *schema, const char *table);
+static void *first_table_match(List *list, const char *schema, const char *table);
 
 /*
  * Reports an invalid option value; why is a full sentence or NULL.  Does
@@ -428,7 +462,7 @@ parse_framing(Pg2esOptions *opts, const char *option, const char *value)
 {
 	if (strcmp(value, "none") == 0)
 		opts->framed = false;
-	else if (strcmp(value, "msgpack") == 0)
+	else if (strcmp(value, FRAMING_MSGPACK) == 0)
 		opts->framed = true;
 	else
 		invalid_value(option, value, "The value must be none or msgpack.");
@@ -478,7 +512,7 @@ static const struct
 	{"add-fields", parse_add_fields, false},
 	{"versioning", parse_versioning, true},
 	{"partition-index", parse_partition_index, false},
-	{"framing", parse_framing, false},
+	{FRAMING_OPTION, parse_framing, false},
 	{"publications", parse_publications, false},
 	{"delete-mode", parse_delete_mode, false},
 };

@@ -26,6 +26,7 @@
 
 #include "access/xact.h"
 #include "catalog/pg_inherits.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -65,6 +66,56 @@ typedef struct DecodeState
 } DecodeState;
 
 extern PGDLLEXPORT void _PG_output_plugin_init(OutputPluginCallbacks *cb);
+
+static void check_publications(List *names);
+static void pg2es_decode_startup(LogicalDecodingContext *ctx,
+								 OutputPluginOptions *opt, bool is_init);
+static void pg2es_decode_shutdown(LogicalDecodingContext *ctx);
+static void read_covered(DecodeState *state);
+static bool write_newly_covered(DecodeState *state);
+static void pg2es_decode_begin(LogicalDecodingContext *ctx,
+							   ReorderBufferTXN *txn);
+static void flush_frames(LogicalDecodingContext *ctx, DecodeState *state);
+static void write_split_change(LogicalDecodingContext *ctx, DecodeState *state,
+							   int flags, int nitems, const char *ndjson,
+							   int len);
+static void write_change_frame(LogicalDecodingContext *ctx, DecodeState *state,
+							   int flags, int nitems, const char *ndjson,
+							   int len);
+static bool write_change_items(DecodeState *state, StringInfo out,
+							   RelEntry *entry, ReorderBufferChange *change,
+							   ItemResult *result);
+static void note_skipped_change(LogicalDecodingContext *ctx,
+								DecodeState *state);
+static void end_change(LogicalDecodingContext *ctx, DecodeState *state,
+					   MemoryContext oldcxt, bool written);
+static bool write_plain_change(LogicalDecodingContext *ctx, DecodeState *state,
+							   RelEntry *entry, ReorderBufferChange *change);
+static bool write_framed_change(LogicalDecodingContext *ctx,
+								DecodeState *state, RelEntry *entry,
+								ReorderBufferChange *change);
+static bool write_request_change(LogicalDecodingContext *ctx,
+								 DecodeState *state, Relation rel,
+								 ReorderBufferChange *change);
+static bool write_row_change(LogicalDecodingContext *ctx, DecodeState *state,
+							 Relation rel, ReorderBufferChange *change);
+static void pg2es_decode_change(LogicalDecodingContext *ctx,
+								ReorderBufferTXN *txn, Relation rel,
+								ReorderBufferChange *change);
+static bool all_partitions_truncated(Oid rootid, int nrelations,
+									 Relation relations[]);
+static List *append_unique_name(List *names, char *name);
+static void warn_partition_truncate(RelEntry *entry, Relation rel);
+static bool write_truncate(DecodeState *state, ReorderBufferTXN *txn,
+						   int nrelations, Relation relations[]);
+static void note_requests_truncated(DecodeState *state, int nrelations,
+									Relation relations[]);
+static void pg2es_decode_truncate(LogicalDecodingContext *ctx,
+								  ReorderBufferTXN *txn, int nrelations,
+								  Relation relations[],
+								  ReorderBufferChange *change);
+static void pg2es_decode_commit(LogicalDecodingContext *ctx,
+								ReorderBufferTXN *txn, XLogRecPtr commit_lsn);
 
 /*
  * Checks at startup that the publications exist, with the catalog as it is
@@ -507,6 +558,30 @@ append_unique_name(List *names, char *name)
 }
 
 /*
+ * Says once per partition and session that truncating partition rel
+ * (entry) alone leaves its documents in the index it shares with the
+ * other partitions of its root: they cannot be told apart there.
+ */
+static void
+warn_partition_truncate(RelEntry *entry, Relation rel)
+{
+	char	   *schema;
+
+	if (!relentry_warn_first(entry, REL_WARNED_PARTITION_TRUNCATE))
+		return;
+	schema = get_namespace_name(RelationGetNamespace(rel));
+	ereport(WARNING,
+			errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			errmsg("truncating partition %s of %s does not clear its index \"%s\"",
+				   quote_qualified_identifier(schema,
+											  RelationGetRelationName(rel)),
+				   entry->qualified_name, entry->index_name),
+			errdetail("The index holds the documents of every partition of %s; they stay.",
+					  entry->qualified_name),
+			errhint("Use option partition-index=leaf for one index per partition."));
+}
+
+/*
  * Writes a TRUNCATE; returns whether it produced output.  Framed mode
  * writes a TRUNCATE frame naming the indexes to clear and the version of
  * the transaction (0 with versioning off), so that the forwarder deletes
@@ -539,10 +614,7 @@ write_truncate(DecodeState *state, ReorderBufferTXN *txn, int nrelations,
 			!all_partitions_truncated(entry->index_relid, nrelations,
 									  relations))
 		{
-			ereport(WARNING,
-					errmsg("truncating a partition of %s does not clear its index \"%s\"",
-						   entry->qualified_name, entry->index_name),
-					errhint("Use option partition-index=leaf for one index per partition."));
+			warn_partition_truncate(entry, relations[i]);
 			continue;
 		}
 		/* copies: a later relation's entry may be rebuilt */

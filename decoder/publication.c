@@ -93,6 +93,19 @@ publication_load(List *names)
 	return result;
 }
 
+static bool names_relation(Publication *pub, Oid relid);
+static int publishing_level(Publication *pub, Oid relid, List *ancestors, Oid *as_relid);
+static void find_publishing(PubRelInfo *info, List *pubs, Oid relid, PubLevel *found);
+#if PG2ES_HAS_PUBLICATION_FILTERS
+static Datum publication_rel_attr(Publication *pub, Oid relid, AttrNumber attno,
+					 bool *isnull);
+static bool *published_columns(Publication *pub, const PubLevel *found, TupleDesc desc);
+static void build_columns(PubRelInfo *info, const PubLevel *found, TupleDesc desc);
+static bool gather_filters(const PubLevel *found, PubFilter which, List **quals);
+static void build_filters(PubRelInfo *info, const PubLevel *found, Relation rel,
+			  TupleDesc desc);
+#endif
+
 /* Whether pub names relid itself or its schema. */
 static bool
 names_relation(Publication *pub, Oid relid)

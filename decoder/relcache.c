@@ -79,6 +79,54 @@ struct RelCache
 static RelCache *live_caches = NULL;
 static bool callbacks_registered = false;
 
+static void invalidate_cache_entries(RelCache *cache, bool all,
+									 uint32 type_hash);
+static void invalidate_entries(bool all, uint32 type_hash);
+static bool entry_depends_on(RelEntry *entry, Oid relid);
+static void relcache_invalidate_cb(Datum arg, Oid relid);
+static void namespace_invalidate_cb(Datum arg, int cacheid, uint32 hashvalue);
+static void type_invalidate_cb(Datum arg, int cacheid, uint32 hashvalue);
+static void publication_invalidate_cb(Datum arg, int cacheid,
+									  uint32 hashvalue);
+static void relcache_unlink(void *arg);
+static List *relcache_publications(RelCache *cache);
+static bool relid_covered(RelCache *cache, Oid relid, const char *schema,
+						  const char *table);
+static char *render_with_json(const char *prefix, const char *s,
+							  const char *suffix, int *len);
+static void render_prefixes(ActionPrefixes *out, const char *index);
+static void build_names(RelCache *cache, RelEntry *entry, const char *schema,
+						const char *table);
+static void build_dual(RelCache *cache, RelEntry *entry);
+static char *document_field_name(const char *attname);
+static void build_index_keys(RelEntry *entry, Oid indexoid);
+static void build_option_keys(RelEntry *entry, List *idcols);
+static bool keys_in_replica_identity(RelEntry *entry, Relation rel);
+static void warn_keys_not_in_identity(RelEntry *entry);
+static void build_keys(RelCache *cache, RelEntry *entry, Relation rel,
+					   const char *schema, const char *table);
+static void build_column_order(RelEntry *entry, Relation rel);
+static void warn_key_not_published(RelEntry *entry, const char *column);
+static void build_columns(RelCache *cache, RelEntry *entry, const char *schema,
+						  const char *table);
+static void add_type_hash(RelEntry *entry, Oid typid);
+static void collect_type_dependencies(RelEntry *entry,
+									  const ValueEncoder *enc);
+static Oid index_relid_of(RelCache *cache, Oid relid);
+static char *index_of_rows(RelCache *cache, Oid relid);
+static bool still_goes_to(RelCache *cache, Oid relid, const char *index);
+static Oid named_table_going_to(RelCache *cache, RelEntry *entry,
+								const char *schema, const char *table,
+								const char *index);
+static Oid unseen_table_going_to(RelCache *cache, RelEntry *entry);
+static void report_shared_index(const char *a, const char *b,
+								const char *index);
+static void check_index_not_shared(RelCache *cache, RelEntry *entry);
+static void build_covered_entry(RelCache *cache, RelEntry *entry, Relation rel,
+								const char *schema, const char *table);
+static void build_entry(RelCache *cache, RelEntry *entry, Relation rel);
+static int compare_covered_tables(const ListCell *a, const ListCell *b);
+
 /*
  * Marks invalid the entries of cache whose encoders use the type with
  * TYPEOID hash value type_hash, or every entry when all is true.
@@ -520,16 +568,15 @@ keys_in_replica_identity(RelEntry *entry, Relation rel)
 }
 
 /*
- * Says once per table and session (entry->warned, shared with the
- * skipped-change WARNING) that deletes and key changes cannot be followed,
- * rather than letting the first skipped delete say it much later.
+ * Says once per table and session that deletes and key changes cannot be
+ * followed, when the entry is built: the first skipped delete may come
+ * much later (and says so too).
  */
 static void
 warn_keys_not_in_identity(RelEntry *entry)
 {
-	if (entry->warned)
+	if (!relentry_warn_first(entry, REL_WARNED_KEYS_NOT_IN_IDENTITY))
 		return;
-	entry->warned = true;
 	ereport(WARNING,
 			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			errmsg("the _id columns of table %s are not in its replica identity",
@@ -859,6 +906,34 @@ check_index_not_shared(RelCache *cache, RelEntry *entry)
 }
 
 /*
+ * The part of build_entry for a table the options cover: its keys, column
+ * encoders and the row buffers, in the current (the entry's) context.
+ */
+static void
+build_covered_entry(RelCache *cache, RelEntry *entry, Relation rel,
+					const char *schema, const char *table)
+{
+	int			natts = Max(entry->desc->natts, 1);
+	int			i;
+
+	check_index_not_shared(cache, entry);
+	if (cache->slot_name != NULL)
+		build_dual(cache, entry);
+	build_keys(cache, entry, rel, schema, table);
+	build_columns(cache, entry, schema, table);
+	build_column_order(entry, rel);
+	for (i = 0; i < entry->desc->natts; i++)
+		if (entry->cols[i].enc.encode != NULL)
+			collect_type_dependencies(entry, &entry->cols[i].enc);
+	if (entry->row_types != NIL)
+		cache->uses_row_types = true;
+	entry->values = palloc(sizeof(Datum) * natts);
+	entry->nulls = palloc(sizeof(bool) * natts);
+	entry->oldvalues = palloc(sizeof(Datum) * natts);
+	entry->oldnulls = palloc(sizeof(bool) * natts);
+}
+
+/*
  * (Re)computes everything about rel in entry, in a fresh context (the old
  * one, if any, is freed).  Runs catalog lookups: valid in a decoding
  * callback (historic snapshot) and in a normal transaction.
@@ -870,7 +945,6 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 	MemoryContext oldcxt;
 	const char *schema;
 	const char *table;
-	int			i;
 
 	/* Nothing may point into the old context, even if this fails. */
 	entry->row_types = NIL;
@@ -906,23 +980,7 @@ build_entry(RelCache *cache, RelEntry *entry, Relation rel)
 	entry->covered = entry->pub.published &&
 		options_table_covered(cache->opts, schema, table);
 	if (entry->covered)
-	{
-		check_index_not_shared(cache, entry);
-		if (cache->slot_name != NULL)
-			build_dual(cache, entry);
-		build_keys(cache, entry, rel, schema, table);
-		build_columns(cache, entry, schema, table);
-		build_column_order(entry, rel);
-		for (i = 0; i < entry->desc->natts; i++)
-			if (entry->cols[i].enc.encode != NULL)
-				collect_type_dependencies(entry, &entry->cols[i].enc);
-		if (entry->row_types != NIL)
-			cache->uses_row_types = true;
-		entry->values = palloc(sizeof(Datum) * Max(entry->desc->natts, 1));
-		entry->nulls = palloc(sizeof(bool) * Max(entry->desc->natts, 1));
-		entry->oldvalues = palloc(sizeof(Datum) * Max(entry->desc->natts, 1));
-		entry->oldnulls = palloc(sizeof(bool) * Max(entry->desc->natts, 1));
-	}
+		build_covered_entry(cache, entry, rel, schema, table);
 	MemoryContextSwitchTo(oldcxt);
 
 	/* An invalidation that came in while we read the catalogs wins. */
@@ -959,7 +1017,7 @@ relcache_entry_for(RelCache *cache, Relation rel)
 	if (!found)
 	{
 		entry->valid = false;
-		entry->warned = false;
+		entry->warned = 0;
 		entry->cxt = NULL;
 	}
 	if (!entry->valid)

@@ -55,9 +55,9 @@ typedef struct RelEntry
 {
 	Oid			relid;			/* hash key: the relation changes come for */
 	bool		valid;			/* false once an invalidation hit it */
-	bool		warned;			/* the "cannot address rows" WARNING was
-								 * given (kept across rebuilds: once per
-								 * table per session) */
+	uint32		warned;			/* RelWarning bits of the WARNINGs given
+								 * (kept across rebuilds: once per table
+								 * per session) */
 	bool		announced;		/* framed: RELATION frame written since the
 								 * entry was last built */
 	bool		covered;		/* the options cover the table */
@@ -100,6 +100,32 @@ typedef struct RelEntry
 	Datum	   *oldvalues;
 	bool	   *oldnulls;
 } RelEntry;
+
+/*
+ * The WARNINGs given at most once per table and decoding session, each on
+ * its own so that none silences another.
+ */
+typedef enum RelWarning
+{
+	REL_WARNED_NO_KEY = 1 << 0,	/* no key: every change is skipped */
+	REL_WARNED_KEY_MISSING = 1 << 1,	/* a change lacks a key value */
+	REL_WARNED_KEYS_NOT_IN_IDENTITY = 1 << 2,	/* old keys not in the WAL */
+	REL_WARNED_PARTIAL_KEY_CHANGE = 1 << 3,	/* key change with unread TOAST */
+	REL_WARNED_PARTITION_TRUNCATE = 1 << 4	/* a partition truncated alone */
+} RelWarning;
+
+/*
+ * Whether WARNING warning is yet to be given for entry's table: true the
+ * first time only.
+ */
+static inline bool
+relentry_warn_first(RelEntry *entry, RelWarning warning)
+{
+	if (entry->warned & warning)
+		return false;
+	entry->warned |= warning;
+	return true;
+}
 
 typedef struct RelCache RelCache;
 

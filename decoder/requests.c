@@ -31,6 +31,7 @@
 #include "utils/lsyscache.h"
 
 #include "compat.h"
+#include "pg2es_protocol.h"
 #include "requests.h"
 
 /* The columns read, by position in request_columns. */
@@ -61,10 +62,9 @@ static const struct
 	{"keep_old", BOOLOID, false},
 };
 
-static const char *const request_kinds[] = {"reindex", "backfill"};
-static const char *const request_states[] = {
-	"requested", "copying", "switching", "done", "failed"
-};
+/* The words a REQUEST frame may carry: the forwarder stops at any other. */
+static const char *const request_kinds[] = {FRAME_REQUEST_KINDS};
+static const char *const request_states[] = {FRAME_REQUEST_STATES};
 
 /* Whether schema.table is pg2es.requests. */
 bool
@@ -72,6 +72,14 @@ requests_is_table(const char *schema, const char *table)
 {
 	return strcmp(schema, "pg2es") == 0 && strcmp(table, "requests") == 0;
 }
+
+static bool find_columns(TupleDesc desc, int attnos[NUM_COLUMNS], const char **wrong);
+static bool is_one_of(const char *word, const char *const *words, int n);
+static char *short_text(Datum d);
+static bool row_from_values(const Datum *values, const bool *nulls,
+				const int attnos[NUM_COLUMNS], RequestRow *row,
+				const char **why);
+static void deform_row(TupleDesc desc, HeapTuple tuple, Datum **values, bool **nulls);
 
 /*
  * Sets attnos[] to the index in desc of each column read; false, with

@@ -20,17 +20,20 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "nodes/makefuncs.h"
+#include "port/pg_bswap.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "framing.h"
 #include "item.h"
 #include "options.h"
 #include "publication.h"
 #include "relcache.h"
 
 PG_FUNCTION_INFO_V1(pg2es_bulk_item);
+PG_FUNCTION_INFO_V1(pg2es_bulk_item_parts);
 PG_FUNCTION_INFO_V1(pg2es_doc_id);
 PG_FUNCTION_INFO_V1(pg2es_doc_source);
 PG_FUNCTION_INFO_V1(pg2es_index_name);
@@ -48,7 +51,24 @@ typedef struct FunctionState
 	bool		begun;			/* writer was begun with the two below */
 	bool		have_version;
 	int64		version;
+	/* bulk_item_parts: the item whose parts are being returned, or NULL */
+	MemoryContext parts_cxt;	/* holds parts; reset when it is done */
+	char	   *parts;
+	Size		parts_len;
+	Size		parts_sent;
 } FunctionState;
+
+static List *options_from_array(ArrayType *array);
+static FunctionState *function_state(FunctionCallInfo fcinfo, int optarg);
+static RelEntry *table_entry(FunctionState *state, Oid relid, bool must_cover);
+static HeapTuple row_argument(FunctionCallInfo fcinfo, int argno, RelEntry *entry);
+static void begin_writer(FunctionState *state, bool have_version, int64 version);
+static void init_bytea_buffer(StringInfo buf);
+static bytea *finish_bytea_buffer(StringInfo buf);
+static bool write_bulk_item(FunctionCallInfo fcinfo, StringInfo buf, int extra);
+static void forget_parts(Datum arg);
+static Datum next_part(FunctionCallInfo fcinfo, ReturnSetInfo *rsi, FunctionState *state);
+static void begin_parts(ReturnSetInfo *rsi, FunctionState *state, StringInfo buf, int prefix);
 
 /*
  * Turns a text[] of "name=value" and bare "name" strings into the List of
@@ -216,6 +236,34 @@ finish_bytea_buffer(StringInfo buf)
 }
 
 /*
+ * Writes into buf, a bytea buffer begun with room for extra bytes after
+ * the header, the "index" item of the row of bulk_item's arguments; false
+ * when it has none (a row that cannot be addressed, or one the
+ * publications' filter rejects).
+ */
+static bool
+write_bulk_item(FunctionCallInfo fcinfo, StringInfo buf, int extra)
+{
+	FunctionState *state;
+	RelEntry   *entry;
+	HeapTuple	tuple;
+	ItemResult	result;
+	bool		have_version = !PG_ARGISNULL(2);
+	int64		version = have_version ? PG_GETARG_INT64(2) : 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		return false;
+	state = function_state(fcinfo, 3);
+	entry = table_entry(state, PG_GETARG_OID(0), true);
+	tuple = row_argument(fcinfo, 1, entry);
+
+	begin_writer(state, have_version, version);
+	init_bytea_buffer(buf);
+	appendStringInfoSpaces(buf, extra);
+	return item_write_insert(&state->writer, buf, entry, tuple, 'r', &result);
+}
+
+/*
  * pg2es.bulk_item(rel, row, version, options): the "index" item of row,
  * both lines ending in "\n", as decoding writes it for an INSERT in a
  * transaction committed at version (NULL: unversioned).  NULL when the
@@ -225,24 +273,108 @@ finish_bytea_buffer(StringInfo buf)
 Datum
 pg2es_bulk_item(PG_FUNCTION_ARGS)
 {
-	FunctionState *state;
-	RelEntry   *entry;
-	HeapTuple	tuple;
 	StringInfoData buf;
-	ItemResult	result;
-	bool		have_version = !PG_ARGISNULL(2);
-	int64		version = have_version ? PG_GETARG_INT64(2) : 0;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	if (!write_bulk_item(fcinfo, &buf, 0))
 		PG_RETURN_NULL();
-	state = function_state(fcinfo, 3);
-	entry = table_entry(state, PG_GETARG_OID(0), true);
-	tuple = row_argument(fcinfo, 1, entry);
+	PG_RETURN_BYTEA_P(finish_bytea_buffer(&buf));
+}
 
-	begin_writer(state, have_version, version);
-	init_bytea_buffer(&buf);
-	if (!item_write_insert(&state->writer, &buf, entry, tuple, 'r', &result))
+/*
+ * The end of a query (or a rescan) while an item's parts were being
+ * returned: the next call must begin with a new row.
+ */
+static void
+forget_parts(Datum arg)
+{
+	FunctionState *state = (FunctionState *) DatumGetPointer(arg);
+
+	state->parts = NULL;
+	MemoryContextReset(state->parts_cxt);
+}
+
+/* The next part of the item being returned, or the end of its set. */
+static Datum
+next_part(FunctionCallInfo fcinfo, ReturnSetInfo *rsi, FunctionState *state)
+{
+	Size		n = Min(state->parts_len - state->parts_sent, FRAME_PIECE_BYTES);
+	bytea	   *part;
+
+	if (n == 0)
+	{
+		UnregisterExprContextCallback(rsi->econtext, forget_parts,
+									  PointerGetDatum(state));
+		forget_parts(PointerGetDatum(state));
+		rsi->isDone = ExprEndResult;
 		PG_RETURN_NULL();
+	}
+	part = palloc(VARHDRSZ + n);
+	SET_VARSIZE(part, VARHDRSZ + n);
+	memcpy(VARDATA(part), state->parts + state->parts_sent, n);
+	state->parts_sent += n;
+	rsi->isDone = ExprMultipleResult;
+	PG_RETURN_BYTEA_P(part);
+}
+
+/*
+ * Keeps the item in buf (after its prefix) for the parts after the first,
+ * which buf then becomes.
+ */
+static void
+begin_parts(ReturnSetInfo *rsi, FunctionState *state, StringInfo buf, int prefix)
+{
+	if (state->parts_cxt == NULL)
+		state->parts_cxt = AllocSetContextCreate(state->cxt, "pg2es item parts",
+												 ALLOCSET_DEFAULT_SIZES);
+	state->parts_len = buf->len - prefix;
+	state->parts = MemoryContextAlloc(state->parts_cxt, state->parts_len);
+	memcpy(state->parts, buf->data + prefix, state->parts_len);
+	/* the first value, with its length prefix, is FRAME_PIECE_BYTES too */
+	state->parts_sent = FRAME_PIECE_BYTES - (prefix - VARHDRSZ);
+	RegisterExprContextCallback(rsi->econtext, forget_parts,
+								PointerGetDatum(state));
+	buf->len = VARHDRSZ + FRAME_PIECE_BYTES;
+}
+
+/*
+ * pg2es.bulk_item_parts(rel, row, version, options): bulk_item's item as
+ * a set of values of at most FRAME_PIECE_BYTES bytes, so that a client
+ * reading a large row (the initial load) never holds it in its receive
+ * buffer and again in its own copy.  The first value begins with the
+ * item's length in bytes, 4 bytes big-endian; the values after it carry
+ * the rest, in order.  No value where bulk_item is NULL.  A small item is
+ * returned as one value without a copy.
+ */
+Datum
+pg2es_bulk_item_parts(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsi = (ReturnSetInfo *) fcinfo->resultinfo;
+	FunctionState *state = fcinfo->flinfo->fn_extra;
+	StringInfoData buf;
+	uint32		len;
+	const int	prefix = VARHDRSZ + sizeof(len);
+
+	if (rsi == NULL || !IsA(rsi, ReturnSetInfo) ||
+		!(rsi->allowedModes & SFRM_ValuePerCall))
+		ereport(ERROR,
+				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("pg2es.bulk_item_parts must be called in a SELECT list or FROM"));
+	rsi->returnMode = SFRM_ValuePerCall;
+	if (state != NULL && state->parts != NULL)
+		return next_part(fcinfo, rsi, state);
+	if (!write_bulk_item(fcinfo, &buf, sizeof(len)))
+	{
+		rsi->isDone = ExprEndResult;
+		PG_RETURN_NULL();
+	}
+	len = pg_hton32((uint32) (buf.len - prefix));
+	memcpy(buf.data + VARHDRSZ, &len, sizeof(len));
+	rsi->isDone = ExprSingleResult;
+	if (buf.len - VARHDRSZ > FRAME_PIECE_BYTES)
+	{
+		begin_parts(rsi, fcinfo->flinfo->fn_extra, &buf, prefix);
+		rsi->isDone = ExprMultipleResult;
+	}
 	PG_RETURN_BYTEA_P(finish_bytea_buffer(&buf));
 }
 

@@ -130,3 +130,65 @@ buf_take(Buf *dst, Buf *src)
 	*dst = *src;
 	buf_init(src);
 }
+
+const char	hex_digits[17] = "0123456789abcdef";
+
+/*
+ * json_escape_byte: the JSON escape of byte c into out (\" \\ \n \r \t,
+ * \u00XX for the other control characters), returning its length; 0 when
+ * c stands for itself. Bytes of 0x80 and above are UTF-8 and pass as they
+ * are: every connection asks PostgreSQL for UTF-8.
+ */
+size_t
+json_escape_byte(unsigned char c, char out[7])
+{
+	switch (c)
+	{
+		case '"':
+		case '\\':
+			out[0] = '\\';
+			out[1] = (char) c;
+			return 2;
+		case '\n':
+			memcpy(out, "\\n", 2);
+			return 2;
+		case '\r':
+			memcpy(out, "\\r", 2);
+			return 2;
+		case '\t':
+			memcpy(out, "\\t", 2);
+			return 2;
+	}
+	if (c >= 0x20)
+		return 0;
+	memcpy(out, "\\u00", 4);
+	out[4] = hex_digits[c >> 4];
+	out[5] = hex_digits[c & 0xf];
+	return 6;
+}
+
+/*
+ * buf_append_json_string: text[0..len) as a JSON string, quotes included.
+ */
+bool
+buf_append_json_string(Buf *buf, const char *text, size_t len)
+{
+	size_t		old_len = buf->len;
+	size_t		i;
+	size_t		start = 0;
+	char		esc[7];
+	size_t		n;
+	bool		good = buf_append(buf, "\"", 1);
+
+	for (i = 0; good && i < len; i++)
+	{
+		if ((n = json_escape_byte((unsigned char) text[i], esc)) == 0)
+			continue;
+		good = buf_append(buf, text + start, i - start) && buf_append(buf, esc, n);
+		start = i + 1;
+	}
+	good = good && buf_append(buf, text + start, len - start) && buf_append(buf, "\"", 1);
+	if (!good)
+		buf->len = old_len;
+	return good;
+}

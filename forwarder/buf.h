@@ -1,6 +1,6 @@
 /*
  * buf.h
- *		Growable byte buffer.
+ *		Growable byte buffer, and the forwarder's one JSON string escaper.
  *
  * A Buf owns its storage. Functions that can grow it return false when
  * memory is exhausted and leave the buffer exactly as it was, so a caller can
@@ -26,5 +26,10 @@ extern PG2ES_MUSTCHECK bool buf_append(Buf *buf, const void *data, size_t len);
 extern PG2ES_MUSTCHECK bool buf_append_str(Buf *buf, const char *str);
 extern PG2ES_MUSTCHECK bool buf_printf(Buf *buf, const char *fmt,...) PG2ES_PRINTF(2, 3);
 extern void buf_take(Buf *dst, Buf *src);
+/* lower-case hexadecimal digits, the forwarder's one table of them */
+extern const char hex_digits[17];
+
+extern PG2ES_MUSTCHECK bool buf_append_json_string(Buf *buf, const char *text, size_t len);
+extern size_t json_escape_byte(unsigned char c, char out[7]);
 
 #endif							/* PG2ES_BUF_H */

@@ -9,17 +9,16 @@
 
 #include "buf.h"
 #include "log.h"
+#include "pgconn.h"
 
 /*
- * catalog_connect: an ordinary connection with the -d settings (the PG*
- * variables and .pgpass apply). Returns NULL (logged) on failure.
+ * catalog_connect: an ordinary connection with the -d settings
+ * (pgconn_open). Returns NULL (logged) on failure.
  */
 PGconn *
 catalog_connect(const Config *cfg)
 {
-	const char *keywords[] = {"dbname", "fallback_application_name", NULL};
-	const char *values[] = {cfg->conninfo, "pg2es", NULL};
-	PGconn	   *conn = PQconnectdbParams(keywords, values, 1);
+	PGconn	   *conn = pgconn_open(cfg->conninfo, 0);
 
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
 	{
@@ -247,21 +246,19 @@ catalog_request_backfill(const Config *cfg, unsigned int relid, const char *tabl
 	const char *params[3] = {cfg->slot, relid_text, name};
 	PGconn	   *conn = name ? catalog_connect(cfg) : NULL;
 	PGresult   *res = NULL;
-	const char *state;
 	bool		good = false;
 
 	snprintf(relid_text, sizeof(relid_text), "%u", relid);
 	if (conn)
 		res = PQexecParams(conn, backfill_request_sql, 3, NULL, params, NULL, NULL, 0);
-	state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	if ((res && PQresultStatus(res) == PGRES_COMMAND_OK) || (state && strcmp(state, "23505") == 0))
+	if ((res && PQresultStatus(res) == PGRES_COMMAND_OK) || pgconn_sqlstate_is(res, "23505"))
 	{
 		log_info("%s is now published to slot \"%s\": its existing rows will be loaded (%s)", name,
-				 cfg->slot, state == NULL && strcmp(PQcmdTuples(res), "1") == 0
-				 ? "backfill requested" : "by the open request for it");
+				 cfg->slot, PQresultStatus(res) == PGRES_COMMAND_OK &&
+				 strcmp(PQcmdTuples(res), "1") == 0 ? "backfill requested" : "by the open request for it");
 		good = true;
 	}
-	else if (state && (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0))
+	else if (pgconn_sqlstate_is(res, "42P01") || pgconn_sqlstate_is(res, "3F000"))
 	{
 		log_warning("%s is now published to slot \"%s\", but its existing rows cannot be requested"
 					" without the pg2es extension (pg2es.requests): load them with --snapshot=%s",

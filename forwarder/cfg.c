@@ -22,6 +22,7 @@
 
 #include "buf.h"
 #include "es.h"
+#include "pg2es_protocol.h"
 
 #define PG2ES_VERSION "0.1.0"
 
@@ -105,6 +106,8 @@ static const struct option long_options[] = {
 /* hard limit of Elasticsearch's http.max_content_length default */
 #define MAX_REQUEST_BYTES ((size_t) 100 * 1024 * 1024)
 
+static void usage_rest(void);
+
 /*
  * usage: the --help text, grouped like pg_recvlogical's.
  */
@@ -157,47 +160,57 @@ usage(void)
 		   "                             a larger item is dead-lettered (default: 100MB)\n"
 		   "      --pause-after=SECS     when Elasticsearch has taken nothing for SECS while\n"
 		   "                             changes wait, close the replication connection\n"
-		   "                             until it has taken them (default: 15)\n"
-		   "\nItem errors:\n"
-		   "      --on-item-error=dead-letter|stop  what to do with an item Elasticsearch\n"
-		   "                             refuses for good (default: dead-letter)\n"
-		   "      --dead-letter-file=PATH  refused items, replayable with curl _bulk; their\n"
-		   "                             errors go to PATH.errors\n"
-		   "                             (default: pg2es-dead-letter.ndjson)\n"
-		   "\nInitial load:\n"
-		   "      --snapshot=TABLES      load the existing rows of TABLES (patterns as in\n"
-		   "                             the include-tables plugin option)\n"
-		   "      --no-initial-load      do not load existing rows when creating the slot\n"
-		   "      --load-jobs=N          connections used by the initial load (default: 2)\n"
-		   "\nIndex mappings:\n"
-		   "      --mappings=schema|dynamic  create missing indexes with a mapping derived\n"
-		   "                             from the table (schema, the default), or leave\n"
-		   "                             them to dynamic mapping and index templates\n"
-		   "      --print-mappings       print the derived mappings and exit\n"
-		   "\nVerify:\n"
-		   "      --repair               send the missing and different documents, delete\n"
-		   "                             the extra ones, then verify again\n"
-		   "\nWait (pg2es wait; exit 0 reached, 1 timed out, 2 error):\n"
-		   "      --lsn=LSN              the position to wait for (default: the server's\n"
-		   "                             current WAL position)\n"
-		   "      --timeout=SECS         give up after SECS, 0 = never (default: 60)\n"
-		   "      --searchable           then refresh the slot's indexes, so that a search\n"
-		   "                             finds what was stored\n"
-		   "\nReindex:\n"
-		   "      --backfill             copy the tables into their current indexes and\n"
-		   "                             remove documents whose rows are gone, instead\n"
-		   "      --keep-old             keep the old index once the alias has moved\n"
-		   "\nObservability:\n"
-		   "      --metrics-port=PORT    serve /metrics and /healthz on PORT (default: off)\n"
-		   "      --metrics-address=ADDR address for --metrics-port (default: 127.0.0.1)\n"
-		   "      --log-format=text|json log line format (default: text)\n"
-		   "  -v, --verbose              log more (debug)\n"
-		   "\nOther options:\n"
-		   "  -V, --version              output version information, then exit\n"
-		   "  -?, --help                 show this help, then exit\n"
-		   "\nEvery option can be set in the environment as PG2ES_ and its long name in\n"
-		   "upper case with underscores (PG2ES_ES_URL, PG2ES_SLOT, ...); options on the\n"
-		   "command line win. SIZE takes a kB, MB or GB suffix.\n", CFG_DEFAULT_LANES);
+		   "                             until it has taken them (default: 15)\n",
+		   CFG_DEFAULT_LANES);
+	usage_rest();
+}
+
+/*
+ * usage_rest: the --help text after the batching options.
+ */
+static void
+usage_rest(void)
+{
+	fputs("\nItem errors:\n"
+		  "      --on-item-error=dead-letter|stop  what to do with an item Elasticsearch\n"
+		  "                             refuses for good (default: dead-letter)\n"
+		  "      --dead-letter-file=PATH  refused items, replayable with curl _bulk; their\n"
+		  "                             errors go to PATH.errors\n"
+		  "                             (default: pg2es-dead-letter.ndjson)\n"
+		  "\nInitial load:\n"
+		  "      --snapshot=TABLES      load the existing rows of TABLES (patterns as in\n"
+		  "                             the include-tables plugin option)\n"
+		  "      --no-initial-load      do not load existing rows when creating the slot\n"
+		  "      --load-jobs=N          connections used by the initial load (default: 2)\n"
+		  "\nIndex mappings:\n"
+		  "      --mappings=schema|dynamic  create missing indexes with a mapping derived\n"
+		  "                             from the table (schema, the default), or leave\n"
+		  "                             them to dynamic mapping and index templates\n"
+		  "      --print-mappings       print the derived mappings and exit\n"
+		  "\nVerify:\n"
+		  "      --repair               send the missing and different documents, delete\n"
+		  "                             the extra ones, then verify again\n"
+		  "\nWait (pg2es wait; exit 0 reached, 1 timed out, 2 error):\n"
+		  "      --lsn=LSN              the position to wait for (default: the server's\n"
+		  "                             current WAL position)\n"
+		  "      --timeout=SECS         give up after SECS, 0 = never (default: 60)\n"
+		  "      --searchable           then refresh the slot's indexes, so that a search\n"
+		  "                             finds what was stored\n"
+		  "\nReindex:\n"
+		  "      --backfill             copy the tables into their current indexes and\n"
+		  "                             remove documents whose rows are gone, instead\n"
+		  "      --keep-old             keep the old index once the alias has moved\n"
+		  "\nObservability:\n"
+		  "      --metrics-port=PORT    serve /metrics and /healthz on PORT (default: off)\n"
+		  "      --metrics-address=ADDR address for --metrics-port (default: 127.0.0.1)\n"
+		  "      --log-format=text|json log line format (default: text)\n"
+		  "  -v, --verbose              log more (debug)\n"
+		  "\nOther options:\n"
+		  "  -V, --version              output version information, then exit\n"
+		  "  -?, --help                 show this help, then exit\n"
+		  "\nEvery option can be set in the environment as PG2ES_ and its long name in\n"
+		  "upper case with underscores (PG2ES_ES_URL, PG2ES_SLOT, ...); options on the\n"
+		  "command line win. SIZE takes a kB, MB or GB suffix.\n", stdout);
 }
 
 /*
@@ -391,28 +404,12 @@ subcommand(const char *arg)
 }
 
 /*
- * cfg_parse_lsn: parse "X/X" into *lsn.
- */
-bool
-cfg_parse_lsn(const char *text, Lsn *lsn)
-{
-	unsigned int hi;
-	unsigned int lo;
-	int			n;
-
-	if (sscanf(text, "%X/%X%n", &hi, &lo, &n) != 2 || text[n] != '\0')
-		return false;
-	*lsn = ((Lsn) hi << 32) | lo;
-	return true;
-}
-
-/*
  * parse_lsn_option: the LSN value arg of option name into *lsn, or fail.
  */
 static void
 parse_lsn_option(const char *name, const char *arg, Lsn *lsn)
 {
-	if (!cfg_parse_lsn(arg, lsn))
+	if (!lsn_parse(arg, lsn))
 		fail("invalid value \"%s\" for %s (an LSN such as 0/16B3748)", arg, name);
 }
 
@@ -458,8 +455,8 @@ add_plugin_option(Config *cfg, const char *arg)
 	if (cfg->opt_names[cfg->nopts][0] == '\0')
 		fail("invalid plugin option \"%s\": the name is empty", arg);
 	/* the forwarder reads frames: it must choose the framing itself */
-	if (strcmp(cfg->opt_names[cfg->nopts], "framing") == 0)
-		fail("plugin option \"framing\" is set by pg2es and cannot be given");
+	if (strcmp(cfg->opt_names[cfg->nopts], FRAMING_OPTION) == 0)
+		fail("plugin option \"%s\" is set by pg2es and cannot be given", FRAMING_OPTION);
 	cfg->nopts = n;
 }
 
@@ -504,6 +501,37 @@ flag_value(const char *name, const char *arg)
 }
 
 /*
+ * apply_command_option: set an option of one command (wait, verify,
+ * reindex, --print-mappings) with code c from value arg, as apply_option.
+ */
+static void
+apply_command_option(Config *cfg, int c, const char *name, const char *arg)
+{
+	switch (c)
+	{
+		case OPT_LSN:
+			parse_lsn_option(name, arg, &cfg->wait_lsn);
+			cfg->wait_lsn_given = cfg->wait_options_given = true;
+			break;
+		case OPT_TIMEOUT:
+			cfg->wait_timeout_ms = (int) parse_int(name, arg, 0, 86400) * 1000;
+			cfg->wait_options_given = true;
+			break;
+		case OPT_SEARCHABLE:
+			cfg->wait_searchable = flag_value(name, arg);
+			cfg->wait_options_given = true;
+			break;
+		case OPT_PRINT_MAPPINGS:
+			if (flag_value(name, arg) && cfg->command == COMMAND_SYNC)
+				cfg->command = COMMAND_PRINT_MAPPINGS;
+			break;
+		case OPT_REPAIR: cfg->repair = flag_value(name, arg); break;
+		case OPT_BACKFILL: cfg->reindex_backfill = flag_value(name, arg); break;
+		case OPT_KEEP_OLD: cfg->reindex_keep_old = flag_value(name, arg); break;
+	}
+}
+
+/*
  * apply_option: set the option with code c from value arg (NULL for a flag
  * given on the command line; a flag from the environment passes its text).
  */
@@ -518,18 +546,6 @@ apply_option(Config *cfg, int c, const char *name, const char *arg)
 		case 'o': add_plugin_option(cfg, arg); break;
 		case 's': cfg->status_interval_ms = (int) parse_int(name, arg, 1, 3600) * 1000; break;
 		case 'E': parse_lsn_option(name, arg, &cfg->endpos); break;
-		case OPT_LSN:
-			parse_lsn_option(name, arg, &cfg->wait_lsn);
-			cfg->wait_lsn_given = cfg->wait_options_given = true;
-			break;
-		case OPT_TIMEOUT:
-			cfg->wait_timeout_ms = (int) parse_int(name, arg, 0, 86400) * 1000;
-			cfg->wait_options_given = true;
-			break;
-		case OPT_SEARCHABLE:
-			cfg->wait_searchable = flag_value(name, arg);
-			cfg->wait_options_given = true;
-			break;
 		case OPT_ES_URL: split_list(&cfg->es_urls, &cfg->nes_urls, arg, ','); break;
 		case OPT_ES_USER: replace_string(&cfg->es_user, arg); break;
 		case OPT_ES_PASSWORD_FILE:
@@ -561,20 +577,14 @@ apply_option(Config *cfg, int c, const char *name, const char *arg)
 		case OPT_MAPPINGS:
 			cfg->mappings_dynamic = parse_choice(name, arg, "schema", "dynamic") == 1;
 			break;
-		case OPT_PRINT_MAPPINGS:
-			if (flag_value(name, arg) && cfg->command == COMMAND_SYNC)
-				cfg->command = COMMAND_PRINT_MAPPINGS;
-			break;
 		case OPT_METRICS_ADDRESS: replace_string(&cfg->metrics_address, arg); break;
 		case OPT_METRICS_PORT: cfg->metrics_port = (int) parse_int(name, arg, 0, 65535); break;
 		case OPT_LOG_FORMAT:
 			cfg->log_format = parse_choice(name, arg, "text", "json") == 0
 				? LOG_FORMAT_TEXT : LOG_FORMAT_JSON;
 			break;
-		case OPT_REPAIR: cfg->repair = flag_value(name, arg); break;
 		case 'v': cfg->log_level = flag_value(name, arg) ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO; break;
-		case OPT_BACKFILL: cfg->reindex_backfill = flag_value(name, arg); break;
-		case OPT_KEEP_OLD: cfg->reindex_keep_old = flag_value(name, arg); break;
+		default: apply_command_option(cfg, c, name, arg); break;
 	}
 }
 

@@ -111,7 +111,6 @@ typedef struct Config
 
 extern void cfg_parse(Config *cfg, int argc, char **argv);
 extern void cfg_free(Config *cfg);
-extern PG2ES_MUSTCHECK bool cfg_parse_lsn(const char *text, Lsn *lsn);
 extern bool cfg_versioning_off(const Config *cfg);
 extern bool cfg_soft_deletes(const Config *cfg);
 

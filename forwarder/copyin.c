@@ -17,31 +17,12 @@
 #include "copyin.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char copy_signature[11] = "PGCOPY\n\377\r\n";	/* and a NUL */
 
 #define HEADER_FIXED_LEN (11 + 4 + 4)
-
-/*
- * read_be32 / read_be16: the big-endian integer at p.
- */
-static uint32_t
-read_be32(const char *p)
-{
-	const unsigned char *u = (const unsigned char *) p;
-
-	return ((uint32_t) u[0] << 24) | ((uint32_t) u[1] << 16) |
-		((uint32_t) u[2] << 8) | (uint32_t) u[3];
-}
-
-static uint16_t
-read_be16(const char *p)
-{
-	const unsigned char *u = (const unsigned char *) p;
-
-	return (uint16_t) (((unsigned) u[0] << 8) | u[1]);
-}
 
 /*
  * copyin_init: a reader expecting the header.
@@ -264,5 +245,100 @@ copyin_finish(const CopyIn *ci, char *errbuf, size_t errlen)
 	snprintf(errbuf, errlen, "COPY data ended %s",
 			 ci->state == COPYIN_HEADER ? "before its header was complete"
 			 : ci->carry.len ? "inside a tuple" : "without the trailer");
+	return false;
+}
+
+void
+itemparts_init(ItemParts *parts)
+{
+	memset(parts, 0, sizeof(*parts));
+}
+
+void
+itemparts_free(ItemParts *parts)
+{
+	free(parts->block);
+	itemparts_init(parts);
+}
+
+/*
+ * first_part: the first value of an item, data[0..len): the item itself
+ * when it is whole (*item, *item_len set), else the start of parts->block.
+ */
+static ItemPartsStatus
+first_part(ItemParts *parts, const char *data, size_t len,
+		   const char **item, size_t *item_len, char *errbuf, size_t errlen)
+{
+	size_t		whole;
+
+	if (len < 4)
+	{
+		snprintf(errbuf, errlen, "a first value of %zu bytes has no length", len);
+		return ITEMPARTS_ERROR;
+	}
+	whole = read_be32(data);
+	if (whole < len - 4)
+	{
+		snprintf(errbuf, errlen, "a value of %zu bytes is longer than its item of %zu", len - 4, whole);
+		return ITEMPARTS_ERROR;
+	}
+	if (whole == len - 4)
+	{
+		*item = data + 4;
+		*item_len = whole;
+		return ITEMPARTS_ITEM;
+	}
+	if ((parts->block = malloc(whole)) == NULL)
+	{
+		snprintf(errbuf, errlen, "out of memory for an item of %zu bytes", whole);
+		return ITEMPARTS_ERROR;
+	}
+	parts->len = whole;
+	parts->filled = len - 4;
+	memcpy(parts->block, data + 4, parts->filled);
+	return ITEMPARTS_MORE;
+}
+
+/*
+ * itemparts_feed: one value data[0..len) of pg2es.bulk_item_parts. On
+ * ITEMPARTS_ITEM, *item and *item_len give the item and *block is the
+ * malloc'd block holding it, which the caller then owns, or NULL when the
+ * item lies in data.
+ */
+ItemPartsStatus
+itemparts_feed(ItemParts *parts, const char *data, size_t len,
+			   const char **item, size_t *item_len, char **block,
+			   char *errbuf, size_t errlen)
+{
+	*block = NULL;
+	if (parts->block == NULL)
+		return first_part(parts, data, len, item, item_len, errbuf, errlen);
+	if (len > parts->len - parts->filled)
+	{
+		snprintf(errbuf, errlen, "a value of %zu bytes overruns its item (%zu of %zu bytes in)",
+				 len, parts->filled, parts->len);
+		return ITEMPARTS_ERROR;
+	}
+	memcpy(parts->block + parts->filled, data, len);
+	parts->filled += len;
+	if (parts->filled < parts->len)
+		return ITEMPARTS_MORE;
+	*item = *block = parts->block;
+	*item_len = parts->len;
+	itemparts_init(parts);
+	return ITEMPARTS_ITEM;
+}
+
+/*
+ * itemparts_finish: the values ended (the COPY did): false if inside an
+ * item.
+ */
+bool
+itemparts_finish(const ItemParts *parts, char *errbuf, size_t errlen)
+{
+	if (parts->block == NULL)
+		return true;
+	snprintf(errbuf, errlen, "the rows ended inside an item (%zu of %zu bytes)", parts->filled,
+			 parts->len);
 	return false;
 }

@@ -44,4 +44,36 @@ extern PG2ES_MUSTCHECK bool copyin_feed(CopyIn *ci, const char *data, size_t len
 										char *errbuf, size_t errlen);
 extern PG2ES_MUSTCHECK bool copyin_finish(const CopyIn *ci, char *errbuf, size_t errlen);
 
+/*
+ * An item of pg2es.bulk_item_parts being put together. The function
+ * returns an item as values of at most 1 MB (so that libpq's receive
+ * buffer never holds a large row whole): the first begins with the item's
+ * length, 4 bytes big-endian, the values after it carry the rest. A small
+ * item is one value and is used where it lies; a large one is copied into
+ * a block of its exact size, the one copy the forwarder keeps.
+ */
+typedef struct ItemParts
+{
+	char	   *block;			/* owned, len bytes; NULL between items */
+	size_t		len;
+	size_t		filled;
+} ItemParts;
+
+typedef enum ItemPartsStatus
+{
+	ITEMPARTS_ITEM,				/* an item is complete */
+	ITEMPARTS_MORE,				/* the item goes on in the next value */
+	ITEMPARTS_ERROR				/* errbuf says what is wrong */
+} ItemPartsStatus;
+
+extern void itemparts_init(ItemParts *parts);
+extern void itemparts_free(ItemParts *parts);
+extern PG2ES_MUSTCHECK ItemPartsStatus itemparts_feed(ItemParts *parts,
+													  const char *data, size_t len,
+													  const char **item, size_t *item_len,
+													  char **block,
+													  char *errbuf, size_t errlen);
+extern PG2ES_MUSTCHECK bool itemparts_finish(const ItemParts *parts,
+											 char *errbuf, size_t errlen);
+
 #endif							/* PG2ES_COPYIN_H */

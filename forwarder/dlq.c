@@ -68,7 +68,7 @@ dlq_write(Dlq *dlq, const char *item, size_t len, int status, const char *error_
 	const char *nl = memchr(item, '\n', len);
 	size_t		action_len = nl ? (size_t) (nl - item) : len;
 	char		ts[32];
-	time_t		now = time(NULL);
+	time_t		now = (time_t) (pg2es_wall_us() / 1000000);
 	struct tm	tm;
 
 	if (!open_files(dlq))

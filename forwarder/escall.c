@@ -164,8 +164,7 @@ escall(EsCall *call, const char *method, const char *path, const char *body,
 		/* a one-off command reports a refusal; others wait for the grant */
 		if ((r.status == 401 || r.status == 403) && call->max_attempts > 0)
 			return r.status;
-		if (r.status != 0 && r.status != 429 && r.status < 500 &&
-			r.status != 401 && r.status != 403)
+		if (!es_status_transient(r.status))
 		{
 			if (refused)
 				log_info("Elasticsearch at %s: %s %s goes through again", r.node, method, path);

@@ -2,20 +2,9 @@
  * frame.c
  *		Reader for the decoder's framed output (framing=msgpack).
  *
- * A 'w' message payload is a sequence of frames. Each frame starts with a
- * msgpack array (the header); all integers are msgpack unsigned ints:
- *
- *		RELATION  [4, relid, "index name"]
- *		CHANGE    [1, flags, nitems, len]  then len bytes of NDJSON
- *		TRUNCATE  [3, ["index", ...], version]  (version 0: unversioned)
- *		COMMIT    [2, xid, commit_lsn, end_lsn, commit_time]
- *		REQUEST   [5, id, "kind", relid, "state", "target_index" | nil,
- *				   keep_old, "index" | nil]  (request.h)
- *		COVERED   [6, relid, "index name", "schema.table"]
- *
- * A CHANGE payload holds nitems (1 or 2) bulk items, every line ending in
- * \n: a delete item is one line, any other item an action line and a source
- * line. Anything else is an error: the forwarder never guesses.
+ * A 'w' message payload is a sequence of frames, laid out as
+ * protocol/pg2es_protocol.h describes; anything else is an error: the
+ * forwarder never guesses.
  *
  * The headers are read directly, element by element, against the one
  * shape each kind has: this runs once per row, and msgpack-c's unpacker
@@ -161,11 +150,11 @@ read_bool(Cursor *c, bool *v)
  * position in *which.
  */
 static bool
-read_word(Cursor *c, const char *const *words, int n, int *which)
+read_word(Cursor *c, const char *const *words, size_t n, int *which)
 {
 	const char *str;
 	size_t		len;
-	int			i;
+	size_t		i;
 
 	if (!read_str(c, &str, &len))
 		return false;
@@ -173,7 +162,7 @@ read_word(Cursor *c, const char *const *words, int n, int *which)
 	{
 		if (strlen(words[i]) == len && memcmp(words[i], str, len) == 0)
 		{
-			*which = i;
+			*which = (int) i;
 			return true;
 		}
 	}
@@ -282,7 +271,7 @@ decode_change(FrameReader *reader, Cursor *c, uint64_t n, Frame *frame,
 	uint64_t	len;
 	size_t		header_end;
 
-	if (n != 4 || !read_uint(c, &frame->flags) || !read_uint(c, &nitems) ||
+	if (n != FRAME_CHANGE_FIELDS || !read_uint(c, &frame->flags) || !read_uint(c, &nitems) ||
 		!read_uint(c, &len))
 	{
 		snprintf(errbuf, errlen, "malformed CHANGE frame header");
@@ -316,9 +305,8 @@ decode_change(FrameReader *reader, Cursor *c, uint64_t n, Frame *frame,
 }
 
 /*
- * decode_truncate: the index names of a TRUNCATE header,
- * [3, ["index", ...], version] (at least one name, none empty), and its
- * version, at the cursor.
+ * decode_truncate: the index names of a TRUNCATE header (at least one
+ * name, none empty), and its version, at the cursor.
  */
 static bool
 decode_truncate(Cursor *c, Frame *frame)
@@ -341,21 +329,27 @@ decode_truncate(Cursor *c, Frame *frame)
 }
 
 /*
- * decode_request: the rest of a REQUEST header (after the kind),
- * [5, id, "kind", relid, "state", "target_index" | nil, keep_old,
- * "index" | nil], at the cursor; kind and state must be ones request.h
- * names, in its order.
+ * decode_request: the rest of a REQUEST header (after the kind) at the
+ * cursor; kind and state must be words of FRAME_REQUEST_KINDS and
+ * FRAME_REQUEST_STATES, whose order request.h's enums follow.
  */
 static bool
 decode_request(Cursor *c, Request *request)
 {
-	static const char *const kinds[] = {"reindex", "backfill"};
-	static const char *const states[] = {"requested", "copying", "switching", "done", "failed"};
+	static const char *const kinds[] = {FRAME_REQUEST_KINDS};
+	static const char *const states[] = {FRAME_REQUEST_STATES};
 	int			kind;
 	int			state;
 
-	if (!read_uint(c, &request->id) || !read_word(c, kinds, 2, &kind) ||
-		!read_uint(c, &request->relid) || !read_word(c, states, 5, &state) ||
+	_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == REQUEST_BACKFILL + 1,
+				   "RequestKind has one value per word of FRAME_REQUEST_KINDS");
+	_Static_assert(sizeof(states) / sizeof(states[0]) == REQUEST_FAILED + 1,
+				   "RequestState has one value per word of FRAME_REQUEST_STATES");
+
+	if (!read_uint(c, &request->id) ||
+		!read_word(c, kinds, sizeof(kinds) / sizeof(kinds[0]), &kind) ||
+		!read_uint(c, &request->relid) ||
+		!read_word(c, states, sizeof(states) / sizeof(states[0]), &state) ||
 		!read_str_or_nil(c, &request->target_index, &request->target_index_len) ||
 		!read_bool(c, &request->keep_old) ||
 		!read_str_or_nil(c, &request->index, &request->index_len))
@@ -377,30 +371,30 @@ decode_other(Cursor *c, uint64_t n, Frame *frame, char *errbuf, size_t errlen)
 	switch (frame->kind)
 	{
 		case FRAME_COMMIT:
-			if (n == 5 && read_uint(c, &frame->xid) && read_uint(c, &frame->commit_lsn) &&
-				read_uint(c, &frame->end_lsn) && read_uint(c, &commit_time) &&
-				commit_time <= INT64_MAX)
+			if (n == FRAME_COMMIT_FIELDS && read_uint(c, &frame->xid) &&
+				read_uint(c, &frame->commit_lsn) && read_uint(c, &frame->end_lsn) &&
+				read_uint(c, &commit_time) && commit_time <= INT64_MAX)
 			{
 				frame->commit_time = (int64_t) commit_time;
 				return true;
 			}
 			break;
 		case FRAME_RELATION:
-			if (n == 3 && read_uint(c, &frame->relid) &&
+			if (n == FRAME_RELATION_FIELDS && read_uint(c, &frame->relid) &&
 				read_str(c, &frame->relation_index, &frame->relation_index_len) &&
 				frame->relation_index_len > 0)
 				return true;
 			break;
 		case FRAME_TRUNCATE:
-			if (n == 3 && decode_truncate(c, frame))
+			if (n == FRAME_TRUNCATE_FIELDS && decode_truncate(c, frame))
 				return true;
 			break;
 		case FRAME_REQUEST:
-			if (n == 8 && decode_request(c, &frame->request))
+			if (n == FRAME_REQUEST_FIELDS && decode_request(c, &frame->request))
 				return true;
 			break;
 		case FRAME_COVERED:
-			if (n == 4 && read_uint(c, &frame->relid) &&
+			if (n == FRAME_COVERED_FIELDS && read_uint(c, &frame->relid) &&
 				read_str(c, &frame->relation_index, &frame->relation_index_len) &&
 				frame->relation_index_len > 0 &&
 				read_str(c, &frame->covered_table, &frame->covered_table_len) &&

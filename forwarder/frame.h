@@ -1,37 +1,16 @@
 /*
  * frame.h
- *		Reader for the decoder's framed output (framing=msgpack).
+ *		Reader for the decoder's framed output (framing=msgpack), whose
+ *		layout and constants are protocol/pg2es_protocol.h's.
  *
- * Pure: no I/O, no global state. See docs/design.md "Framed mode".
+ * Pure: no I/O, no global state.
  */
 #ifndef PG2ES_FRAME_H
 #define PG2ES_FRAME_H
 
 #include "common.h"
+#include "pg2es_protocol.h"
 #include "request.h"
-
-typedef enum FrameKind
-{
-	FRAME_CHANGE = 1,
-	FRAME_COMMIT = 2,
-	FRAME_TRUNCATE = 3,
-	FRAME_RELATION = 4,
-	FRAME_REQUEST = 5,
-	FRAME_COVERED = 6
-} FrameKind;
-
-/* CHANGE flag bit 0: the frame holds an unversioned (partial update) item */
-#define FRAME_FLAG_UNVERSIONED 1
-/*
- * CHANGE flag bit 1: its partial update follows a key change, so the
- * document it updates was never created: a 404 for it means lost columns
- */
-#define FRAME_FLAG_MISSING_IS_LOSS 2
-/*
- * CHANGE flag bit 2: the payload may run past the message's end; the next
- * messages then hold nothing but the rest of it (FRAME_PARTIAL)
- */
-#define FRAME_FLAG_CONTINUED 4
 
 /* Bulk action of one item, read from its action line. */
 typedef enum ItemAction
@@ -50,8 +29,6 @@ typedef struct FrameItem
 	size_t		len;
 	ItemAction	action;
 } FrameItem;
-
-#define FRAME_MAX_ITEMS 2
 
 /*
  * One decoded frame. Pointers refer to the message bytes: valid as long as

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "log.h"
 #include "sha256.h"
 
@@ -53,7 +54,6 @@ alias_cut(const char *alias, size_t len, size_t limit)
 char *
 generation_index_name(const char *alias, size_t len, unsigned int generation)
 {
-	static const char hex[] = "0123456789abcdef";
 	char		suffix[16];
 	size_t		slen = (size_t) snprintf(suffix, sizeof(suffix), "~g%u", generation);
 	uint8_t		digest[SHA256_DIGEST_LENGTH];
@@ -74,7 +74,7 @@ generation_index_name(const char *alias, size_t len, unsigned int generation)
 		sha256_digest(alias, len, digest);
 		name[n++] = '~';
 		for (i = 0; i < GENERATION_HASH_DIGITS; i++)
-			name[n++] = hex[i % 2 == 0 ? digest[i / 2] >> 4 : digest[i / 2] & 0x0f];
+			name[n++] = hex_digits[i % 2 == 0 ? digest[i / 2] >> 4 : digest[i / 2] & 0x0f];
 	}
 	memcpy(name + n, suffix, slen + 1);
 	return name;

@@ -444,7 +444,7 @@ park_wait(HttpClient *c, const char *q, int64_t now)
 		snprintf(why, sizeof(why), "unknown parameter \"%s\" (lsn, timeout, searchable)\n", value);
 	else if (!query_value(q, "lsn", value, sizeof(value)))
 		snprintf(why, sizeof(why), "lsn is required (an LSN such as 0/16B3748)\n");
-	else if (!cfg_parse_lsn(value, &c->lsn))
+	else if (!lsn_parse(value, &c->lsn))
 		snprintf(why, sizeof(why), "invalid lsn \"%s\" (an LSN such as 0/16B3748)\n", value);
 	else if (query_value(q, "timeout", value, sizeof(value)) &&
 			 ((secs = strtol(value, &end, 10)) < 0 || secs > 86400 || *end || end == value))

@@ -5,11 +5,12 @@
  * The copy: each table (in name order) is split into block ranges of its
  * leaf partitions (chunk.c); --load-jobs ordinary connections, all inside
  * the same imported snapshot, each run
- *	COPY (SELECT pg2es.bulk_item(leaf, row, VERSION, OPTIONS) FROM ONLY leaf
+ *	COPY (SELECT pg2es.bulk_item_parts(leaf, row, VERSION, OPTIONS) FROM ONLY leaf
  *	      WHERE ctid >= '(a,0)' AND ctid < '(b,0)' [AND (row filter)])
  *	TO STDOUT (FORMAT binary)
- * for one range at a time; the bytea payloads, complete bulk items, go to
- * the batcher as they are (copyin.c reads the framing). One table at a time
+ * for one range at a time; the bytea payloads, complete bulk items (or
+ * parts of a large one, put together in a block of its size), go to the
+ * batcher as they are (copyin.c reads the framing and the parts). One table at a time
  * is copied, and its items form one transaction of the acknowledgement
  * bookkeeping (ack.c) whose end "LSN" is the table's ordinal: the confirmed
  * position then says how many tables Elasticsearch holds completely.
@@ -29,6 +30,7 @@
 #include "loadstate.h"
 #include "log.h"
 #include "mapping.h"
+#include "pgconn.h"
 #include "progress.h"
 #include "prune.h"
 #include "repl.h"
@@ -63,6 +65,7 @@ typedef struct LoadJob
 	PGconn	   *conn;
 	JobState	state;
 	CopyIn		ci;
+	ItemParts	parts;			/* the item being read, if in parts */
 	int64_t		heard_us;		/* last bytes (or the COPY's start) */
 } LoadJob;
 
@@ -88,6 +91,7 @@ typedef struct Load
 	size_t	   *order;			/* ack ordinal - 1 -> table index */
 	uint64_t   *rows;			/* per table: items queued */
 	int64_t		now_us;			/* when the rows being read arrived */
+	LoadJob    *reading;		/* the job whose rows are being read */
 	char	   *block;			/* the message being read (PQgetCopyData's),
 								 * until the sync takes it; or NULL */
 	size_t		block_len;
@@ -95,7 +99,6 @@ typedef struct Load
 	Progress	progress;
 	const char *target;			/* online copy (load_copy_into): every item
 								 * goes to this index; NULL = initial load */
-	Buf			retarget;		/* an item rewritten for target */
 	char		err[256];
 } Load;
 
@@ -204,31 +207,22 @@ static bool
 create_snapshot_slot(const Config *cfg, PGconn **repl, bool temporary, char *snapshot,
 					 Lsn *version)
 {
-	const char *keywords[] = {"dbname", "replication", "fallback_application_name", NULL};
-	const char *values[] = {cfg->conninfo, "database", "pg2es", NULL};
-	char		cmd[256];
-	char		options[64];
+	char		name[64];
 	PGresult   *res;
 	bool		good;
 
-	*repl = PQconnectdbParams(keywords, values, 1);
+	*repl = pgconn_open(cfg->conninfo, PGCONN_REPLICATION);
 	if (*repl == NULL || PQstatus(*repl) != CONNECTION_OK)
 	{
 		log_error("could not connect to PostgreSQL for replication: %s",
 				  *repl ? PQerrorMessage(*repl) : "out of memory");
 		return false;
 	}
-	if (temporary)
-		snprintf(cmd, sizeof(cmd), "CREATE_REPLICATION_SLOT \"pg2es_load_%d\" TEMPORARY LOGICAL pg2es %s",
-				 (int) getpid(), PQserverVersion(*repl) >= 150000 ? "(SNAPSHOT 'export')" : "EXPORT_SNAPSHOT");
-	else if (slot_creation_options(*repl, true, options, sizeof(options)))	/* FAILOVER on 17+ */
-		snprintf(cmd, sizeof(cmd), "CREATE_REPLICATION_SLOT \"%s\" LOGICAL pg2es %s", cfg->slot,
-				 options);
-	else
+	snprintf(name, sizeof(name), "pg2es_load_%d", (int) getpid());
+	if ((res = pgconn_create_slot(*repl, temporary ? name : cfg->slot, temporary, true, NULL)) == NULL)
 		return false;
-	res = PQexec(*repl, cmd);
 	good = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 3 &&
-		cfg_parse_lsn(PQgetvalue(res, 0, 1), version) &&
+		lsn_parse(PQgetvalue(res, 0, 1), version) &&
 		strlen(PQgetvalue(res, 0, 2)) < LOAD_SNAPSHOT_NAME_SIZE;
 	if (good)
 		strcpy(snapshot, PQgetvalue(res, 0, 2));
@@ -269,6 +263,7 @@ open_jobs(Load *ld, const char *snapshot)
 			return false;
 		ld->njobs++;
 		copyin_init(&job->ci);
+		itemparts_init(&job->parts);
 		if (!catalog_exec(job->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
 						  PGRES_COMMAND_OK) ||
 			!catalog_exec(job->conn, set, PGRES_COMMAND_OK))
@@ -362,7 +357,7 @@ start_unit(Load *ld, LoadJob *job, const LoadUnit *u, const char *row_filter)
 	bool		good;
 
 	buf_init(&sql);
-	good = buf_printf(&sql, "COPY (SELECT pg2es.bulk_item(%u::regclass, pg2es_row, %llu, %s)"
+	good = buf_printf(&sql, "COPY (SELECT pg2es.bulk_item_parts(%u::regclass, pg2es_row, %llu, %s)"
 					  " FROM ONLY %s pg2es_row", u->leaf, (unsigned long long) ld->version,
 					  ld->optlit, u->leaf_name) &&
 		(u->range.first_block == 0 ||
@@ -382,6 +377,7 @@ start_unit(Load *ld, LoadJob *job, const LoadUnit *u, const char *row_filter)
 	buf_free(&sql);
 	copyin_free(&job->ci);
 	copyin_init(&job->ci);
+	itemparts_free(&job->parts);
 	job->state = JOB_STARTING;
 	job->heard_us = pg2es_now_us();
 	log_debug("copying %s blocks %llu..%s", u->leaf_name, (unsigned long long) u->range.first_block,
@@ -390,71 +386,106 @@ start_unit(Load *ld, LoadJob *job, const LoadUnit *u, const char *row_filter)
 }
 
 /*
- * retarget_item: *data..*len, an item whose action line begins
- * {"index":{"_index":"NAME", rewritten into ld->retarget with ld->target as
- * its index (index names hold no quote or backslash); *data and *len then
- * point there. False (logged) for an item of another shape.
+ * retarget_item: data[0..len), an item whose action line begins
+ * {"index":{"_index":"NAME", rewritten with ld->target as its index (index
+ * names hold no quote or backslash) into a malloc'd block of *out_len
+ * bytes. NULL (logged) for an item of another shape, or out of memory.
  */
-static bool
-retarget_item(Load *ld, const char **data, int32_t *len)
+static char *
+retarget_item(Load *ld, const char *data, size_t len, size_t *out_len)
 {
 	static const char head[] = "{\"index\":{\"_index\":\"";
-	const char *name = *data + sizeof(head) - 1;
-	const char *end = (size_t) *len > sizeof(head) && memcmp(*data, head, sizeof(head) - 1) == 0
-		? memchr(name, '"', (size_t) (*data + *len - name)) : NULL;
+	const size_t head_len = sizeof(head) - 1;
+	const char *end = len > head_len && memcmp(data, head, head_len) == 0
+		? memchr(data + head_len, '"', len - head_len) : NULL;
+	size_t		target_len = strlen(ld->target);
+	char	   *out;
 
 	if (end == NULL)
 	{
-		log_error("unexpected item from pg2es.bulk_item: %.*s", *len > 80 ? 80 : (int) *len, *data);
-		return false;
+		log_error("unexpected item from pg2es.bulk_item_parts: %.*s", len > 80 ? 80 : (int) len, data);
+		return NULL;
 	}
-	buf_reset(&ld->retarget);
-	if (!buf_append(&ld->retarget, head, sizeof(head) - 1) ||
-		!buf_append_str(&ld->retarget, ld->target) ||
-		!buf_append(&ld->retarget, end, (size_t) (*data + *len - end)))
+	*out_len = head_len + target_len + (size_t) (data + len - end);
+	if ((out = malloc(*out_len)) == NULL)
 	{
-		log_error("out of memory");
-		return false;
+		log_error("out of memory for an item of %zu bytes", *out_len);
+		return NULL;
 	}
-	*data = ld->retarget.data;
-	*len = (int32_t) ld->retarget.len;
+	memcpy(out, head, head_len);
+	memcpy(out + head_len, ld->target, target_len);
+	memcpy(out + head_len + target_len, end, (size_t) (data + len - end));
+	return out;
+}
+
+/*
+ * queue_item: hand item[0..len) to the batcher; assembled (or NULL) is the
+ * malloc'd block holding it, which the sync takes or it is freed. An item
+ * inside the message being read is taken with the message: a large one is
+ * never copied, except to change its index (online copy).
+ */
+static bool
+queue_item(Load *ld, const char *item, size_t len, char *assembled)
+{
+	Frame		frame;
+	void	   *block;
+	bool		in_message;
+	SyncStatus	status;
+
+	if (ld->target)
+	{
+		char	   *moved = retarget_item(ld, item, len, &len);
+
+		free(assembled);
+		if (moved == NULL)
+			return false;
+		item = assembled = moved;
+	}
+	memset(&frame, 0, sizeof(frame));
+	frame.kind = FRAME_CHANGE;
+	frame.nitems = 1;
+	frame.items[0].action = ITEM_INDEX;
+	frame.items[0].data = item;
+	frame.items[0].len = len;
+	in_message = !assembled && ld->block && item >= ld->block && item + len <= ld->block + ld->block_len;
+	block = in_message ? ld->block : assembled;
+	status = sync_add_owned_frame(&ld->sync, &frame, &block, ld->now_us);
+	if (in_message)
+		ld->block = block;
+	else
+		free(block);
+	if (status != SYNC_OK)
+		return false;
+	ld->rows[ld->order[ld->committed]]++;
 	return true;
 }
 
 /*
- * on_item: copyin callback: one bulk_item value, a complete item (NULL
- * for a row without a usable key, skipped as decoding skips it).
+ * on_item: copyin callback: one value of pg2es.bulk_item_parts, a
+ * complete item or a part of one.
  */
 static bool
 on_item(void *arg, int fieldno, const char *data, int32_t len)
 {
 	Load	   *ld = arg;
-	Frame		frame;
+	const char *item = NULL;
+	size_t		item_len = 0;
+	char	   *assembled;
 
 	if (data == NULL || len <= 0)
 		return true;
-	if (ld->target && !retarget_item(ld, &data, &len))
-		return false;
-	memset(&frame, 0, sizeof(frame));
-	frame.kind = FRAME_CHANGE;
-	frame.nitems = 1;
-	frame.items[0].data = data;
-	frame.items[0].len = (size_t) len;
-	frame.items[0].action = ITEM_INDEX;
-	/* an item inside the message may be taken with it: a large one is not copied */
-	if (!ld->target && ld->block && data >= ld->block && data + len <= ld->block + ld->block_len)
+	switch (itemparts_feed(&ld->reading->parts, data, (size_t) len, &item, &item_len,
+						   &assembled, ld->err, sizeof(ld->err)))
 	{
-		void	   *block = ld->block;
-		SyncStatus	status = sync_add_owned_frame(&ld->sync, &frame, &block, ld->now_us);
-
-		ld->block = block;
-		if (status != SYNC_OK)
+		case ITEMPARTS_MORE:
+			return true;
+		case ITEMPARTS_ERROR:
+			log_error("unexpected value from pg2es.bulk_item_parts: %s", ld->err);
 			return false;
+		case ITEMPARTS_ITEM:
+			break;
 	}
-	else if (sync_add_frame(&ld->sync, &frame, ld->now_us) != SYNC_OK)
-		return false;
-	ld->rows[ld->order[ld->committed]]++;
-	return true;
+	return queue_item(ld, item, item_len, assembled);
 }
 
 /*
@@ -476,7 +507,8 @@ end_copy(Load *ld, LoadJob *job)
 		}
 		PQclear(res);
 	}
-	if (good && !copyin_finish(&job->ci, ld->err, sizeof(ld->err)))
+	if (good && (!copyin_finish(&job->ci, ld->err, sizeof(ld->err)) ||
+				 !itemparts_finish(&job->parts, ld->err, sizeof(ld->err))))
 	{
 		log_error("copying failed: %s", ld->err);
 		good = false;
@@ -536,6 +568,7 @@ drain_rows(Load *ld, LoadJob *job, size_t *got)
 			return false;
 		}
 		*got += (size_t) r;
+		ld->reading = job;
 		ld->block = data;
 		ld->block_len = (size_t) r;
 		good = copyin_feed(&job->ci, data, (size_t) r, on_item, ld, ld->err, sizeof(ld->err));
@@ -940,6 +973,7 @@ free_load(Load *ld)
 	for (i = 0; i < ld->njobs; i++)
 	{
 		copyin_free(&ld->jobs[i].ci);
+		itemparts_free(&ld->jobs[i].parts);
 		PQfinish(ld->jobs[i].conn);
 	}
 	/* /metrics must not point into the table list any more */
@@ -949,7 +983,6 @@ free_load(Load *ld)
 	free(ld->order);
 	free(ld->rows);
 	free(ld->optlit);
-	buf_free(&ld->retarget);
 	PQfinish(ld->control);
 }
 
@@ -1059,7 +1092,6 @@ load_copy_into(const Config *cfg, Metrics *metrics, unsigned int relid, const ch
 	ld.http = &no_http;
 	ld.stop = stop;
 	ld.target = index;
-	buf_init(&ld.retarget);
 	if ((ld.control = catalog_connect(cfg)) != NULL &&
 		catalog_tables(ld.control, cfg, NULL, 0, &ld.tables) &&
 		(ld.optlit = catalog_options_literal(ld.control, cfg)) != NULL &&

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
+
 static LogFormat log_format = LOG_FORMAT_TEXT;
 static LogLevel log_min_level = LOG_LEVEL_INFO;
 static bool partial_line = false;	/* stderr holds an unfinished line */
@@ -35,14 +37,14 @@ log_configure(LogFormat format, LogLevel min_level)
 static void
 format_timestamp(char *out, size_t outlen)
 {
-	struct timespec ts;
+	int64_t		us = pg2es_wall_us();
+	time_t		secs = (time_t) (us / 1000000);
 	struct tm	tm;
 	size_t		n;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	gmtime_r(&secs, &tm);
 	n = strftime(out, outlen, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, outlen - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	snprintf(out + n, outlen - n, ".%03dZ", (int) (us % 1000000 / 1000));
 }
 
 /*
@@ -51,18 +53,15 @@ format_timestamp(char *out, size_t outlen)
 static void
 write_json_string(FILE *f, const char *s)
 {
+	char		esc[7];
+	size_t		n;
+
 	for (; *s; s++)
 	{
-		unsigned char c = (unsigned char) *s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
+		if ((n = json_escape_byte((unsigned char) *s, esc)) > 0)
+			fwrite(esc, 1, n, f);
 		else
-			fputc(c, f);
+			fputc(*s, f);
 	}
 }
 

@@ -12,6 +12,7 @@
 
 #include "generation.h"
 #include "log.h"
+#include "pgconn.h"
 
 /*
  * mapping_query: the query for table t's mapping (jsonb_pretty'd when
@@ -68,10 +69,8 @@ table_mapping(PGconn *conn, const char *optlit, const CatalogTable *t, bool pret
 	}
 	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-		bool		gone = PQstatus(conn) != CONNECTION_OK || state == NULL ||
-			strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
+		bool		gone = PQstatus(conn) != CONNECTION_OK ||
+			pgconn_error_of(res) == PGCONN_ERR_CONNECTION;
 
 		if (lost)
 			*lost = gone;
@@ -129,17 +128,20 @@ raised_fields_limit(const char *mapping, long *fields)
  * (>= 1) of alias[0..alias_len), the index of table, for the derived
  * mapping (JSON text): {"settings":..., "aliases":..., "mappings":...},
  * the mapping with its _meta.pg2es (generation.h), the total-fields limit
- * raised_fields_limit() asks for (said in the log), and with with_alias
- * the alias as its write index. Returns false when out of memory or when
- * mapping is not a JSON object.
+ * raised_fields_limit() asks for (said in the log), the settings given
+ * (a JSON object as text, e.g. {"index.gc_deletes":"30d"}; NULL = none),
+ * and with with_alias the alias as its write index. Returns false when
+ * out of memory or when mapping or settings is not a JSON object.
  */
 bool
 mapping_create_body(Buf *body, const char *mapping, const char *table, const char *alias,
-					size_t alias_len, unsigned int generation, bool with_alias)
+					size_t alias_len, unsigned int generation, bool with_alias,
+					const char *settings)
 {
 	char	   *name = strndup(alias, alias_len);
 	char	   *meta = name ? generation_mapping_with_meta(mapping, table, name, generation) : NULL;
 	json_t	   *root = json_object();
+	json_t	   *set = settings ? json_loads(settings, 0, NULL) : json_object();
 	char	   *text = NULL;
 	long		fields;
 	long		limit = raised_fields_limit(mapping, &fields);
@@ -149,15 +151,16 @@ mapping_create_body(Buf *body, const char *mapping, const char *table, const cha
 		log_info("index \"%s\" is created with index.mapping.total_fields.limit %ld: "
 				 "its table's mapping has %ld fields, more than the default limit of %d",
 				 name ? name : "", limit, fields, DEFAULT_TOTAL_FIELDS_LIMIT);
-	good = meta && root &&
-		(limit == 0 || json_object_set_new(root, "settings", json_pack("{s:I}",
-										   "index.mapping.total_fields.limit",
-										   (json_int_t) limit)) == 0) &&
+	good = meta && root && json_is_object(set) &&
+		(limit == 0 || json_object_set_new(set, "index.mapping.total_fields.limit",
+										   json_integer((json_int_t) limit)) == 0) &&
+		(json_object_size(set) == 0 || json_object_set(root, "settings", set) == 0) &&
 		(!with_alias || json_object_set_new(root, "aliases", json_pack("{s:{s:b}}", name,
 										   "is_write_index", 1)) == 0) &&
 		json_object_set_new(root, "mappings", json_loads(meta, 0, NULL)) == 0 &&
 		(text = json_dumps(root, JSON_COMPACT)) != NULL && buf_append_str(body, text);
 	free(text);
+	json_decref(set);
 	json_decref(root);
 	free(meta);
 	free(name);
@@ -241,7 +244,7 @@ create_generation(PGconn *conn, const char *optlit, EsCall *call, const CatalogT
 
 	buf_init(&body);
 	if (mapping && path &&
-		mapping_create_body(&body, mapping, t->name, t->index, strlen(t->index), 1, true))
+		mapping_create_body(&body, mapping, t->name, t->index, strlen(t->index), 1, true, NULL))
 	{
 		status = escall(call, "PUT", path, body.data, body.len, &resp);
 		outcome = mapping_create_outcome(status, resp ? resp->data : NULL, resp ? resp->len : 0);
@@ -390,7 +393,7 @@ print_create_request(PGconn *conn, const char *optlit, const CatalogTable *t)
 
 	buf_init(&compact);
 	if (mapping && index &&
-		mapping_create_body(&compact, mapping, t->name, t->index, strlen(t->index), 1, true) &&
+		mapping_create_body(&compact, mapping, t->name, t->index, strlen(t->index), 1, true, NULL) &&
 		(body = json_loadb(compact.data, compact.len, 0, NULL)) != NULL &&
 		(pretty = json_dumps(body, JSON_INDENT(4))) != NULL)
 		printf("# table %s, alias \"%s\"\nPUT /%s\n%s\n\n", t->name, t->index, index, pretty);
@@ -575,7 +578,7 @@ mapping_for_relation(MappingCache *mc, uint64_t relid, const char *index, size_t
 	t.relid = (unsigned int) relid;
 	t.name = name;
 	mapping = derive_mapping(mc, &t, &lost, &owner);
-	if (mapping && owner && mapping_create_body(body, mapping, owner, index, len, 1, true))
+	if (mapping && owner && mapping_create_body(body, mapping, owner, index, len, 1, true, NULL))
 	{
 		free(owner);
 		free(mapping);
@@ -597,29 +600,25 @@ mapping_for_relation(MappingCache *mc, uint64_t relid, const char *index, size_t
 /*
  * mapping_create_generation: PUT /INDEX for table t's mapping derived now,
  * carrying _meta.pg2es (generation.h; t->index is the alias) and the
- * settings given (a JSON object's members, e.g. "index.gc_deletes":"30d";
- * may be empty), waited for. An index of that name existing already is an
- * error: the caller removes its own leftovers first. Returns false
- * (logged).
+ * settings given (a JSON object as text, e.g. {"index.gc_deletes":"30d"};
+ * NULL = none), without the alias (the caller moves it), waited for. An
+ * index of that name existing already is an error: the caller removes its
+ * own leftovers first. Returns false (logged).
  */
 bool
 mapping_create_generation(PGconn *conn, const char *optlit, EsCall *call, const CatalogTable *t,
 						  const char *index, unsigned int generation, const char *settings)
 {
 	char	   *text = table_mapping(conn, optlit, t, false, NULL, NULL);
-	char	   *mapping = text ? generation_mapping_with_meta(text, t->name, t->index, generation) : NULL;
 	char	   *path = es_index_path(&call->es, index, "");
-	long		fields;
-	long		limit = text ? raised_fields_limit(text, &fields) : 0;
 	Buf			body;
 	const Buf  *resp = NULL;
 	long		status = 0;
 
 	buf_init(&body);
-	if (mapping && path && buf_printf(&body, "{\"settings\":{%s", settings) &&
-		(limit == 0 || buf_printf(&body, "%s\"index.mapping.total_fields.limit\":%ld",
-								  *settings ? "," : "", limit)) &&
-		buf_printf(&body, "},\"mappings\":%s}", mapping))
+	if (text && path &&
+		mapping_create_body(&body, text, t->name, t->index, strlen(t->index), generation, false,
+							settings))
 		status = escall(call, "PUT", path, body.data, body.len, &resp);
 	if (status == 200)
 		log_info("created index \"%s\" with the mapping of table %s", index, t->name);
@@ -630,7 +629,6 @@ mapping_create_generation(PGconn *conn, const char *optlit, EsCall *call, const 
 		log_error("could not create index \"%s\"", index);
 	buf_free(&body);
 	free(path);
-	free(mapping);
 	free(text);
 	return status == 200;
 }

@@ -65,7 +65,7 @@ extern MappingOutcome mapping_create_outcome(long status, const char *body, size
 extern PG2ES_MUSTCHECK bool mapping_create_body(Buf *body, const char *mapping,
 												const char *table, const char *alias,
 												size_t alias_len, unsigned int generation,
-												bool with_alias);
+												bool with_alias, const char *settings);
 extern PG2ES_MUSTCHECK bool mapping_ensure_indexes(PGconn *conn, const Config *cfg,
 												   EsCall *call, const CatalogTables *tables,
 												   MappingCache *seen);

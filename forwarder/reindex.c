@@ -267,7 +267,7 @@ wal_mark(Worker *w, Lsn *lsn)
 	res = param_exec(w, "SELECT pg_current_wal_insert_lsn()", 0, NULL, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return false;
-	if (!cfg_parse_lsn(PQgetvalue(res, 0, 0), lsn))
+	if (!lsn_parse(PQgetvalue(res, 0, 0), lsn))
 		snprintf(w->error, sizeof(w->error), "unexpected WAL position %s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return *lsn != 0;
@@ -453,7 +453,7 @@ begin_request(Worker *w)
 	else if (good)
 		good = (target = generation_name(w, gen)) != NULL && delete_index(w, target) &&
 			mapping_create_generation(w->conn, w->optlit, &w->call, w->table, target, gen,
-									  REINDEX_GC_DELETES);
+									  "{" REINDEX_GC_DELETES "}");
 	/* the request owns it from now on: a failure deletes it */
 	if (target)
 	{
@@ -583,7 +583,7 @@ compare_once(Worker *w, int *result, VerifyCounts *counts)
 	/* this statement takes the snapshot: every commit it sees is below */
 	if ((res = param_exec(w, "SELECT pg_current_wal_insert_lsn()", 0, NULL, PGRES_TUPLES_OK)))
 	{
-		if (cfg_parse_lsn(PQgetvalue(res, 0, 0), &seen))
+		if (lsn_parse(PQgetvalue(res, 0, 0), &seen))
 			r = verify_index(w->conn, &w->call, w->cfg, w->optlit, w->table, w->rq.target, seen,
 							 counts);
 		PQclear(res);

@@ -7,16 +7,13 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "buf.h"
 #include "log.h"
+#include "pg2es_protocol.h"
+#include "pgconn.h"
 #include "slot.h"
-
-/* seconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC) */
-#define PG_EPOCH_OFFSET_SECS INT64_C(946684800)
 
 /*
  * repl_init: remember the options (borrowed; they must outlive the Repl).
@@ -51,62 +48,14 @@ note_failure(Repl *repl, const char *fmt,...)
 }
 
 /*
- * read_be64: the big-endian 64-bit integer at p.
- */
-static uint64_t
-read_be64(const char *p)
-{
-	uint64_t	v = 0;
-	int			i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | (unsigned char) p[i];
-	return v;
-}
-
-/*
- * write_be64: store v big-endian at p.
- */
-static void
-write_be64(char *p, uint64_t v)
-{
-	int			i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (char) (v & 0xff);
-}
-
-/*
- * append_quoted: append text to cmd wrapped in quote, with the quote
- * character doubled (the replication grammar's identifiers and literals).
- */
-static bool
-append_quoted(Buf *cmd, const char *text, char quote)
-{
-	if (!buf_append(cmd, &quote, 1))
-		return false;
-	for (; *text; text++)
-		if ((*text == quote && !buf_append(cmd, &quote, 1)) || !buf_append(cmd, text, 1))
-			return false;
-	return buf_append(cmd, &quote, 1);
-}
-
-/*
- * status_of_error: whether a failed command is worth retrying, from its
- * SQLSTATE: connection trouble (08), operator intervention such as a
- * shutdown (57), resources (53), the slot being in use by another process
- * (55006) and system errors (58) pass; anything else is a setting to fix.
+ * status_of_error: whether a command that failed with err is worth
+ * retrying: connection trouble and what passes by itself (pgconn_error_of)
+ * are; anything else is a setting to fix.
  */
 static ReplStatus
-status_of_error(const PGresult *res)
+status_of_error(PgconnError err)
 {
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-
-	if (state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
-		strncmp(state, "53", 2) == 0 || strncmp(state, "58", 2) == 0 ||
-		strcmp(state, "55006") == 0)
-		return REPL_RETRY;
-	return REPL_FATAL;
+	return err == PGCONN_ERR_CONNECTION || err == PGCONN_ERR_TRANSIENT ? REPL_RETRY : REPL_FATAL;
 }
 
 /*
@@ -138,27 +87,20 @@ repl_explain_refusal(PGconn *conn, const char *message)
 }
 
 /*
- * run_command: execute a replication command expecting status expect.
- * Returns REPL_OK, or logs the server's message and classifies it.
+ * check_result: whether res, the result of the replication command what,
+ * has status expect. Returns REPL_OK, or logs the server's message and
+ * classifies it. Clears res.
  */
 static ReplStatus
-run_command(Repl *repl, const char *command, ExecStatusType expect, const char *what)
+check_result(Repl *repl, PGresult *res, ExecStatusType expect, const char *what)
 {
-	PGresult   *res = PQexec(repl->conn, command);
 	ReplStatus	status = REPL_OK;
 
 	if (PQresultStatus(res) != expect)
 	{
 		const char *message = PQresultErrorMessage(res);
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
-		/* --create-slot means "if missing" */
-		if (state && strcmp(state, "42710") == 0 && strstr(command, "CREATE_REPLICATION_SLOT"))
-		{
-			PQclear(res);
-			return REPL_OK;
-		}
-		status = status_of_error(res);
+		status = status_of_error(pgconn_error_of(res));
 		note_failure(repl, "%s failed: %s", what, *message ? message : PQerrorMessage(repl->conn));
 		if (status == REPL_FATAL)
 			repl_explain_refusal(repl->conn, message);
@@ -174,23 +116,17 @@ run_command(Repl *repl, const char *command, ExecStatusType expect, const char *
 static ReplStatus
 identify_system(Repl *repl, uint32_t *timeline)
 {
-	PGresult   *res = PQexec(repl->conn, "IDENTIFY_SYSTEM");
-	ReplStatus	status = REPL_OK;
+	PgconnError err = pgconn_identify_system(repl->conn, timeline);
 
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-	{
-		status = status_of_error(res);
-		note_failure(repl, "IDENTIFY_SYSTEM failed: %s", PQerrorMessage(repl->conn));
-	}
-	else if (PQntuples(res) != 1 || PQnfields(res) < 4 || PQgetisnull(res, 0, 3))
+	if (err == PGCONN_OK)
+		return REPL_OK;
+	if (err == PGCONN_ERR_ANSWER)
 	{
 		log_error("IDENTIFY_SYSTEM returned an unexpected result; is -d a database connection?");
-		status = REPL_FATAL;
+		return REPL_FATAL;
 	}
-	else
-		*timeline = (uint32_t) strtoul(PQgetvalue(res, 0, 1), NULL, 10);
-	PQclear(res);
-	return status;
+	note_failure(repl, "IDENTIFY_SYSTEM failed: %s", PQerrorMessage(repl->conn));
+	return status_of_error(err);
 }
 
 /*
@@ -208,28 +144,6 @@ slot_lost(Repl *repl, const char *fmt,...)
 	vsnprintf(repl->lost_reason, sizeof(repl->lost_reason), fmt, ap);
 	va_end(ap);
 	return REPL_SLOT_LOST;
-}
-
-/*
- * history_switchpoint: in the text of a timeline history file, the
- * position where timeline tli ended (lines "tli<TAB>X/X<TAB>reason").
- * Returns false when tli is not in it.
- */
-static bool
-history_switchpoint(const char *history, uint32_t tli, Lsn *switchpoint)
-{
-	const char *line;
-	unsigned int line_tli;
-	unsigned int hi;
-	unsigned int lo;
-
-	for (line = history; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
-		if (sscanf(line, "%u %X/%X", &line_tli, &hi, &lo) == 3 && line_tli == tli)
-		{
-			*switchpoint = ((Lsn) hi << 32) | lo;
-			return true;
-		}
-	return false;
 }
 
 /*
@@ -254,13 +168,13 @@ check_timeline(Repl *repl, uint32_t timeline, Lsn start)
 	res = PQexec(repl->conn, cmd);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) != 2)
 	{
-		ReplStatus	status = status_of_error(res);
+		ReplStatus	status = status_of_error(pgconn_error_of(res));
 
 		note_failure(repl, "TIMELINE_HISTORY failed: %s", PQerrorMessage(repl->conn));
 		PQclear(res);
 		return status;
 	}
-	found = history_switchpoint(PQgetvalue(res, 0, 1), repl->timeline, &switchpoint);
+	found = pgconn_history_switchpoint(PQgetvalue(res, 0, 1), repl->timeline, &switchpoint);
 	PQclear(res);
 	if (!found)
 		return slot_lost(repl, "the server's timeline %u does not descend from timeline %u,"
@@ -316,46 +230,40 @@ check_slot(Repl *repl, bool *create)
 
 /*
  * create_slot: create the slot without a snapshot (no initial load), with
- * FAILOVER where the server supports it (slot.c).
+ * FAILOVER where the server supports it (pgconn_create_slot).
  */
 static ReplStatus
 create_slot(Repl *repl)
 {
-	char		options[64];
-	Buf			cmd;
-	ReplStatus	status = REPL_RETRY;
+	bool		failover = false;
+	PGresult   *res = pgconn_create_slot(repl->conn, repl->opt.slot, false, false, &failover);
+	ReplStatus	status;
 
-	if (!slot_creation_options(repl->conn, false, options, sizeof(options)))
+	if (res == NULL)
 		return REPL_RETRY;
-	buf_init(&cmd);
-	if (buf_append_str(&cmd, "CREATE_REPLICATION_SLOT ") &&
-		append_quoted(&cmd, repl->opt.slot, '"') &&
-		buf_printf(&cmd, " LOGICAL pg2es %s", options))
-		status = run_command(repl, cmd.data, PGRES_TUPLES_OK, "creating the replication slot");
-	buf_free(&cmd);
+	/* --create-slot means "if missing": it is there now */
+	if (pgconn_sqlstate_is(res, "42710"))
+	{
+		PQclear(res);
+		return REPL_OK;
+	}
+	status = check_result(repl, res, PGRES_TUPLES_OK, "creating the replication slot");
 	if (status == REPL_OK)
 		log_info("created replication slot \"%s\"%s", repl->opt.slot,
-				 strstr(options, "FAILOVER") ? " for failover" : "");
+				 failover ? " for failover" : "");
 	return status;
 }
 
 /*
  * open_connection: connect with replication=database added to the -d
- * string, as pg_recvlogical does; the PG* variables and .pgpass apply.
- *
- * The timeouts come first so that the -d string can override them: a
- * connection attempt gives up after 10 s, and TCP keepalives notice a
- * silently dead network within about a minute instead of hours.
+ * settings, as pg_recvlogical does (pgconn_open).
  */
 static ReplStatus
 open_connection(Repl *repl)
 {
-	const char *keywords[] = {"connect_timeout", "keepalives_idle", "keepalives_interval",
-		"keepalives_count", "dbname", "replication", "fallback_application_name", NULL};
-	const char *values[] = {"10", "30", "10", "3", repl->opt.conninfo, "database", "pg2es", NULL};
 	const char *message;
 
-	repl->conn = PQconnectdbParams(keywords, values, 1);
+	repl->conn = pgconn_open(repl->opt.conninfo, PGCONN_REPLICATION);
 	if (repl->conn == NULL)
 	{
 		log_error("could not connect to PostgreSQL: out of memory");
@@ -383,16 +291,18 @@ build_start_command(Repl *repl, Lsn start, Buf *cmd)
 	size_t		i;
 
 	if (!buf_append_str(cmd, "START_REPLICATION SLOT ") ||
-		!append_quoted(cmd, repl->opt.slot, '"') ||
-		!buf_printf(cmd, " LOGICAL " LSN_FORMAT " (\"framing\" 'msgpack'", LSN_ARGS(start)))
+		!pgconn_append_quoted(cmd, repl->opt.slot, '"') ||
+		!buf_printf(cmd, " LOGICAL " LSN_FORMAT " (\"" FRAMING_OPTION "\" '" FRAMING_MSGPACK "'",
+						LSN_ARGS(start)))
 		return false;
 	for (i = 0; i < repl->opt.nopts; i++)
 	{
 		if (!buf_append_str(cmd, ", ") ||
-			!append_quoted(cmd, repl->opt.opt_names[i], '"'))
+			!pgconn_append_quoted(cmd, repl->opt.opt_names[i], '"'))
 			return false;
 		if (repl->opt.opt_values[i] &&
-			(!buf_append_str(cmd, " ") || !append_quoted(cmd, repl->opt.opt_values[i], '\'')))
+			(!buf_append_str(cmd, " ") ||
+			 !pgconn_append_quoted(cmd, repl->opt.opt_values[i], '\'')))
 			return false;
 	}
 	return buf_append_str(cmd, ")");
@@ -432,7 +342,7 @@ repl_connect(Repl *repl, Lsn start)
 		status = create_slot(repl);
 	if (status == REPL_OK)
 		status = build_start_command(repl, start, &cmd)
-			? run_command(repl, cmd.data, PGRES_COPY_BOTH, "START_REPLICATION")
+			? check_result(repl, PQexec(repl->conn, cmd.data), PGRES_COPY_BOTH, "START_REPLICATION")
 			: REPL_RETRY;
 	buf_free(&cmd);
 	if (status != REPL_OK)
@@ -551,8 +461,7 @@ repl_read(Repl *repl, ReplMsg *msg)
 	if (r == -1)
 	{
 		PGresult   *res = PQgetResult(repl->conn);
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		bool		setting = state && (strncmp(state, "22", 2) == 0 || strncmp(state, "42", 2) == 0);
+		bool		setting = pgconn_error_of(res) == PGCONN_ERR_REQUEST;
 
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			log_error("replication stream ended: %s", PQresultErrorMessage(res));
@@ -592,11 +501,8 @@ ReplStatus
 repl_send_feedback(Repl *repl, Lsn written, Lsn flushed, bool reply_requested)
 {
 	char		msg[1 + 8 + 8 + 8 + 8 + 1];
-	struct timespec ts;
-	int64_t		now;
+	int64_t		now = pg2es_pg_timestamp(pg2es_wall_us());
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = ((int64_t) ts.tv_sec - PG_EPOCH_OFFSET_SECS) * 1000000 + ts.tv_nsec / 1000;
 	msg[0] = 'r';
 	write_be64(msg + 1, written);
 	write_be64(msg + 9, flushed);

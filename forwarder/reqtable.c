@@ -19,9 +19,9 @@
 #include "buf.h"
 #include "catalog.h"
 #include "log.h"
+#include "pgconn.h"
 
 static PGresult *query(PGconn *conn, const char *sql, int n, const char *const *params);
-static bool sqlstate_is(const PGresult *res, const char *state);
 static char *recorded_options(PGconn *conn, const char *slot);
 static bool resolve_table(PGconn *conn, const Config *cfg, const char *options,
 						  const char *table, char *relid, size_t relid_len, Buf *name);
@@ -34,15 +34,6 @@ static PGresult *
 query(PGconn *conn, const char *sql, int n, const char *const *params)
 {
 	return PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-}
-
-/* sqlstate_is: whether res failed with SQLSTATE state. */
-static bool
-sqlstate_is(const PGresult *res, const char *state)
-{
-	const char *got = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-	return got != NULL && strcmp(got, state) == 0;
 }
 
 /*
@@ -75,10 +66,10 @@ reqtable_record_options(PGconn *conn, const Config *cfg)
 		return false;
 	}
 	res = query(conn, sql.data, 1, params);
-	if (sqlstate_is(res, "42P01"))
+	if (pgconn_sqlstate_is(res, "42P01"))
 		log_warning("table pg2es.slot_options does not exist (extension pg2es older than 1.1): pg2es reindex cannot be used for slot \"%s\" until ALTER EXTENSION pg2es UPDATE",
 					cfg->slot);
-	else if (PQresultStatus(res) != PGRES_COMMAND_OK && !sqlstate_is(res, "25006"))
+	else if (PQresultStatus(res) != PGRES_COMMAND_OK && !pgconn_sqlstate_is(res, "25006"))
 		log_warning("could not record the plugin options of slot \"%s\" in pg2es.slot_options, which pg2es reindex checks tables against: %s",
 					cfg->slot, PQerrorMessage(conn));
 	PQclear(res);
@@ -104,7 +95,7 @@ recorded_options(PGconn *conn, const char *slot)
 							1, params);
 	char	   *options = NULL;
 
-	if (sqlstate_is(res, "42P01"))
+	if (pgconn_sqlstate_is(res, "42P01"))
 		log_error("table pg2es.slot_options does not exist: the database needs extension pg2es 1.1 or later (CREATE EXTENSION pg2es, or ALTER EXTENSION pg2es UPDATE)");
 	else if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 		log_error("could not read the options of slot \"%s\": %s", slot, PQerrorMessage(conn));
@@ -190,7 +181,7 @@ insert_request(PGconn *conn, const Config *cfg, const char *relid, const char *n
 		PQclear(res);
 		res = query(conn, "INSERT INTO pg2es.requests (slot_name, relid, kind, table_name, keep_old)"
 					" VALUES ($1, $2, $3, $4, $5) RETURNING id", 5, params);
-		if (sqlstate_is(res, "23505"))
+		if (pgconn_sqlstate_is(res, "23505"))
 			log_error("a request of %s was made at the same time: see pg2es.requests", name);
 		else if (PQresultStatus(res) != PGRES_TUPLES_OK)
 			log_error("could not request the %s of %s: %s", kind, name, PQerrorMessage(conn));

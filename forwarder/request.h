@@ -1,17 +1,15 @@
 /*
  * request.h
  *		A request of pg2es.requests as the stream delivers it (the REQUEST
- *		frame, docs/design.md "Framed mode"), and the hook the forwarder
+ *		frame of protocol/pg2es_protocol.h), and the hook the forwarder
  *		acts on it through.
  *
  * `pg2es reindex` inserts a row into pg2es.requests; the forwarder updates
  * its state as it goes. The decoder turns every INSERT or UPDATE of a row
- * of this slot into a REQUEST frame in that transaction, before its COMMIT
- * frame, so a request reaches the forwarder in stream order: every commit
- * after the frame of a reindex row in state copying or switching (with its
- * target_index) is dual-written by the decoder: each CHANGE frame for the
- * table is followed by a second one, same flags, whose items are the same
- * but for `_index` = target_index; its TRUNCATE frames name both indexes.
+ * of this slot into a REQUEST frame in that transaction, so a request
+ * reaches the forwarder in stream order, and the commits after a reindex
+ * row's copying or switching frame are dual-written (the protocol header
+ * says how).
  */
 #ifndef PG2ES_REQUEST_H
 #define PG2ES_REQUEST_H
@@ -20,14 +18,14 @@
 
 struct Sync;
 
-/* pg2es.requests.kind */
+/* pg2es.requests.kind, in the order of FRAME_REQUEST_KINDS */
 typedef enum RequestKind
 {
 	REQUEST_REINDEX,			/* a new generation, then the alias switch */
 	REQUEST_BACKFILL			/* a copy into the current index */
 } RequestKind;
 
-/* pg2es.requests.state */
+/* pg2es.requests.state, in the order of FRAME_REQUEST_STATES */
 typedef enum RequestState
 {
 	REQUEST_REQUESTED,

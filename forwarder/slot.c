@@ -1,7 +1,6 @@
 /*
  * slot.c
- *		The replication slot's state, creation options, loss and retained
- *		WAL (see slot.h).
+ *		The replication slot's state, loss and retained WAL (see slot.h).
  */
 #include "slot.h"
 
@@ -13,6 +12,7 @@
 #include "buf.h"
 #include "catalog.h"
 #include "log.h"
+#include "pgconn.h"
 
 /* how often the monitor reads pg_replication_slots while streaming */
 #define SLOT_MONITOR_INTERVAL_US (10 * 1000000)
@@ -25,7 +25,6 @@ static bool lost_reported = false;
 static bool build_inspect_query(PGconn *conn, const char *slot, Buf *sql);
 static int64_t int_or_unknown(const PGresult *res, int col);
 static void read_slot_row(const PGresult *res, SlotInfo *info);
-static bool query_in_recovery(PGconn *conn, bool *in_recovery);
 static bool slot_in_load_state(PGconn *control, const char *slot, bool *known);
 static void monitor_connect(SlotMonitor *mon, int64_t now);
 static bool monitor_connected(SlotMonitor *mon, int64_t now);
@@ -136,50 +135,6 @@ slot_inspect(PGconn *conn, const char *slot, SlotInfo *info)
 }
 
 /*
- * query_in_recovery: whether the server of conn is a standby.
- */
-static bool
-query_in_recovery(PGconn *conn, bool *in_recovery)
-{
-	PGresult   *res = PQexec(conn, "SELECT pg_is_in_recovery()");
-	bool		good = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-
-	if (good)
-		*in_recovery = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	else
-		log_error("could not ask PostgreSQL whether it is a standby: %s", PQerrorMessage(conn));
-	PQclear(res);
-	return good;
-}
-
-/*
- * slot_creation_options: the options after "CREATE_REPLICATION_SLOT name
- * LOGICAL pg2es" for the server of the replication connection conn, into
- * out: an exported snapshot or none, and on PostgreSQL 17+ primaries
- * FAILOVER, so that standbys with sync_replication_slots keep a copy that
- * a promotion makes usable (a standby refuses FAILOVER for a slot created
- * on itself: it has no standby of its own to sync to). 13 and 14 know only
- * the old keywords. Returns false (logged) when the server cannot be asked.
- */
-bool
-slot_creation_options(PGconn *conn, bool export_snapshot, char *out, size_t size)
-{
-	bool		in_recovery = false;
-	int			version = PQserverVersion(conn);
-
-	if (version < 150000)
-	{
-		snprintf(out, size, "%s", export_snapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT");
-		return true;
-	}
-	if (version >= 170000 && !query_in_recovery(conn, &in_recovery))
-		return false;
-	snprintf(out, size, "(SNAPSHOT '%s'%s)", export_snapshot ? "export" : "nothing",
-			 version >= 170000 && !in_recovery ? ", FAILOVER true" : "");
-	return true;
-}
-
-/*
  * slot_drop: drop the (inactive) slot on conn, an ordinary or replication
  * connection. Returns false (logged).
  */
@@ -277,7 +232,7 @@ slot_check_load_possible(PGconn *control)
 {
 	bool		in_recovery = false;
 
-	if (!query_in_recovery(control, &in_recovery))
+	if (!pgconn_in_recovery(control, &in_recovery))
 		return false;
 	if (in_recovery)
 		log_error("an initial load cannot run on a standby: it records its progress in"
@@ -355,10 +310,7 @@ slot_monitor_init(SlotMonitor *mon, const Config *cfg)
 static void
 monitor_connect(SlotMonitor *mon, int64_t now)
 {
-	const char *keywords[] = {"dbname", "fallback_application_name", NULL};
-	const char *values[] = {mon->cfg->conninfo, "pg2es", NULL};
-
-	mon->conn = PQconnectStartParams(keywords, values, 1);
+	mon->conn = pgconn_open(mon->cfg->conninfo, PGCONN_NONBLOCKING);
 	if (mon->conn == NULL || PQstatus(mon->conn) == CONNECTION_BAD)
 	{
 		log_debug("slot monitor: could not connect: %s",

@@ -2,10 +2,10 @@
  * slot.h
  *		What PostgreSQL says about the forwarder's replication slot, and
  *		what follows from it: whether it can still be streamed (a slot lost
- *		at a failover or invalidated by max_slot_wal_keep_size cannot), how
- *		it is created on this server (FAILOVER on PostgreSQL 17+ primaries),
- *		and how close its retained WAL is to the invalidation limit (the
- *		monitor, polled by the streaming loop, feeding /metrics).
+ *		at a failover or invalidated by max_slot_wal_keep_size cannot), and
+ *		how close its retained WAL is to the invalidation limit (the
+ *		monitor, polled by the streaming loop, feeding /metrics). It is
+ *		created by pgconn_create_slot (FAILOVER on PostgreSQL 17+ primaries).
  *
  * A slot is lost when it no longer exists on the server the forwarder
  * reaches although it did (streamed before in this process, or rows in
@@ -59,8 +59,6 @@ typedef struct SlotMonitor
 } SlotMonitor;
 
 extern PG2ES_MUSTCHECK bool slot_inspect(PGconn *conn, const char *slot, SlotInfo *info);
-extern PG2ES_MUSTCHECK bool slot_creation_options(PGconn *conn, bool export_snapshot,
-												  char *out, size_t size);
 extern PG2ES_MUSTCHECK bool slot_drop(PGconn *conn, const char *slot);
 extern PG2ES_MUSTCHECK bool slot_check_missing(PGconn *control, const Config *cfg,
 												 Metrics *metrics, bool *lost);

@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bulkresp.h"
 #include "catalog.h"
@@ -69,18 +68,6 @@ backoff_us(uint32_t attempts)
 }
 
 /*
- * wall_us: wall clock in microseconds since the Unix epoch.
- */
-static int64_t
-wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/*
  * sync_init: set up the pipeline for cfg (borrowed; must outlive it).
  * Returns false (logged) when the HTTP client or memory fails.
  */
@@ -95,7 +82,7 @@ sync_init(Sync *sync, const Config *cfg, Metrics *metrics)
 	ack_init(&sync->ack, 0);
 	es_options_from_config(&opt, cfg);
 	opt.gzip = cfg->es_gzip;
-	srand((unsigned int) wall_us());
+	srand((unsigned int) pg2es_wall_us());
 
 	/*
 	 * Batch bodies are large and short-lived (bulk.c reserves each whole).
@@ -274,7 +261,7 @@ note_confirmed(Sync *sync)
 	if (ack_idle(&sync->ack))
 		sync->metrics->lag_seconds = 0;
 	else if (oldest > 0)
-		sync->metrics->lag_seconds = (double) (wall_us() - oldest) / 1e6;
+		sync->metrics->lag_seconds = (double) (pg2es_wall_us() - oldest) / 1e6;
 }
 
 /*

@@ -128,29 +128,6 @@ free_ids(IdList *list)
 }
 
 /*
- * append_json_string: text[0..len) as a JSON string.
- */
-static bool
-append_json_string(Buf *out, const char *text, size_t len)
-{
-	size_t		i;
-	bool		good = buf_append(out, "\"", 1);
-
-	for (i = 0; good && i < len; i++)
-	{
-		unsigned char c = (unsigned char) text[i];
-
-		if (c == '"' || c == '\\')
-			good = buf_append(out, "\\", 1) && buf_append(out, &text[i], 1);
-		else if (c < 0x20)
-			good = buf_printf(out, "\\u%04x", c);
-		else
-			good = buf_append(out, &text[i], 1);
-	}
-	return good && buf_append(out, "\"", 1);
-}
-
-/*
  * json_count: the "count" of a _count answer; -1 when absent.
  */
 static long long
@@ -425,7 +402,7 @@ check_batch(Verify *v, const PGresult *rows)
 		v->rows++;
 		rowmap[nids] = i;
 		good = (nids++ == 0 || buf_append(&v->body, ",", 1)) &&
-			append_json_string(&v->body, PQgetvalue(rows, i, 0), (size_t) PQgetlength(rows, i, 0)) &&
+			buf_append_json_string(&v->body, PQgetvalue(rows, i, 0), (size_t) PQgetlength(rows, i, 0)) &&
 			(v->index_exists || judge_row(v, rows, i, NULL, 0));
 	}
 	good = good && buf_append_str(&v->body, "]}");
@@ -567,7 +544,7 @@ clear_scroll(Verify *v, const char *scroll_id)
 
 	buf_reset(&v->body);
 	if (buf_append_str(&v->body, "{\"scroll_id\":") &&
-		append_json_string(&v->body, scroll_id, strlen(scroll_id)) &&
+		buf_append_json_string(&v->body, scroll_id, strlen(scroll_id)) &&
 		buf_append_str(&v->body, "}"))
 		(void) escall(v->call, "DELETE", "/_search/scroll", v->body.data, v->body.len, &resp);
 }
@@ -624,7 +601,7 @@ scroll_ids(Verify *v)
 	{
 		buf_reset(&v->body);
 		good = buf_append_str(&v->body, "{\"scroll\":\"1m\",\"scroll_id\":") &&
-			append_json_string(&v->body, scroll_id, strlen(scroll_id)) &&
+			buf_append_json_string(&v->body, scroll_id, strlen(scroll_id)) &&
 			buf_append_str(&v->body, "}") &&
 			escall(v->call, "POST", "/_search/scroll", v->body.data, v->body.len, &resp) == 200 &&
 			copy_ids(v, resp, &n, &scroll_id);
@@ -796,7 +773,7 @@ remove_extra_page(Verify *v, const PGresult *page)
 
 		buf_reset(&line);
 		good = v->soft
-			? (i == 0 || buf_append(&v->body, ",", 1)) && append_json_string(&v->body, id, strlen(id))
+			? (i == 0 || buf_append(&v->body, ",", 1)) && buf_append_json_string(&v->body, id, strlen(id))
 			: write_header(v, &line, "delete", id) &&
 			queue_write(v, line.data, line.len, &v->repairs.extra_deleted);
 	}

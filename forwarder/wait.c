@@ -43,7 +43,7 @@ wal_position_now(PGconn *conn, Lsn *lsn)
 	PGresult   *res = PQexec(conn, "SELECT CASE WHEN pg_is_in_recovery()"
 							 " THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END");
 	bool		good = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-		!PQgetisnull(res, 0, 0) && cfg_parse_lsn(PQgetvalue(res, 0, 0), lsn);
+		!PQgetisnull(res, 0, 0) && lsn_parse(PQgetvalue(res, 0, 0), lsn);
 
 	if (!good)
 		log_error("could not read the server's WAL position: %s",
@@ -78,7 +78,7 @@ slot_confirmed(PGconn *conn, const char *slot, Lsn *confirmed)
 		*confirmed = 0;			/* still being created: nothing confirmed */
 		status = 0;
 	}
-	else if (cfg_parse_lsn(PQgetvalue(res, 0, 1), confirmed))
+	else if (lsn_parse(PQgetvalue(res, 0, 1), confirmed))
 		status = 0;
 	else
 		log_error("replication slot \"%s\" has an unreadable confirmed_flush_lsn \"%s\"",

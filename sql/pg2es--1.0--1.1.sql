@@ -141,3 +141,14 @@ $$;
 CREATE EVENT TRIGGER pg2es_dropped_tables ON sql_drop
     WHEN TAG IN ('DROP TABLE')
     EXECUTE FUNCTION pg2es.warn_after_drop();
+
+-- The bulk item of a row as pg2es.bulk_item writes it, in values of at most
+-- 1 MB: the first begins with the item's length in bytes (4 bytes,
+-- big-endian), the others carry the rest in order; no value for a row
+-- bulk_item gives NULL.  The initial load reads rows this way so that a
+-- large row is never held whole in the client's receive buffer.
+CREATE FUNCTION pg2es.bulk_item_parts(rel regclass, "row" record, version bigint,
+                                      options text[] DEFAULT '{}')
+RETURNS SETOF bytea
+AS 'MODULE_PATHNAME', 'pg2es_bulk_item_parts'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 1;

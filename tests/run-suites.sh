@@ -120,6 +120,7 @@ e2e_prove() {
 run_suite format make -s format-check
 run_suite unit make -s -C forwarder check
 run_suite sanitize make -s -C forwarder sanitize-check
+run_suite function-length bash tests/function-length.sh
 run_suite emulator /usr/bin/python3 -m unittest discover -s tests/emulator
 run_suite faultproxy /usr/bin/python3 -m unittest discover -s tests/faultproxy
 run_suite conformance bash tests/conformance/run.sh

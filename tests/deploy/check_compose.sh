@@ -83,7 +83,7 @@ done <<<"$images"
 
 # --- what the Dockerfiles copy -----------------------------------------------
 
-for f in decoder sql/pg2es.conf sql/todos.sql sql/role.sql sql/docker-initdb.sh forwarder; do
+for f in decoder protocol/pg2es_protocol.h sql/pg2es.conf sql/todos.sql sql/role.sql sql/docker-initdb.sh forwarder; do
 	[ -e "$f" ]
 	ok $? "$f, copied into an image, exists"
 done
@@ -119,7 +119,7 @@ fi
 # written into it.
 mkdir "$work/src"
 tar -C "$root" --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
-	--exclude=forwarder/pg2es -cf - decoder forwarder sql |
+	--exclude=forwarder/pg2es -cf - decoder forwarder protocol sql |
 	tar -C "$work/src" -xf -
 
 # has_command DOCKERFILE TEXT: does the Dockerfile run exactly TEXT?

@@ -43,7 +43,7 @@ rm -rf "$build"
 mkdir -p "$build"
 tar -C "$tree" --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
 	--exclude=tmp_check --exclude=results --exclude=regress.conf \
-	-cf - decoder sql | tar -C "$build" -xf -
+	-cf - decoder protocol sql | tar -C "$build" -xf -
 chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/tmp LC_ALL=C \
 	make -s -C /tmp/pg2es-build/decoder PG_CONFIG="/usr/lib/postgresql/$major/bin/pg_config" \
 	install >"$build.log" 2>&1 || { cat "$build.log" >&2; exit 1; }

@@ -82,7 +82,7 @@ majors_apt_source() {
 # majors_source_id TREE: a digest of the decoder's sources in TREE, stored
 # next to a root's installed plugin to tell whether it is this build.
 majors_source_id() {
-	(cd "$1" && find decoder sql -type f \( -name '*.c' -o -name '*.h' \
+	(cd "$1" && find decoder protocol sql -type f \( -name '*.c' -o -name '*.h' \
 		-o -name Makefile -o -name '*.sql' -o -name '*.control' \) |
 		LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -d' ' -f1
 }

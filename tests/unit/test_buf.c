@@ -1,11 +1,29 @@
 /*
  * test_buf.c
- *		Unit tests for buf.c.
+ *		Unit tests for buf.c: the buffer and the JSON string escaper.
  */
 #include <string.h>
 
 #include "buf.h"
 #include "tap.h"
+
+/* buf_append_json_string: every escape, and UTF-8 passed through */
+static void
+test_json_string(void)
+{
+	static const char text[] = "a\"b\\c\nd\re\tf\001g\037h\x7f\xc3\xa9";
+	static const char want[] = "x\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001fh\x7f\xc3\xa9\"";
+	Buf			b;
+
+	buf_init(&b);
+	ok(buf_append_str(&b, "x") && buf_append_json_string(&b, text, sizeof(text) - 1) &&
+	   b.len == sizeof(want) - 1 && memcmp(b.data, want, b.len) == 0,
+	   "a JSON string: quote, backslash, \\n \\r \\t, \\u00XX, UTF-8 as is");
+	buf_reset(&b);
+	ok(buf_append_json_string(&b, "\0z", 2) && strcmp(b.data, "\"\\u0000z\"") == 0,
+	   "a NUL byte in a counted string is escaped");
+	buf_free(&b);
+}
 
 int
 main(void)
@@ -37,5 +55,6 @@ main(void)
 	   "take moves ownership and empties the source");
 	buf_free(&c);
 	ok(c.data == NULL && c.cap == 0, "free leaves an empty buffer");
+	test_json_string();
 	return done_testing();
 }

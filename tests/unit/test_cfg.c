@@ -217,12 +217,8 @@ int
 main(void)
 {
 	Config		cfg;
-	Lsn			lsn;
 	char		pwfile[] = "/tmp/pg2es-test-cfg-XXXXXX";
 	int			fd;
-
-	ok(cfg_parse_lsn("16/B374D848", &lsn) && lsn == UINT64_C(0x16B374D848), "LSN parsing");
-	ok(!cfg_parse_lsn("16B374D848", &lsn) && !cfg_parse_lsn("1/2x", &lsn), "bad LSNs refused");
 
 	unsetenv("PG2ES_ES_URL");
 	setenv("PG2ES_SLOT", "envslot", 1);

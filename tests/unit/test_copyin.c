@@ -1,8 +1,10 @@
 /*
  * test_copyin.c
- *		Unit tests for copyin.c (binary COPY reader) and chunk.c (the chunk
- *		planner of the initial load).
+ *		Unit tests for copyin.c (binary COPY reader and the values of
+ *		pg2es.bulk_item_parts) and chunk.c (the chunk planner of the
+ *		initial load).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "chunk.h"
@@ -188,10 +190,64 @@ test_chunks(void)
 	ok(chunk_count(1000, 0) == 1, "a zero chunk size means one chunk");
 }
 
+/* a first value of pg2es.bulk_item_parts: the length of an item, then text */
+static size_t
+first_value(char *out, uint32_t item_len, const char *text)
+{
+	size_t		pos = put_be(out, 0, item_len, 4);
+
+	memcpy(out + pos, text, strlen(text));
+	return pos + strlen(text);
+}
+
+static void
+test_itemparts(void)
+{
+	ItemParts	parts;
+	char		v[64];
+	const char *item = NULL;
+	size_t		item_len = 0;
+	char	   *block = NULL;
+	char		err[128];
+	size_t		n;
+
+	itemparts_init(&parts);
+	n = first_value(v, 5, "small");
+	ok(itemparts_feed(&parts, v, n, &item, &item_len, &block, err, sizeof(err)) == ITEMPARTS_ITEM &&
+	   item == v + 4 && item_len == 5 && block == NULL,
+	   "a whole item is used where it lies");
+	n = first_value(v, 11, "large");
+	ok(itemparts_feed(&parts, v, n, &item, &item_len, &block, err, sizeof(err)) == ITEMPARTS_MORE,
+	   "the first part of a large item asks for more");
+	ok(itemparts_feed(&parts, " r", 2, &item, &item_len, &block, err, sizeof(err)) == ITEMPARTS_MORE,
+	   "so does a middle part");
+	ok(!itemparts_finish(&parts, err, sizeof(err)) && strstr(err, "7 of 11") != NULL,
+	   "rows that end inside an item are an error: %s", err);
+	ok(itemparts_feed(&parts, "ow!\n", 4, &item, &item_len, &block, err, sizeof(err)) == ITEMPARTS_ITEM &&
+	   block != NULL && item == block && item_len == 11 && memcmp(item, "large row!\n", 11) == 0,
+	   "the last part completes the item in a block of its size");
+	free(block);
+	ok(itemparts_finish(&parts, err, sizeof(err)), "after it, the reader is between items");
+
+	n = first_value(v, 3, "");
+	ok(itemparts_feed(&parts, v, 2, &item, &item_len, &block, err, sizeof(err)) == ITEMPARTS_ERROR &&
+	   strstr(err, "no length") != NULL, "a value too short for the length: %s", err);
+	n = first_value(v, 3, "toolong");
+	ok(itemparts_feed(&parts, v, n, &item, &item_len, &block, err, sizeof(err)) == ITEMPARTS_ERROR &&
+	   strstr(err, "longer than its item") != NULL, "a value longer than its item: %s", err);
+	n = first_value(v, 6, "abc");
+	ok(itemparts_feed(&parts, v, n, &item, &item_len, &block, err, sizeof(err)) == ITEMPARTS_MORE &&
+	   itemparts_feed(&parts, "defg", 4, &item, &item_len, &block, err, sizeof(err)) == ITEMPARTS_ERROR &&
+	   strstr(err, "overruns") != NULL, "a part overrunning its item: %s", err);
+	itemparts_free(&parts);
+	ok(parts.block == NULL, "free leaves the reader empty");
+}
+
 int
 main(void)
 {
 	test_copyin();
 	test_chunks();
+	test_itemparts();
 	return done_testing();
 }

@@ -1,5 +1,5 @@
--- framing=msgpack: binary output, frames as in docs/design.md, checked
--- byte for byte.
+-- framing=msgpack: binary output, frames as in protocol/pg2es_protocol.h,
+-- checked byte for byte.
 SET synchronous_commit = on;
 \set VERBOSITY terse
 

@@ -192,6 +192,18 @@ CREATE TABLE t_key_num (n numeric PRIMARY KEY, f float8 UNIQUE);
 INSERT INTO t_key_num VALUES ('NaN', 'NaN'), ('Infinity', 'Infinity'), ('-Infinity', '-Infinity'), (1.50, 1.5);
 CREATE TABLE t_key_misc (t text, u uuid, b bytea, PRIMARY KEY (t, u, b));
 INSERT INTO t_key_misc VALUES (E'a|b\\c\n"é', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '\xff00');
+-- an _id is escaped as the document's strings are (\n, never \u000a)
+CREATE TABLE t_key_ctl (t text PRIMARY KEY);
+INSERT INTO t_key_ctl VALUES (E'\b\t\n\f\r\x01\x1f"\\/\x7f');
+-- every other kind of key
+CREATE TABLE t_key_kinds (a int2, b int8, c float4, d time, e timetz, f interval,
+	g name, h numeric, i inet, j bool, k oid, l varchar, m char(3), n jsonb,
+	o int4range, p int[], q date, PRIMARY KEY (a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q));
+INSERT INTO t_key_kinds VALUES
+	(1, -9000000000, 'Infinity', '10:11:12.5', '10:11:12+05:30', '1 day 2 hours', 'nm',
+	 12.50, '10.0.0.1/8', true, 7, 'v|w', 'ab', '{"k": "v\n", "n": 1}', '[1,5)', '{1,2}', '2024-02-29'),
+	(2, 0, 1.25, '00:00', '23:59:59.999999-01:15:30', '-3 months', 'x', 'NaN', '::1', false, 0, '', '',
+	 '"s"', 'empty', '{}', '-infinity');
 SELECT data FROM pg_logical_slot_get_changes('types_slot', NULL, NULL, 'versioning', 'off');
 
 -- the output does not depend on the session: the same changes decoded under
@@ -242,7 +254,7 @@ DROP EXTENSION pg2es;
 SELECT 'stop' FROM pg_drop_replication_slot('types_slot');
 DROP TABLE t_int, t_num, t_bignum, t_bool, t_text, t_json, t_date, t_time, t_bin,
 	t_other, t_geo, t_arr, t_dom, t_comp, t_range, t_fallback, t_key_date, t_key_ts,
-	t_key_num, t_key_misc, t_session;
+	t_key_num, t_key_misc, t_key_ctl, t_key_kinds, t_session;
 DROP TYPE nested;
 DROP DOMAIN checked_addr;
 DROP TYPE addr;
