@@ -22,14 +22,14 @@ install: all
 check:
 	bash tests/check.sh
 
-# Lays out every C file as .clang-format says, in place.
+# Lays out every C file in PostgreSQL's layout (pg_bsd_indent), in place.
 format:
-	bash tests/format-check.sh --fix
+	python3 tests/format-check.py --fix
 
 # Fails naming each C file that `make format` would change (the suite
 # "format" of `make check`).
 format-check:
-	bash tests/format-check.sh
+	python3 tests/format-check.py
 
 # Side-by-side benchmarks; never part of `make check`.
 bench:

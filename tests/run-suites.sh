@@ -116,7 +116,7 @@ e2e_prove() {
 	return $rc
 }
 
-# The C files' layout (.clang-format), after proving the check can fail.
+# The C files' layout (pg_bsd_indent), after proving the check can fail.
 run_suite format make -s format-check
 run_suite unit make -s -C forwarder check
 run_suite sanitize make -s -C forwarder sanitize-check
