@@ -1,7 +1,7 @@
 # pg2es: the top level only delegates to the two programs and holds the
 # project-wide targets.
 
-.PHONY: all decoder forwarder install check bench demo soak clean
+.PHONY: all decoder forwarder install check bench demo soak format format-check clean
 
 all: decoder forwarder
 
@@ -21,6 +21,15 @@ install: all
 # the plugin, and runs every suite as an unprivileged user.
 check:
 	bash tests/check.sh
+
+# Lays out every C file in PostgreSQL's layout (pg_bsd_indent), in place.
+format:
+	python3 tests/format-check.py --fix
+
+# Fails naming each C file that `make format` would change (the suite
+# "format" of `make check`).
+format-check:
+	python3 tests/format-check.py
 
 # Side-by-side benchmarks; never part of `make check`.
 bench:

@@ -36,7 +36,7 @@ json_number_at(const char *p, const char *end, bool *readable)
 {
 	const char *q = p;
 	bool		exponent = false;
-	char	   *text;
+	char	   *number;
 
 	for (; q < end; q++)
 	{
@@ -49,9 +49,9 @@ json_number_at(const char *p, const char *end, bool *readable)
 	*readable = true;
 	if (exponent || q - p > 300)
 	{
-		text = pnstrdup(p, q - p);
-		*readable = numeric_text_is_engine_number(text, NULL);
-		pfree(text);
+		number = pnstrdup(p, q - p);
+		*readable = numeric_text_is_engine_number(number, NULL);
+		pfree(number);
 	}
 	return q - p;
 }

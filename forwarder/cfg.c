@@ -222,8 +222,7 @@ static int	fail_status = 1;
 /*
  * fail: report a bad setting in one line and exit, as pg_recvlogical does.
  */
-static void
-fail(const char *fmt,...) PG2ES_PRINTF(1, 2);
+static void fail(const char *fmt,...) PG2ES_PRINTF(1, 2);
 static void
 fail(const char *fmt,...)
 {
@@ -468,12 +467,13 @@ static void
 split_list(char ***items, size_t *n, const char *text, char sep)
 {
 	const char *p = text;
+	const char	seps[2] = {sep, '\0'};
 
 	while (*n > 0)
 		free((*items)[--*n]);
 	while (*p)
 	{
-		size_t		len = strcspn(p, (char[]) {sep, '\0'});
+		size_t		len = strcspn(p, seps);
 
 		if (len > 0)
 		{

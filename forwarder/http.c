@@ -739,14 +739,18 @@ http_wait(Http *http, const Metrics *m, Es *es, struct curl_waitfd *fds, unsigne
 			http->clients[i].state == HTTP_CLIENT_REFRESHING)
 			client_watch_waiting(http, &http->clients[i], m, 0, now);
 	memcpy(all, fds, nfds * sizeof(*fds));
-	all[n++] = (struct curl_waitfd) {http->listen_fd, POLLIN, 0};
+	all[n].fd = http->listen_fd;
+	all[n].events = POLLIN;
+	all[n++].revents = 0;
 	for (i = 0; i < HTTP_MAX_CLIENTS; i++)
 	{
 		slot[i] = -1;
 		if (http->clients[i].state != HTTP_CLIENT_FREE)
 		{
 			slot[i] = (int) n;
-			all[n++] = (struct curl_waitfd) {http->clients[i].fd, client_events(&http->clients[i]), 0};
+			all[n].fd = http->clients[i].fd;
+			all[n].events = client_events(&http->clients[i]);
+			all[n++].revents = 0;
 		}
 	}
 	timeout_ms = clients_deadline(http, timeout_ms < 0 ? 0 : timeout_ms, now);

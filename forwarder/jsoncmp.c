@@ -178,6 +178,7 @@ next_char(const char **p, const char *end)
 {
 	const char *q = *p;
 	long		c;
+	char		hex[5] = {0};	/* the 4 digits of a \u escape */
 
 	if (*q != '\\')
 	{
@@ -197,7 +198,8 @@ next_char(const char **p, const char *end)
 		case 'u':
 			if (end - q < 6)
 				return -1;
-			c = strtol((char[5]) {q[2], q[3], q[4], q[5], '\0'}, NULL, 16);
+			memcpy(hex, q + 2, 4);
+			c = strtol(hex, NULL, 16);
 			*p = q + 6;
 			/* compare escaped non-ASCII as a code point marker */
 			return c < 0x80 ? c : 0x110000 + c;

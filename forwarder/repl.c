@@ -46,8 +46,7 @@ static bool parse_message(const char *buf, int len, ReplMsg *msg);
  * the previous attempt: a server down for an hour gives one line, not one
  * per retry.
  */
-static void
-note_failure(Repl *repl, const char *fmt,...) PG2ES_PRINTF(2, 3);
+static void note_failure(Repl *repl, const char *fmt,...) PG2ES_PRINTF(2, 3);
 static void
 note_failure(Repl *repl, const char *fmt,...)
 {
@@ -149,8 +148,7 @@ identify_system(Repl *repl, uint32_t *timeline)
  * slot_lost: remember why the slot cannot be streamed (for the caller,
  * through repl_lost_reason) and return REPL_SLOT_LOST.
  */
-static ReplStatus
-slot_lost(Repl *repl, const char *fmt,...) PG2ES_PRINTF(2, 3);
+static ReplStatus slot_lost(Repl *repl, const char *fmt,...) PG2ES_PRINTF(2, 3);
 static ReplStatus
 slot_lost(Repl *repl, const char *fmt,...)
 {

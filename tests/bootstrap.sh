@@ -13,7 +13,7 @@ packages=(
 	"postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR" postgresql-client-common libpq-dev
 	libcurl4-openssl-dev libmsgpack-dev libjansson-dev zlib1g-dev
 	libipc-run-perl libio-socket-ssl-perl python3 openssl curl
-	libfuzzer-14-dev libclang-rt-14-dev valgrind
+	libfuzzer-14-dev libclang-rt-14-dev valgrind pg-bsd-indent
 	docker-compose
 	openjdk-17-jdk-headless maven
 	debootstrap patchelf

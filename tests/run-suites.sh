@@ -116,6 +116,8 @@ e2e_prove() {
 	return $rc
 }
 
+# The C files' layout (pg_bsd_indent), after proving the check can fail.
+run_suite format make -s format-check
 run_suite unit make -s -C forwarder check
 run_suite sanitize make -s -C forwarder sanitize-check
 run_suite alloc-failure make -s -C forwarder alloc-failure-check
