@@ -209,8 +209,8 @@ word_needs_escape(const char *p)
 	quote = w ^ (ones * '"');
 	backslash = w ^ (ones * '\\');
 	return ((((w - ones * 0x20) & ~w) |
-			((quote - ones) & ~quote) |
-			((backslash - ones) & ~backslash)) & highs) != 0;
+			 ((quote - ones) & ~quote) |
+			 ((backslash - ones) & ~backslash)) & highs) != 0;
 }
 
 /*
@@ -481,7 +481,7 @@ static void
 encode_bytea(StringInfo out, Datum value, const ValueEncoder *enc)
 {
 	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	bytea	   *b = DatumGetByteaPP(value);
 	const unsigned char *s = (const unsigned char *) VARDATA_ANY(b);
 	int			len = VARSIZE_ANY_EXHDR(b);

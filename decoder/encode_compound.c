@@ -56,15 +56,15 @@ typedef enum RangeBounds
 } RangeBounds;
 
 static void append_array_dimension(StringInfo out, array_iter *it, int ndim,
-					   const int *dims, int dim, int *index,
-					   const ValueEncoder *elem);
+								   const int *dims, int dim, int *index,
+								   const ValueEncoder *elem);
 static RangeBounds range_bounds_of(const ValueEncoder *elem);
 static bool range_holds_no_value(const RangeBound *lower, const RangeBound *upper,
-					 const ValueEncoder *elem);
+								 const ValueEncoder *elem);
 static void close_bound(RangeBound *bound, RangeBounds kind, int step);
 static bool append_numeric_bound(StringInfo out, Datum bound, bool is_lower);
 static bool append_range_bound(StringInfo out, const RangeBound *bound, bool first,
-				   const ValueEncoder *elem);
+							   const ValueEncoder *elem);
 static void append_range(StringInfo out, RangeType *r, const ValueEncoder *elem);
 
 /*

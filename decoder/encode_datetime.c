@@ -25,7 +25,7 @@
 #define ISO_DATETIME_MAXLEN 48
 
 static char *put_digits(char *p, int64 value, int width);
-static int digit_count(int64 value, int min);
+static int	digit_count(int64 value, int min);
 static char *put_fraction(char *p, int64 usec);
 static char *put_time(char *p, int64 time);
 static bool append_iso_datetime(StringInfo out, int32 days, int64 time,

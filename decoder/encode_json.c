@@ -21,7 +21,7 @@
 
 #include "encode_internal.h"
 
-static int json_number_at(const char *p, const char *end, bool *readable);
+static int	json_number_at(const char *p, const char *end, bool *readable);
 static void append_compact_json(StringInfo out, const char *s, int len,
 								bool sql_ascii);
 static void append_jsonb_scalar(StringInfo out, const JsonbValue *v);

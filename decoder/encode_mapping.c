@@ -76,9 +76,9 @@ static void append_numeric_mapping(StringInfo out, int32 typmod);
 static const char *scalar_mapping(Oid basetypid, bool jsonb_flattened);
 static void append_range_mapping(StringInfo out, const ValueEncoder *elem);
 static void append_composite_mapping(StringInfo out, const ValueEncoder *enc,
-						 bool jsonb_flattened, int names);
+									 bool jsonb_flattened, int names);
 static void append_mapping_at(StringInfo out, const ValueEncoder *enc, int32 typmod,
-				  bool jsonb_flattened, int names);
+							  bool jsonb_flattened, int names);
 
 /*
  * Appends the mapping for numeric with the given typmod (-1: none).

@@ -18,7 +18,7 @@
 
 #include "framing.h"
 
-static int append_to_stringinfo(void *data, const char *buf, size_t len);
+static int	append_to_stringinfo(void *data, const char *buf, size_t len);
 static void begin_frame(msgpack_packer *pk, StringInfo out, FrameKind kind, int nfields);
 static void pack_string(msgpack_packer *pk, const char *s);
 static void pack_string_or_nil(msgpack_packer *pk, const char *s);

@@ -71,8 +71,8 @@ typedef struct PartialCount
 static void append_version_suffix(StringInfo out, uint64 version);
 static void append_guarded_head(StringInfo out, uint64 v);
 static uint32 partial_key_hash(const void *key, Size keysize);
-static int partial_key_compare(const void *key1, const void *key2,
-							   Size keysize);
+static int	partial_key_compare(const void *key1, const void *key2,
+								Size keysize);
 static uint32 partial_updates_of(ItemWriter *w, RelEntry *entry, StringInfo id,
 								 bool count_one);
 static void deform(RelEntry *entry, HeapTuple tuple, Datum *values,

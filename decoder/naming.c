@@ -24,7 +24,7 @@
 
 static void append_escaped_part(StringInfo out, const char *name,
 								bool at_start);
-static int hex_value(char c);
+static int	hex_value(char c);
 static char *unescape_part(const char *part, int len);
 
 /*
@@ -40,7 +40,7 @@ append_escaped_part(StringInfo out, const char *name, bool at_start)
 	for (p = (const unsigned char *) name; *p; p++)
 	{
 		bool		keep = (*p >= 'a' && *p <= 'z') ||
-			(*p >= '0' && *p <= '9') || *p == '_' || *p == '-';
+		(*p >= '0' && *p <= '9') || *p == '_' || *p == '-';
 
 		if (keep && !(at_start && p == (const unsigned char *) name &&
 					  (*p == '_' || *p == '-')))

@@ -51,16 +51,16 @@ static void check_table_not_repeated(List *list, const TablePattern *tp, const c
 static void check_index_not_shared(List *overrides, const IndexOverride *io);
 static void parse_tables(Pg2esOptions *opts, const char *option, const char *value);
 static void parse_exclude_columns(Pg2esOptions *opts, const char *option,
-					  const char *value);
+								  const char *value);
 static void parse_index_prefix(Pg2esOptions *opts, const char *option, const char *value);
 static void parse_index_names(Pg2esOptions *opts, const char *option, const char *value);
 static void check_column_not_repeated(const IdColumnsOverride *ic, const char *column,
-						  const char *option);
+									  const char *option);
 static void parse_id_columns(Pg2esOptions *opts, const char *option, const char *value);
 static void parse_add_fields(Pg2esOptions *opts, const char *option, const char *value);
 static void parse_versioning(Pg2esOptions *opts, const char *option, const char *value);
 static void parse_partition_index(Pg2esOptions *opts, const char *option,
-					  const char *value);
+								  const char *value);
 static void parse_framing(Pg2esOptions *opts, const char *option, const char *value);
 static void parse_publications(Pg2esOptions *opts, const char *option, const char *value);
 static void parse_delete_mode(Pg2esOptions *opts, const char *option, const char *value);

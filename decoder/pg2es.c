@@ -51,17 +51,17 @@ typedef struct DecodeState
 	MemoryContext change_cxt;	/* reset after every change */
 	StringInfoData frames;		/* framed: frames not yet written */
 	StringInfoData change;		/* framed: NDJSON of the current change */
-	StringInfoData dual;		/* the same for the second index of a
-								 * reindex under way */
+	StringInfoData dual;		/* the same for the second index of a reindex
+								 * under way */
 	char	   *slot_name;		/* the slot decoded, whose requests count */
 	bool		txn_written;	/* this transaction produced output */
 	int			skipped_changes;	/* since progress was last reported */
-	bool		covered_known;	/* framed, with publications: covered is
-								 * set (from the first BEGIN on) */
+	bool		covered_known;	/* framed, with publications: covered is set
+								 * (from the first BEGIN on) */
 	List	   *covered;		/* relids of the covered tables, in
 								 * covered_cxt */
-	uint64		publication_changes;	/* the cache's count when covered
-										 * was read */
+	uint64		publication_changes;	/* the cache's count when covered was
+										 * read */
 	MemoryContext covered_cxt;
 } DecodeState;
 

@@ -94,16 +94,16 @@ publication_load(List *names)
 }
 
 static bool names_relation(Publication *pub, Oid relid);
-static int publishing_level(Publication *pub, Oid relid, List *ancestors, Oid *as_relid);
+static int	publishing_level(Publication *pub, Oid relid, List *ancestors, Oid *as_relid);
 static void find_publishing(PubRelInfo *info, List *pubs, Oid relid, PubLevel *found);
 #if PG2ES_HAS_PUBLICATION_FILTERS
 static Datum publication_rel_attr(Publication *pub, Oid relid, AttrNumber attno,
-					 bool *isnull);
+								  bool *isnull);
 static bool *published_columns(Publication *pub, const PubLevel *found, TupleDesc desc);
 static void build_columns(PubRelInfo *info, const PubLevel *found, TupleDesc desc);
 static bool gather_filters(const PubLevel *found, PubFilter which, List **quals);
 static void build_filters(PubRelInfo *info, const PubLevel *found, Relation rel,
-			  TupleDesc desc);
+						  TupleDesc desc);
 #endif
 
 /* Whether pub names relid itself or its schema. */
@@ -155,7 +155,7 @@ static void
 find_publishing(PubRelInfo *info, List *pubs, Oid relid, PubLevel *found)
 {
 	List	   *ancestors = get_rel_relispartition(relid) ?
-		get_partition_ancestors(relid) : NIL;
+	get_partition_ancestors(relid) : NIL;
 	ListCell   *lc;
 
 	found->pubs = NIL;
@@ -268,7 +268,7 @@ published_columns(Publication *pub, const PubLevel *found, TupleDesc desc)
 											Anum_pg_publication_rel_prattrs,
 											&isnull);
 	Bitmapset  *members = isnull ? NULL :
-		pub_collist_to_bitmapset(NULL, list, CurrentMemoryContext);
+	pub_collist_to_bitmapset(NULL, list, CurrentMemoryContext);
 	int			i;
 
 	for (i = 0; i < desc->natts; i++)

@@ -38,10 +38,10 @@ typedef struct PubRelInfo
 	bool		pubupdate;
 	bool		pubdelete;
 	bool		pubtruncate;
-	Oid			publish_as_relid;	/* whose filter and column list apply:
-									 * the table, or under
-									 * publish_via_partition_root its
-									 * topmost published ancestor */
+	Oid			publish_as_relid;	/* whose filter and column list apply: the
+									 * table, or under
+									 * publish_via_partition_root its topmost
+									 * published ancestor */
 	bool	   *columns;		/* per attribute of the table (attnum - 1):
 								 * published; NULL without option
 								 * "publications" (every column) */

@@ -60,16 +60,16 @@ struct RelCache
 	bool		maps_partitions;	/* some entry names another relation */
 	bool		uses_row_types; /* some entry has row_types */
 	uint64		invalidations;	/* counts callbacks, to spot a race */
-	List	   *pubs;			/* option "publications": the Publication *
-								 * of the catalog, in pubs_cxt */
+	List	   *pubs;			/* option "publications": the Publication * of
+								 * the catalog, in pubs_cxt */
 	bool		pubs_valid;		/* false: pubs must be read again */
 	MemoryContext pubs_cxt;
 	uint64		publication_changes;	/* counts publication callbacks */
-	RelEntry   *last;			/* the entry relcache_entry_for returned
-								 * last (dynahash never moves an entry,
-								 * and none is ever removed) */
-	const char *slot_name;		/* decoding: the slot, whose reindexes
-								 * get dual writes; NULL otherwise */
+	RelEntry   *last;			/* the entry relcache_entry_for returned last
+								 * (dynahash never moves an entry, and none is
+								 * ever removed) */
+	const char *slot_name;		/* decoding: the slot, whose reindexes get
+								 * dual writes; NULL otherwise */
 	struct SnapBuild *builder;	/* decoding: its snapshot builder */
 	RelCache   *next;			/* in live_caches */
 	MemoryContextCallback unlink_cb;
@@ -112,20 +112,20 @@ static void build_columns(RelCache *cache, RelEntry *entry, const char *schema,
 static void add_type_hash(RelEntry *entry, Oid typid);
 static void collect_type_dependencies(RelEntry *entry,
 									  const ValueEncoder *enc);
-static Oid index_relid_of(RelCache *cache, Oid relid);
+static Oid	index_relid_of(RelCache *cache, Oid relid);
 static char *index_of_rows(RelCache *cache, Oid relid);
 static bool still_goes_to(RelCache *cache, Oid relid, const char *index);
-static Oid named_table_going_to(RelCache *cache, RelEntry *entry,
-								const char *schema, const char *table,
-								const char *index);
-static Oid unseen_table_going_to(RelCache *cache, RelEntry *entry);
+static Oid	named_table_going_to(RelCache *cache, RelEntry *entry,
+								 const char *schema, const char *table,
+								 const char *index);
+static Oid	unseen_table_going_to(RelCache *cache, RelEntry *entry);
 static void report_shared_index(const char *a, const char *b,
 								const char *index);
 static void check_index_not_shared(RelCache *cache, RelEntry *entry);
 static void build_covered_entry(RelCache *cache, RelEntry *entry, Relation rel,
 								const char *schema, const char *table);
 static void build_entry(RelCache *cache, RelEntry *entry, Relation rel);
-static int compare_covered_tables(const ListCell *a, const ListCell *b);
+static int	compare_covered_tables(const ListCell *a, const ListCell *b);
 
 /*
  * Marks invalid the entries of cache whose encoders use the type with

@@ -55,9 +55,9 @@ typedef struct RelEntry
 {
 	Oid			relid;			/* hash key: the relation changes come for */
 	bool		valid;			/* false once an invalidation hit it */
-	uint32		warned;			/* RelWarning bits of the WARNINGs given
-								 * (kept across rebuilds: once per table
-								 * per session) */
+	uint32		warned;			/* RelWarning bits of the WARNINGs given (kept
+								 * across rebuilds: once per table per
+								 * session) */
 	bool		announced;		/* framed: RELATION frame written since the
 								 * entry was last built */
 	bool		covered;		/* the options cover the table */
@@ -89,10 +89,10 @@ typedef struct RelEntry
 	AttrNumber *keys;			/* _id columns (attnums), in _id order */
 	bool		old_row_whole;	/* REPLICA IDENTITY FULL: an old tuple holds
 								 * every column, not only the key */
-	List	   *row_types;		/* relids of the composite types the
-								 * encoders go through, at any depth */
-	List	   *type_hashes;	/* TYPEOID syscache hash values of every
-								 * type the encoders go through */
+	List	   *row_types;		/* relids of the composite types the encoders
+								 * go through, at any depth */
+	List	   *type_hashes;	/* TYPEOID syscache hash values of every type
+								 * the encoders go through */
 
 	/* Scratch space for deformed tuples, desc->natts each. */
 	Datum	   *values;
@@ -107,10 +107,10 @@ typedef struct RelEntry
  */
 typedef enum RelWarning
 {
-	REL_WARNED_NO_KEY = 1 << 0,	/* no key: every change is skipped */
+	REL_WARNED_NO_KEY = 1 << 0, /* no key: every change is skipped */
 	REL_WARNED_KEY_MISSING = 1 << 1,	/* a change lacks a key value */
 	REL_WARNED_KEYS_NOT_IN_IDENTITY = 1 << 2,	/* old keys not in the WAL */
-	REL_WARNED_PARTIAL_KEY_CHANGE = 1 << 3,	/* key change with unread TOAST */
+	REL_WARNED_PARTIAL_KEY_CHANGE = 1 << 3, /* key change with unread TOAST */
 	REL_WARNED_PARTITION_TRUNCATE = 1 << 4	/* a partition truncated alone */
 } RelWarning;
 

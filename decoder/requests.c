@@ -77,8 +77,8 @@ static bool find_columns(TupleDesc desc, int attnos[NUM_COLUMNS], const char **w
 static bool is_one_of(const char *word, const char *const *words, int n);
 static char *short_text(Datum d);
 static bool row_from_values(const Datum *values, const bool *nulls,
-				const int attnos[NUM_COLUMNS], RequestRow *row,
-				const char **why);
+							const int attnos[NUM_COLUMNS], RequestRow *row,
+							const char **why);
 static void deform_row(TupleDesc desc, HeapTuple tuple, Datum **values, bool **nulls);
 
 /*

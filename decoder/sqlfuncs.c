@@ -118,7 +118,7 @@ function_state(FunctionCallInfo fcinfo, int optarg)
 {
 	FunctionState *state = fcinfo->flinfo->fn_extra;
 	ArrayType  *options = PG_ARGISNULL(optarg) ? NULL :
-		PG_GETARG_ARRAYTYPE_P(optarg);
+	PG_GETARG_ARRAYTYPE_P(optarg);
 	MemoryContext cxt;
 	MemoryContext oldcxt;
 
@@ -489,7 +489,11 @@ pg2es_mapping(PG_FUNCTION_ARGS)
 		encoder_append_es_dynamic_templates(&buf);
 	}
 	appendStringInfoChar(&buf, '}');
-	/* the keys are UTF-8, as in documents; jsonb_in reads the server's encoding */
+
+	/*
+	 * the keys are UTF-8, as in documents; jsonb_in reads the server's
+	 * encoding
+	 */
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in,
 										CStringGetDatum(pg_any_to_server(buf.data, buf.len,
 																		 PG_UTF8))));
@@ -508,7 +512,7 @@ pg2es_covered_tables(PG_FUNCTION_ARGS)
 		Pg2esOptions *opts;
 		RelCache   *cache;
 		ArrayType  *options = PG_ARGISNULL(0) ? NULL :
-			PG_GETARG_ARRAYTYPE_P(0);
+		PG_GETARG_ARRAYTYPE_P(0);
 
 		funcctx = SRF_FIRSTCALL_INIT();
 		oldcxt = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);

@@ -26,6 +26,7 @@ extern PG2ES_MUSTCHECK bool buf_append(Buf *buf, const void *data, size_t len);
 extern PG2ES_MUSTCHECK bool buf_append_str(Buf *buf, const char *str);
 extern PG2ES_MUSTCHECK bool buf_printf(Buf *buf, const char *fmt,...) PG2ES_PRINTF(2, 3);
 extern void buf_take(Buf *dst, Buf *src);
+
 /* lower-case hexadecimal digits, the forwarder's one table of them */
 extern const char hex_digits[17];
 

@@ -180,9 +180,9 @@ bulk_append_item(BulkQueue *q, const char *data, size_t len, ItemAction action,
 		/*
 		 * Reserve the whole body at once (or take the spare, as large): a
 		 * block that large is mmap'd, so only the pages written count as
-		 * resident and freeing it returns them; grown step by step from
-		 * the heap, freed batches would leave holes that keep resident
-		 * memory above --max-memory.
+		 * resident and freeing it returns them; grown step by step from the
+		 * heap, freed batches would leave holes that keep resident memory
+		 * above --max-memory.
 		 */
 		if ((q->filling = batch_new(BATCH_BULK)) != NULL && q->spare.data != NULL)
 			buf_take(&q->filling->body, &q->spare);

@@ -53,8 +53,8 @@ typedef struct Batch
 	uint64_t	epoch;			/* barriers queued before it (sync.c) */
 	Lsn			truncate_version;	/* TRUNCATE: its version, 0 = none */
 	char	   *index;			/* CREATE_INDEX: the index name, owned */
-	void	   *adopted;		/* owned malloc'd block body.data points
-								 * into (bulk_adopt_item), or NULL */
+	void	   *adopted;		/* owned malloc'd block body.data points into
+								 * (bulk_adopt_item), or NULL */
 } Batch;
 
 typedef struct BulkQueue
@@ -77,7 +77,7 @@ extern PG2ES_MUSTCHECK bool bulk_append_item(BulkQueue *q, const char *data, siz
 											 ItemAction action, uint64_t txn_seq,
 											 int64_t now_us);
 extern PG2ES_MUSTCHECK bool bulk_adopt_item(BulkQueue *q, void *block, const char *data,
-										size_t len, ItemAction action, uint64_t txn_seq);
+											size_t len, ItemAction action, uint64_t txn_seq);
 extern PG2ES_MUSTCHECK bool bulk_append_truncate(BulkQueue *q, const Frame *frame,
 												 uint64_t txn_seq);
 extern PG2ES_MUSTCHECK bool bulk_append_create_index(BulkQueue *q, const char *index,

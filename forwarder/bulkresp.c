@@ -450,7 +450,7 @@ utf8_text(const char *text, size_t len)
 	while (p < end)
 	{
 		int			extra = *p < 0x80 ? 0 : *p >= 0xc2 && *p <= 0xdf ? 1 :
-			*p >= 0xe0 && *p <= 0xef ? 2 : *p >= 0xf0 && *p <= 0xf4 ? 3 : -1;
+		*p >= 0xe0 && *p <= 0xef ? 2 : *p >= 0xf0 && *p <= 0xf4 ? 3 : -1;
 		uint32_t	cp;
 		int			i;
 

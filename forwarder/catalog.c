@@ -32,7 +32,7 @@ catalog_connect(const Config *cfg)
 
 static bool append_literal(Buf *out, PGconn *conn, const char *text);
 static bool build_tables_query(Buf *sql, PGconn *conn, const char *optlit,
-				   const char *const *patterns, size_t npatterns);
+							   const char *const *patterns, size_t npatterns);
 static const char *publications_option(const Config *cfg);
 
 /*
@@ -228,9 +228,9 @@ catalog_tables_free(CatalogTables *tables)
  * unique violation on the open-request index, taken as the same answer.
  */
 static const char backfill_request_sql[] =
-	"INSERT INTO pg2es.requests (slot_name, kind, relid, table_name)"
-	" SELECT $1::name, 'backfill', $2::oid, $3::text WHERE NOT EXISTS (SELECT FROM pg2es.requests"
-	" WHERE slot_name = $1::name AND relid = $2::oid AND state IN ('requested', 'copying', 'switching'))";
+"INSERT INTO pg2es.requests (slot_name, kind, relid, table_name)"
+" SELECT $1::name, 'backfill', $2::oid, $3::text WHERE NOT EXISTS (SELECT FROM pg2es.requests"
+" WHERE slot_name = $1::name AND relid = $2::oid AND state IN ('requested', 'copying', 'switching'))";
 
 /*
  * catalog_request_backfill: record a backfill request (docs/design.md
@@ -294,25 +294,25 @@ catalog_request_backfill(const Config *cfg, unsigned int relid, const char *tabl
  * column: rowfilter from PostgreSQL 15, NULL before (no filters there).
  */
 static const char published_query[] =
-	"WITH pubs AS (SELECT p.pubname, p.pubdelete FROM pg_publication p WHERE p.pubname IN ("
-	"  SELECT CASE WHEN n ~ '^\".*\"$' THEN replace(substr(n, 2, length(n) - 2), '\"\"', '\"')"
-	"  ELSE lower(n) END FROM unnest(string_to_array($1, ',')) u(raw), btrim(raw) n)),"
-	" leaves AS (SELECT relid::oid FROM pg_partition_tree($2::oid::regclass) WHERE isleaf"
-	"  UNION SELECT $2::oid WHERE NOT EXISTS (SELECT FROM pg_partition_tree($2::oid::regclass))),"
-	" entries AS (SELECT l.relid AS leaf, %s AS filter, pb.pubdelete FROM leaves l,"
-	"  LATERAL (SELECT l.relid UNION SELECT relid FROM pg_partition_ancestors(l.relid)) a"
-	"  JOIN pg_class c ON c.oid = a.relid"
-	"  JOIN pg_namespace ns ON ns.oid = c.relnamespace"
-	"  JOIN pg_publication_tables pt ON pt.schemaname = ns.nspname AND pt.tablename = c.relname"
-	"  JOIN pubs pb ON pb.pubname = pt.pubname),"
-	" per_leaf AS (SELECT leaf, CASE WHEN bool_or(filter IS NULL) THEN NULL"
-	"  ELSE string_agg('(' || filter || ')', ' OR ') END AS f FROM entries GROUP BY leaf)"
-	" SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM per_leaf WHERE f IS NOT NULL) THEN NULL"
-	"  WHEN (SELECT count(*) FROM leaves) = 1 THEN (SELECT f FROM per_leaf)"
-	"  ELSE (SELECT string_agg(format('(tableoid = %%s AND %%s)', l.relid,"
-	"   CASE WHEN p.leaf IS NULL THEN 'false' ELSE coalesce(p.f, 'true') END), ' OR ')"
-	"   FROM leaves l LEFT JOIN per_leaf p ON p.leaf = l.relid) END,"
-	" coalesce((SELECT bool_or(pubdelete) FROM entries), true)";
+"WITH pubs AS (SELECT p.pubname, p.pubdelete FROM pg_publication p WHERE p.pubname IN ("
+"  SELECT CASE WHEN n ~ '^\".*\"$' THEN replace(substr(n, 2, length(n) - 2), '\"\"', '\"')"
+"  ELSE lower(n) END FROM unnest(string_to_array($1, ',')) u(raw), btrim(raw) n)),"
+" leaves AS (SELECT relid::oid FROM pg_partition_tree($2::oid::regclass) WHERE isleaf"
+"  UNION SELECT $2::oid WHERE NOT EXISTS (SELECT FROM pg_partition_tree($2::oid::regclass))),"
+" entries AS (SELECT l.relid AS leaf, %s AS filter, pb.pubdelete FROM leaves l,"
+"  LATERAL (SELECT l.relid UNION SELECT relid FROM pg_partition_ancestors(l.relid)) a"
+"  JOIN pg_class c ON c.oid = a.relid"
+"  JOIN pg_namespace ns ON ns.oid = c.relnamespace"
+"  JOIN pg_publication_tables pt ON pt.schemaname = ns.nspname AND pt.tablename = c.relname"
+"  JOIN pubs pb ON pb.pubname = pt.pubname),"
+" per_leaf AS (SELECT leaf, CASE WHEN bool_or(filter IS NULL) THEN NULL"
+"  ELSE string_agg('(' || filter || ')', ' OR ') END AS f FROM entries GROUP BY leaf)"
+" SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM per_leaf WHERE f IS NOT NULL) THEN NULL"
+"  WHEN (SELECT count(*) FROM leaves) = 1 THEN (SELECT f FROM per_leaf)"
+"  ELSE (SELECT string_agg(format('(tableoid = %%s AND %%s)', l.relid,"
+"   CASE WHEN p.leaf IS NULL THEN 'false' ELSE coalesce(p.f, 'true') END), ' OR ')"
+"   FROM leaves l LEFT JOIN per_leaf p ON p.leaf = l.relid) END,"
+" coalesce((SELECT bool_or(pubdelete) FROM entries), true)";
 
 /*
  * publications_option: the value of -o publications (the last one), NULL

@@ -33,7 +33,8 @@ typedef struct CatalogTables
 /* What the publications option publishes of one relation (catalog_published). */
 typedef struct CatalogPublished
 {
-	char	   *row_filter;		/* SQL condition on its columns, malloc'd; NULL = all rows */
+	char	   *row_filter;		/* SQL condition on its columns, malloc'd;
+								 * NULL = all rows */
 	bool		deletes;		/* some publication having it publishes delete */
 } CatalogPublished;
 

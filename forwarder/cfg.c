@@ -525,9 +525,15 @@ apply_command_option(Config *cfg, int c, const char *name, const char *arg)
 			if (flag_value(name, arg) && cfg->command == COMMAND_SYNC)
 				cfg->command = COMMAND_PRINT_MAPPINGS;
 			break;
-		case OPT_REPAIR: cfg->repair = flag_value(name, arg); break;
-		case OPT_BACKFILL: cfg->reindex_backfill = flag_value(name, arg); break;
-		case OPT_KEEP_OLD: cfg->reindex_keep_old = flag_value(name, arg); break;
+		case OPT_REPAIR:
+			cfg->repair = flag_value(name, arg);
+			break;
+		case OPT_BACKFILL:
+			cfg->reindex_backfill = flag_value(name, arg);
+			break;
+		case OPT_KEEP_OLD:
+			cfg->reindex_keep_old = flag_value(name, arg);
+			break;
 	}
 }
 
@@ -540,14 +546,30 @@ apply_option(Config *cfg, int c, const char *name, const char *arg)
 {
 	switch (c)
 	{
-		case 'd': replace_string(&cfg->conninfo, arg); break;
-		case 'S': replace_string(&cfg->slot, arg); break;
-		case OPT_CREATE_SLOT: cfg->create_slot = flag_value(name, arg); break;
-		case 'o': add_plugin_option(cfg, arg); break;
-		case 's': cfg->status_interval_ms = (int) parse_int(name, arg, 1, 3600) * 1000; break;
-		case 'E': parse_lsn_option(name, arg, &cfg->endpos); break;
-		case OPT_ES_URL: split_list(&cfg->es_urls, &cfg->nes_urls, arg, ','); break;
-		case OPT_ES_USER: replace_string(&cfg->es_user, arg); break;
+		case 'd':
+			replace_string(&cfg->conninfo, arg);
+			break;
+		case 'S':
+			replace_string(&cfg->slot, arg);
+			break;
+		case OPT_CREATE_SLOT:
+			cfg->create_slot = flag_value(name, arg);
+			break;
+		case 'o':
+			add_plugin_option(cfg, arg);
+			break;
+		case 's':
+			cfg->status_interval_ms = (int) parse_int(name, arg, 1, 3600) * 1000;
+			break;
+		case 'E':
+			parse_lsn_option(name, arg, &cfg->endpos);
+			break;
+		case OPT_ES_URL:
+			split_list(&cfg->es_urls, &cfg->nes_urls, arg, ',');
+			break;
+		case OPT_ES_USER:
+			replace_string(&cfg->es_user, arg);
+			break;
 		case OPT_ES_PASSWORD_FILE:
 			free(cfg->es_password);
 			cfg->es_password = read_secret_file(name, arg);
@@ -556,35 +578,71 @@ apply_option(Config *cfg, int c, const char *name, const char *arg)
 			free(cfg->es_api_key);
 			cfg->es_api_key = read_secret_file(name, arg);
 			break;
-		case OPT_ES_CACERT: replace_string(&cfg->es_cacert, arg); break;
-		case OPT_ES_GZIP: cfg->es_gzip = flag_value(name, arg); break;
-		case OPT_ES_TIMEOUT: cfg->es_timeout_ms = (int) parse_int(name, arg, 1, 86400) * 1000; break;
-		case OPT_BULK_MAX_BYTES: cfg->bulk_max_bytes = parse_size(name, arg, 1024); break;
-		case OPT_BULK_MAX_ITEMS: cfg->bulk_max_items = (size_t) parse_int(name, arg, 1, 1000000); break;
-		case OPT_BULK_LINGER_MS: cfg->bulk_linger_ms = (int) parse_int(name, arg, 0, 60000); break;
-		case OPT_MAX_MEMORY: cfg->max_memory = parse_size(name, arg, 1024 * 1024); break;
-		case OPT_LANES: cfg->lanes = (int) parse_int(name, arg, 1, 64); break;
-		case OPT_ES_MAX_CONTENT_LENGTH: cfg->es_max_content_length = parse_size(name, arg, 1024); break;
-		case OPT_PAUSE_AFTER: cfg->pause_after_ms = (int) parse_int(name, arg, 1, 86400) * 1000; break;
+		case OPT_ES_CACERT:
+			replace_string(&cfg->es_cacert, arg);
+			break;
+		case OPT_ES_GZIP:
+			cfg->es_gzip = flag_value(name, arg);
+			break;
+		case OPT_ES_TIMEOUT:
+			cfg->es_timeout_ms = (int) parse_int(name, arg, 1, 86400) * 1000;
+			break;
+		case OPT_BULK_MAX_BYTES:
+			cfg->bulk_max_bytes = parse_size(name, arg, 1024);
+			break;
+		case OPT_BULK_MAX_ITEMS:
+			cfg->bulk_max_items = (size_t) parse_int(name, arg, 1, 1000000);
+			break;
+		case OPT_BULK_LINGER_MS:
+			cfg->bulk_linger_ms = (int) parse_int(name, arg, 0, 60000);
+			break;
+		case OPT_MAX_MEMORY:
+			cfg->max_memory = parse_size(name, arg, 1024 * 1024);
+			break;
+		case OPT_LANES:
+			cfg->lanes = (int) parse_int(name, arg, 1, 64);
+			break;
+		case OPT_ES_MAX_CONTENT_LENGTH:
+			cfg->es_max_content_length = parse_size(name, arg, 1024);
+			break;
+		case OPT_PAUSE_AFTER:
+			cfg->pause_after_ms = (int) parse_int(name, arg, 1, 86400) * 1000;
+			break;
 		case OPT_ON_ITEM_ERROR:
 			cfg->on_item_error = parse_choice(name, arg, "dead-letter", "stop") == 0
 				? ON_ITEM_ERROR_DEAD_LETTER : ON_ITEM_ERROR_STOP;
 			break;
-		case OPT_DEAD_LETTER_FILE: replace_string(&cfg->dead_letter_file, arg); break;
-		case OPT_SNAPSHOT: replace_string(&cfg->snapshot_tables, arg); break;
-		case OPT_NO_INITIAL_LOAD: cfg->no_initial_load = flag_value(name, arg); break;
-		case OPT_LOAD_JOBS: cfg->load_jobs = (int) parse_int(name, arg, 1, 64); break;
+		case OPT_DEAD_LETTER_FILE:
+			replace_string(&cfg->dead_letter_file, arg);
+			break;
+		case OPT_SNAPSHOT:
+			replace_string(&cfg->snapshot_tables, arg);
+			break;
+		case OPT_NO_INITIAL_LOAD:
+			cfg->no_initial_load = flag_value(name, arg);
+			break;
+		case OPT_LOAD_JOBS:
+			cfg->load_jobs = (int) parse_int(name, arg, 1, 64);
+			break;
 		case OPT_MAPPINGS:
 			cfg->mappings_dynamic = parse_choice(name, arg, "schema", "dynamic") == 1;
 			break;
-		case OPT_METRICS_ADDRESS: replace_string(&cfg->metrics_address, arg); break;
-		case OPT_METRICS_PORT: cfg->metrics_port = (int) parse_int(name, arg, 0, 65535); break;
+		case OPT_METRICS_ADDRESS:
+			replace_string(&cfg->metrics_address, arg);
+			break;
+		case OPT_METRICS_PORT:
+			cfg->metrics_port = (int) parse_int(name, arg, 0, 65535);
+			break;
 		case OPT_LOG_FORMAT:
 			cfg->log_format = parse_choice(name, arg, "text", "json") == 0
 				? LOG_FORMAT_TEXT : LOG_FORMAT_JSON;
 			break;
-		case 'v': cfg->log_level = flag_value(name, arg) ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO; break;
-		default: apply_command_option(cfg, c, name, arg); break;
+		case 'v':
+			cfg->log_level = flag_value(name, arg) ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
+			break;
+		default:
+			apply_command_option(cfg, c, name, arg);
+			break;
 	}
 }
 
@@ -756,7 +814,7 @@ check_es_urls(const Config *cfg)
 	{
 		const char *url = cfg->es_urls[i];
 		size_t		n = strncasecmp(url, "http://", 7) == 0 ? 7
-			: strncasecmp(url, "https://", 8) == 0 ? 8 : 0;
+		: strncasecmp(url, "https://", 8) == 0 ? 8 : 0;
 
 		if (n == 0 || strchr("/?#", url[n]) != NULL)
 		{

@@ -19,8 +19,8 @@ typedef enum Command
 {
 	COMMAND_SYNC,				/* stream the slot to Elasticsearch */
 	COMMAND_VERIFY,				/* compare indexes with tables (verify.c) */
-	COMMAND_WAIT,				/* wait until the slot's confirmation passes an
-								 * LSN (wait.c) */
+	COMMAND_WAIT,				/* wait until the slot's confirmation passes
+								 * an LSN (wait.c) */
 	COMMAND_PRINT_MAPPINGS,		/* print the derived mappings (mapping.c) */
 	COMMAND_REINDEX				/* ask the forwarder to rebuild indexes
 								 * (reqtable.c) */
@@ -81,12 +81,13 @@ typedef struct Config
 	bool		mappings_dynamic;
 
 	/*
-	 * The TABLE arguments: patterns for verify (verify.c), names for
-	 * reindex (request.c)
+	 * The TABLE arguments: patterns for verify (verify.c), names for reindex
+	 * (request.c)
 	 */
 	char	  **verify_tables;
 	size_t		nverify_tables;
-	bool		repair;			/* --repair: fix what differs, then verify again */
+	bool		repair;			/* --repair: fix what differs, then verify
+								 * again */
 
 	/* wait (wait.c) */
 	Lsn			wait_lsn;		/* valid when wait_lsn_given */

@@ -48,9 +48,9 @@ static long parse_header(const char *p, size_t n, char *errbuf, size_t errlen);
 static long tuple_length(const char *p, size_t n, bool *trailer, char *errbuf, size_t errlen);
 static bool emit_tuple(const char *p, CopyInFieldFn fn, void *arg);
 static bool consume(CopyIn *ci, const char *p, size_t n, size_t *used, CopyInFieldFn fn, void *arg,
-		char *errbuf, size_t errlen);
+					char *errbuf, size_t errlen);
 static ItemPartsStatus first_part(ItemParts *parts, const char *data, size_t len,
-		   const char **item, size_t *item_len, char *errbuf, size_t errlen);
+								  const char **item, size_t *item_len, char *errbuf, size_t errlen);
 
 /*
  * parse_header: the header at p[0..n). Returns the bytes it takes, 0 when

@@ -33,7 +33,8 @@ typedef enum CopyInState
 typedef struct CopyIn
 {
 	CopyInState state;
-	Buf			carry;			/* owned; an incomplete unit from the last call */
+	Buf			carry;			/* owned; an incomplete unit from the last
+								 * call */
 	uint64_t	tuples;			/* tuples read so far */
 } CopyIn;
 

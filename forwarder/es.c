@@ -412,10 +412,11 @@ finish(Es *es, CURLcode code)
 		es->down_until[es->node] = now + ES_NODE_DOWN_US;
 	else
 		es->down_until[es->node] = 0;
+
 	/*
 	 * OpenSearch and proxies may omit the header: say so once per process
-	 * (every lane, the start-up calls and verify each have an Es; a line
-	 * per client would break into the load's progress report).
+	 * (every lane, the start-up calls and verify each have an Es; a line per
+	 * client would break into the load's progress report).
 	 */
 	if (status >= 200 && status < 300 && !es->product_seen && !product_noted)
 	{

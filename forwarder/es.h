@@ -45,7 +45,7 @@ typedef struct Es
 	EsOptions	opt;
 	CURLM	   *multi;
 	CURL	   *easy;
-	struct curl_slist *headers;	/* for _bulk bodies */
+	struct curl_slist *headers; /* for _bulk bodies */
 	struct curl_slist *json_headers;	/* for JSON bodies */
 	char	   *auth_header;	/* owned; holds the API key */
 	int64_t    *down_until;		/* per node: not before this time */

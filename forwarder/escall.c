@@ -60,7 +60,7 @@ escall_report(EsCall *call, Metrics *metrics)
 static void note_refusal(EsCall *call, const char *method, const char *path, const EsResult *r);
 static PG2ES_MUSTCHECK bool wait_serving(EsCall *call, int timeout_ms);
 static PG2ES_MUSTCHECK bool send_once(EsCall *call, const char *method, const char *path, const char *body,
-		  size_t len, EsResult *r);
+									  size_t len, EsResult *r);
 static PG2ES_MUSTCHECK bool sleep_serving(EsCall *call, int64_t us);
 
 /*

@@ -35,7 +35,7 @@ static bool read_word(Cursor *c, const char *const *words, size_t n, int *which)
 static bool action_of(const char *line, size_t len, ItemAction *action);
 static bool split_items(Frame *frame, const char *data, size_t len, char *errbuf, size_t errlen);
 static FrameStatus decode_change(FrameReader *reader, Cursor *c, uint64_t n, Frame *frame,
-			  char *errbuf, size_t errlen);
+								 char *errbuf, size_t errlen);
 static bool decode_truncate(Cursor *c, Frame *frame);
 static bool decode_request(Cursor *c, Request *request);
 static bool decode_other(Cursor *c, uint64_t n, Frame *frame, char *errbuf, size_t errlen);
@@ -334,7 +334,11 @@ decode_truncate(Cursor *c, Frame *frame)
 	if (!read_array(c, &count) || count == 0)
 		return false;
 	frame->indexes = (const char *) c->p;
-	/* each name takes at least one byte, so this loop is bounded by the message */
+
+	/*
+	 * each name takes at least one byte, so this loop is bounded by the
+	 * message
+	 */
 	for (i = 0; i < count; i++)
 		if (!read_str(c, &name, &len) || len == 0)
 			return false;

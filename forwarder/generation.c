@@ -21,7 +21,7 @@ static size_t alias_cut(const char *alias, size_t len, size_t limit);
 static void index_name_into(char name[GENERATION_MAX_INDEX_NAME + 1], const char *alias,
 							size_t len, unsigned int generation);
 static PG2ES_MUSTCHECK bool pick_write_index(const char *alias, json_t *answer, const char **index,
-							 json_t **info);
+											 json_t **info);
 
 /*
  * alias_cut: the longest prefix of alias[0..len) of at most limit bytes
@@ -181,7 +181,7 @@ generation_parse_target(const char *alias, const char *body, size_t len, AliasTa
 	if (good && out->kind != ALIAS_ABSENT)
 	{
 		table = json_string_value(json_object_get(json_object_get(json_object_get(
-			json_object_get(info, "mappings"), "_meta"), "pg2es"), "table"));
+																				  json_object_get(info, "mappings"), "_meta"), "pg2es"), "table"));
 		out->index = strdup(index);
 		out->table = table ? strdup(table) : NULL;
 		out->generation = out->kind == ALIAS_ALIASED ? generation_of_index(alias, index) : 0;

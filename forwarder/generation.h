@@ -32,9 +32,8 @@ typedef enum AliasKind
 typedef struct AliasTarget
 {
 	AliasKind	kind;
-	char	   *index;			/* owned: the concrete index writes go to
-								 * (the name itself when legacy); NULL when
-								 * absent */
+	char	   *index;			/* owned: the concrete index writes go to (the
+								 * name itself when legacy); NULL when absent */
 	unsigned int generation;	/* N when index is ALIAS~gN, else 0 */
 	char	   *table;			/* owned: index's _meta.pg2es.table, or NULL */
 } AliasTarget;
@@ -47,7 +46,7 @@ extern PG2ES_MUSTCHECK bool generation_lookup(EsCall *call, const char *alias,
 											  AliasTarget *out);
 extern unsigned int generation_next(const AliasTarget *target);
 extern PG2ES_MUSTCHECK char *generation_mapping_with_meta(const char *mapping, const char *table,
-										  const char *alias, unsigned int generation);
+														  const char *alias, unsigned int generation);
 extern void generation_target_free(AliasTarget *target);
 
 #endif							/* PG2ES_GENERATION_H */

@@ -126,7 +126,7 @@ static void client_watch_waiting(Http *http, HttpClient *c, const Metrics *m, sh
 static void client_step(Http *http, HttpClient *c, const Metrics *m, short revents, int64_t now);
 static void accept_clients(Http *http, int64_t now);
 static short client_events(const HttpClient *c);
-static int clients_deadline(const Http *http, int timeout_ms, int64_t now);
+static int	clients_deadline(const Http *http, int timeout_ms, int64_t now);
 
 /*
  * append_label_value: text as a Prometheus label value (backslash, double
@@ -194,7 +194,7 @@ format_reindex_metrics(Buf *out, const Metrics *m)
 	static const char *const kinds[2] = {"done", "estimated"};
 	double		values[2] = {(double) m->reindex_rows_done, m->reindex_rows_estimated};
 	bool		good = buf_append_str(out, "# TYPE pg2es_reindex_active gauge\n") &&
-		buf_printf(out, "pg2es_reindex_active %d\n", m->reindex_request != 0);
+	buf_printf(out, "pg2es_reindex_active %d\n", m->reindex_request != 0);
 	int			i;
 
 	if (m->reindex_request == 0)
@@ -663,7 +663,7 @@ accept_clients(Http *http, int64_t now)
 		if (c == NULL || fcntl(fd, F_SETFL, O_NONBLOCK) != 0)
 		{
 			static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 5\r\n"
-				"Connection: close\r\n\r\nbusy\n";
+			"Connection: close\r\n\r\nbusy\n";
 
 			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 				log_debug("metrics client went away: %s", strerror(errno));

@@ -26,24 +26,25 @@
 /* Counters and gauges, updated by the main loop, read by /metrics. */
 typedef struct Metrics
 {
-	uint64_t	documents_sent;		/* items sent in _bulk requests */
+	uint64_t	documents_sent; /* items sent in _bulk requests */
 	uint64_t	bulk_requests;
 	double		bulk_seconds_sum;	/* latency of those requests */
-	uint64_t	bulk_bytes;			/* request body bytes on the wire */
-	uint64_t	retries;			/* requests or items sent again */
+	uint64_t	bulk_bytes;		/* request body bytes on the wire */
+	uint64_t	retries;		/* requests or items sent again */
 	uint64_t	dead_lettered;
 	uint64_t	truncates;
-	uint64_t	pauses;				/* replication connection let go (stall) */
+	uint64_t	pauses;			/* replication connection let go (stall) */
 	uint64_t	error_count[METRICS_MAX_ERROR_TYPES + 1];	/* last = other */
 	char		error_type[METRICS_MAX_ERROR_TYPES][64];
 	Lsn			confirmed_lsn;
 	Lsn			server_wal_end;
-	double		lag_seconds;		/* oldest unconfirmed commit's wait; 0 = none */
+	double		lag_seconds;	/* oldest unconfirmed commit's wait; 0 = none */
 	bool		pg_connected;
 	bool		es_ok;
-	bool		es_forbidden;	/* the last answer was a 403 (a privilege is missing) */
+	bool		es_forbidden;	/* the last answer was a 403 (a privilege is
+								 * missing) */
 	/* the lanes of the pipeline (sync.c) */
-	uint32_t	lanes;				/* data lanes */
+	uint32_t	lanes;			/* data lanes */
 	uint32_t	requests_in_flight; /* to Elasticsearch, all lanes */
 	uint32_t	lane_depth[METRICS_MAX_LANES];	/* batches held per lane */
 	/* initial load (load.c): tables, and the table being copied */
@@ -60,8 +61,8 @@ typedef struct Metrics
 	uint64_t	reindex_rows_done;
 	double		reindex_rows_estimated;
 	/* the replication slot (slot.c) */
-	uint64_t	slot_lost;			/* times the slot was found lost */
-	bool		slot_known;			/* the slot figures below were read */
+	uint64_t	slot_lost;		/* times the slot was found lost */
+	bool		slot_known;		/* the slot figures below were read */
 	int64_t		slot_retained_wal_bytes;
 	int64_t		slot_safe_wal_size_bytes;	/* INT64_MIN: none given */
 	int64_t		slot_max_wal_keep_bytes;	/* -1: unlimited */
@@ -91,8 +92,8 @@ typedef struct HttpClient
 	HttpClientState state;
 	char		head[HTTP_MAX_HEAD + 1];	/* the request so far, NUL-ended */
 	size_t		head_len;
-	int64_t		deadline_us;	/* reading/writing: give up; parked: time
-								 * out (0 = never) */
+	int64_t		deadline_us;	/* reading/writing: give up; parked: time out
+								 * (0 = never) */
 	Lsn			lsn;			/* parked: the position waited for */
 	bool		searchable;		/* parked: refresh the indexes before 200 */
 	uint64_t	round;			/* refreshing: the refresh round awaited */

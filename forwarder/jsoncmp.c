@@ -190,11 +190,16 @@ next_char(const char **p, const char *end)
 	*p = q + 2;
 	switch (q[1])
 	{
-		case 'b': return '\b';
-		case 'f': return '\f';
-		case 'n': return '\n';
-		case 'r': return '\r';
-		case 't': return '\t';
+		case 'b':
+			return '\b';
+		case 'f':
+			return '\f';
+		case 'n':
+			return '\n';
+		case 'r':
+			return '\r';
+		case 't':
+			return '\t';
 		case 'u':
 			if (end - q < 6)
 				return -1;
@@ -203,7 +208,8 @@ next_char(const char **p, const char *end)
 			*p = q + 6;
 			/* compare escaped non-ASCII as a code point marker */
 			return c < 0x80 ? c : 0x110000 + c;
-		default: return (unsigned char) q[1];
+		default:
+			return (unsigned char) q[1];
 	}
 }
 
@@ -263,7 +269,7 @@ static bool numbers_equal(const char *a, size_t alen, const char *b, size_t blen
 static bool find_member(const char *b, const char *bend, const JsonMember *key, JsonMember *found);
 static bool skipped(const JsonMember *key, const char *const *skip);
 static bool objects_equal(const char *a, const char *aend, const char *b, const char *bend, int depth,
-			  const char *const *skip);
+						  const char *const *skip);
 static bool arrays_equal(const char *a, const char *aend, const char *b, const char *bend, int depth);
 static bool values_equal(const char *a, const char *aend, const char *b, const char *bend, int depth);
 

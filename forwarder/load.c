@@ -107,11 +107,11 @@ static bool select_unfinished(Load *ld);
 static bool select_snapshot_tables(Load *ld);
 static bool record_pending(Load *ld, bool full);
 static bool create_snapshot_slot(const Config *cfg, PGconn **repl, bool temporary, char *snapshot,
-					 Lsn *version);
+								 Lsn *version);
 static bool open_jobs(Load *ld, const char *snapshot);
 static void free_units(LoadUnit *units, uint32_t n);
 static bool plan_units(Load *ld, size_t t, LoadUnit **units, uint32_t *nunits, uint64_t *npages,
-		   double *estimate);
+					   double *estimate);
 static bool start_unit(Load *ld, LoadJob *job, const LoadUnit *u, const char *row_filter);
 static char *retarget_item(Load *ld, const char *data, size_t len, size_t *out_len);
 static bool queue_item(Load *ld, const char *item, size_t len, char *assembled);
@@ -435,7 +435,7 @@ retarget_item(Load *ld, const char *data, size_t len, size_t *out_len)
 	static const char head[] = "{\"index\":{\"_index\":\"";
 	const size_t head_len = sizeof(head) - 1;
 	const char *end = len > head_len && memcmp(data, head, head_len) == 0
-		? memchr(data + head_len, '"', len - head_len) : NULL;
+	? memchr(data + head_len, '"', len - head_len) : NULL;
 	size_t		target_len = strlen(ld->target);
 	char	   *out;
 
@@ -695,7 +695,7 @@ record_confirmed(Load *ld)
 		size_t		t = ld->order[ld->recorded];
 
 		if (!ld->target && !loadstate_record_done(ld->control, ld->cfg->slot, ld->tables.items[t].name,
-								   ld->version, ld->rows[t]))
+												  ld->version, ld->rows[t]))
 			return false;
 		log_info("table %s loaded: %llu rows stored in index \"%s\"", ld->tables.items[t].name,
 				 (unsigned long long) ld->rows[t], ld->target ? ld->target : ld->tables.items[t].index);
@@ -954,7 +954,10 @@ decide_and_copy(Load *ld)
 		return LOAD_FAILED;
 	if (!exists)
 	{
-		/* a slot lost at a failover is not replaced without a full load (slot.h) */
+		/*
+		 * a slot lost at a failover is not replaced without a full load
+		 * (slot.h)
+		 */
 		if (!slot_check_missing(ld->control, ld->cfg, ld->metrics, &lost))
 			return LOAD_FAILED;
 		if (!ld->cfg->create_slot || ld->cfg->no_initial_load)
@@ -987,7 +990,7 @@ without_extension(Load *ld)
 {
 	bool		failed = false;
 	bool		due = ld->cfg->snapshot_tables != NULL ||
-		(ld->cfg->create_slot && !ld->cfg->no_initial_load && !slot_exists(ld, &failed));
+	(ld->cfg->create_slot && !ld->cfg->no_initial_load && !slot_exists(ld, &failed));
 
 	if (failed)
 		return LOAD_FAILED;

@@ -34,7 +34,8 @@
 typedef enum LoadStatus
 {
 	LOAD_OK,					/* done, or nothing to do: stream */
-	LOAD_STOPPED,				/* a stop signal came; resumes at the next start */
+	LOAD_STOPPED,				/* a stop signal came; resumes at the next
+								 * start */
 	LOAD_FAILED					/* logged */
 } LoadStatus;
 

@@ -81,14 +81,14 @@ static StreamEnd stream(Stream *s);
 static bool wait_serving(Sync *sync, Http *http, const Metrics *metrics, int timeout_ms);
 static bool sleep_interruptibly(Sync *sync, Http *http, const Metrics *metrics, int64_t us);
 static bool wait_out_stall(Sync *sync, Http *http, const Metrics *metrics);
-static int slot_was_lost(const Config *cfg, Repl *repl, Metrics *metrics, Lsn *must_pass);
+static int	slot_was_lost(const Config *cfg, Repl *repl, Metrics *metrics, Lsn *must_pass);
 static bool wait_wal_past(const Config *cfg, Sync *sync, Http *http, const Metrics *metrics, Lsn lsn);
-static int stream_sessions(const Config *cfg, Sync *sync, Http *http, Metrics *metrics,
-				SlotMonitor *monitor, Lsn *must_pass);
-static int run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics);
+static int	stream_sessions(const Config *cfg, Sync *sync, Http *http, Metrics *metrics,
+							SlotMonitor *monitor, Lsn *must_pass);
+static int	run_sync(const Config *cfg, Sync *sync, Http *http, Metrics *metrics);
 static void serve_refreshes(const Config *cfg, Http *http, Refresher *refresher);
-static int run_with_reindex(const Config *cfg, Sync *sync, Http *http, Metrics *metrics);
-static int run_forwarder(Config *cfg);
+static int	run_with_reindex(const Config *cfg, Sync *sync, Http *http, Metrics *metrics);
+static int	run_forwarder(Config *cfg);
 
 /*
  * on_stop_signal: SIGTERM/SIGINT handler; only sets the flag.
@@ -389,7 +389,7 @@ stream_sessions(const Config *cfg, Sync *sync, Http *http, Metrics *metrics,
 				SlotMonitor *monitor, Lsn *must_pass)
 {
 	ReplOptions ropt = {cfg->conninfo, cfg->slot, cfg->create_slot,
-		(const char *const *) cfg->opt_names, (const char *const *) cfg->opt_values, cfg->nopts};
+	(const char *const *) cfg->opt_names, (const char *const *) cfg->opt_values, cfg->nopts};
 	Repl		repl;
 	LogState	pg_state = {0};
 	int64_t		backoff = RECONNECT_MIN_US;

@@ -16,7 +16,7 @@
 
 static bool mapping_query(Buf *query, const char *optlit, const CatalogTable *t, bool pretty);
 static char *table_mapping(PGconn *conn, const char *optlit, const CatalogTable *t, bool pretty,
-			  bool *lost, char **owner);
+						   bool *lost, char **owner);
 static long count_fields(json_t *properties);
 static long raised_fields_limit(const char *mapping, long *fields);
 static bool error_type_is(const char *body, size_t len, const char *type);
@@ -86,7 +86,7 @@ table_mapping(PGconn *conn, const char *optlit, const CatalogTable *t, bool pret
 	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		bool		gone = PQstatus(conn) != CONNECTION_OK ||
-			pgconn_error_of(res) == PGCONN_ERR_CONNECTION;
+		pgconn_error_of(res) == PGCONN_ERR_CONNECTION;
 
 		if (lost)
 			*lost = gone;
@@ -172,7 +172,7 @@ mapping_create_body(Buf *body, const char *mapping, const char *table, const cha
 										   json_integer((json_int_t) limit)) == 0) &&
 		(json_object_size(set) == 0 || json_object_set(root, "settings", set) == 0) &&
 		(!with_alias || json_object_set_new(root, "aliases", json_pack("{s:{s:b}}", name,
-										   "is_write_index", 1)) == 0) &&
+																	   "is_write_index", 1)) == 0) &&
 		json_object_set_new(root, "mappings", json_loads(meta, 0, NULL)) == 0 &&
 		(text = json_dumps(root, JSON_COMPACT)) != NULL && buf_append_str(body, text);
 	free(text);
@@ -224,9 +224,10 @@ mapping_create_outcome(long status, const char *body, size_t len)
 {
 	if (status == 200)
 		return MAPPING_CREATED;
+
 	/*
-	 * the generation exists, a concrete index is named like the alias, or
-	 * the alias has a write index already (the engines answer 500 to that)
+	 * the generation exists, a concrete index is named like the alias, or the
+	 * alias has a write index already (the engines answer 500 to that)
 	 */
 	if ((status == 400 && (error_type_is(body, len, "resource_already_exists_exception") ||
 						   error_type_is(body, len, "invalid_alias_name_exception"))) ||

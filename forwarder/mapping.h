@@ -70,10 +70,10 @@ extern PG2ES_MUSTCHECK bool mapping_ensure_indexes(PGconn *conn, const Config *c
 												   EsCall *call, const CatalogTables *tables,
 												   MappingCache *seen);
 extern PG2ES_MUSTCHECK bool mapping_create_generation(PGconn *conn, const char *optlit,
-													   EsCall *call, const CatalogTable *t,
-													   const char *index,
-													   unsigned int generation,
-													   const char *settings);
+													  EsCall *call, const CatalogTable *t,
+													  const char *index,
+													  unsigned int generation,
+													  const char *settings);
 extern int	mapping_print(const Config *cfg);
 
 #endif							/* PG2ES_MAPPING_H */

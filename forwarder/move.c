@@ -26,7 +26,7 @@ typedef struct ObjectReader
 } ObjectReader;
 
 static PG2ES_MUSTCHECK bool object_open(ObjectReader *r, const char *text, size_t len);
-static int object_next(ObjectReader *r, JsonMember *m);
+static int	object_next(ObjectReader *r, JsonMember *m);
 static bool find_member(const char *text, size_t len, const char *key, size_t key_len, JsonMember *m);
 static PG2ES_MUSTCHECK bool action_target(const char *line, size_t len, const char *action, char **index, char **id);
 static PG2ES_MUSTCHECK bool read_update_body(const char *body, size_t len, MovePlan *plan);
@@ -176,9 +176,9 @@ static PG2ES_MUSTCHECK bool
 append_index_action(const MovePlan *plan, Buf *out)
 {
 	json_t	   *target = plan->versioned
-		? json_pack("{s:s, s:s, s:I, s:s}", "_index", plan->index, "_id", plan->new_id,
-					"version", (json_int_t) plan->version, "version_type", "external_gte")
-		: json_pack("{s:s, s:s}", "_index", plan->index, "_id", plan->new_id);
+	? json_pack("{s:s, s:s, s:I, s:s}", "_index", plan->index, "_id", plan->new_id,
+				"version", (json_int_t) plan->version, "version_type", "external_gte")
+	: json_pack("{s:s, s:s}", "_index", plan->index, "_id", plan->new_id);
 	json_t	   *action = target ? json_pack("{s:o}", "index", target) : NULL;
 	char	   *text = NULL;
 	bool		ok;
@@ -198,8 +198,8 @@ static PG2ES_MUSTCHECK bool
 append_member(Buf *out, const JsonMember *m, bool *first)
 {
 	bool		ok = (*first || buf_append(out, ",", 1)) &&
-		buf_append(out, "\"", 1) && buf_append(out, m->key, m->keylen) &&
-		buf_append(out, "\":", 2) && buf_append(out, m->value, m->valuelen);
+	buf_append(out, "\"", 1) && buf_append(out, m->key, m->keylen) &&
+	buf_append(out, "\":", 2) && buf_append(out, m->value, m->valuelen);
 
 	*first = false;
 	return ok;

@@ -31,9 +31,9 @@ PGconn *
 pgconn_open(const char *conninfo, int flags)
 {
 	const char *keywords[] = {"connect_timeout", "keepalives_idle", "keepalives_interval",
-		"keepalives_count", "dbname", "replication", "fallback_application_name", NULL};
+	"keepalives_count", "dbname", "replication", "fallback_application_name", NULL};
 	const char *values[] = {"10", "30", "10", "3", conninfo,
-		(flags & PGCONN_REPLICATION) ? "database" : NULL, "pg2es", NULL};
+	(flags & PGCONN_REPLICATION) ? "database" : NULL, "pg2es", NULL};
 
 	/* libpq skips a keyword whose value is NULL */
 	if (flags & PGCONN_NONBLOCKING)

@@ -15,7 +15,8 @@
 
 /* pgconn_open flags */
 #define PGCONN_REPLICATION 0x1	/* a walsender: replication=database */
-#define PGCONN_NONBLOCKING 0x2	/* started only: the caller drives PQconnectPoll */
+#define PGCONN_NONBLOCKING 0x2	/* started only: the caller drives
+								 * PQconnectPoll */
 
 /* What a failed command means for whoever sent it (pgconn_error_of). */
 typedef enum PgconnError

@@ -193,7 +193,7 @@ send_deletes(Prune *p)
 	for (i = 0; good && i < json_array_size(items); i++)
 	{
 		json_int_t	status = json_integer_value(json_object_get(
-													json_object_get(json_array_get(items, i), "delete"), "status"));
+																json_object_get(json_array_get(items, i), "delete"), "status"));
 
 		if (status == 200)
 			p->deleted++;

@@ -70,7 +70,7 @@ typedef struct Worker
 	char	   *optlit;			/* owned */
 	CatalogTables tables;		/* the covered ones */
 	const CatalogTable *table;	/* the request's */
-	OpenRequest		rq;
+	OpenRequest rq;
 	char		error[512];		/* why it failed, for the row */
 } Worker;
 
@@ -732,7 +732,10 @@ copy_and_check(Worker *w, bool again)
 {
 	const Buf  *resp = NULL;
 
-	/* a target gone since would be recreated by the writes, without its mapping */
+	/*
+	 * a target gone since would be recreated by the writes, without its
+	 * mapping
+	 */
 	if (again && !expect_status(w, index_call(w, "GET", w->rq.target, "/_settings", NULL, &resp),
 								200, 200, "the index being copied into is gone", resp))
 		return false;

@@ -45,9 +45,9 @@
 /* What the worker shares with the streaming process (MAP_SHARED). */
 typedef struct ReindexShared
 {
-	Metrics		load;			/* the copy's figures (load.c writes the
-								 * load_* members; load_table is the
-								 * worker's pointer: never read here) */
+	Metrics		load;			/* the copy's figures (load.c writes the load_*
+								 * members; load_table is the worker's
+								 * pointer: never read here) */
 	int64_t		request;		/* the request being carried out, or 0 */
 	char		step[16];		/* the step it is at */
 	char		table[256];		/* its table */

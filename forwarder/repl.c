@@ -27,13 +27,13 @@ repl_init(Repl *repl, const ReplOptions *opt)
 
 static void note_failure(Repl *repl, const char *fmt,...) PG2ES_PRINTF(2, 3);
 static void
-note_failure(Repl *repl, const char *fmt,...);
+			note_failure(Repl *repl, const char *fmt,...);
 static ReplStatus status_of_error(PgconnError err);
 static ReplStatus check_result(Repl *repl, PGresult *res, ExecStatusType expect, const char *what);
 static ReplStatus identify_system(Repl *repl, uint32_t *timeline);
 static ReplStatus slot_lost(Repl *repl, const char *fmt,...) PG2ES_PRINTF(2, 3);
 static ReplStatus
-slot_lost(Repl *repl, const char *fmt,...);
+			slot_lost(Repl *repl, const char *fmt,...);
 static ReplStatus check_timeline(Repl *repl, uint32_t timeline, Lsn start);
 static ReplStatus check_slot(Repl *repl, bool *create);
 static ReplStatus create_slot(Repl *repl);
@@ -307,7 +307,7 @@ build_start_command(Repl *repl, Lsn start, Buf *cmd)
 	if (!buf_append_str(cmd, "START_REPLICATION SLOT ") ||
 		!pgconn_append_quoted(cmd, repl->opt.slot, '"') ||
 		!buf_printf(cmd, " LOGICAL " LSN_FORMAT " (\"" FRAMING_OPTION "\" '" FRAMING_MSGPACK "'",
-						LSN_ARGS(start)))
+					LSN_ARGS(start)))
 		return false;
 	for (i = 0; i < repl->opt.nopts; i++)
 	{
@@ -403,7 +403,7 @@ repl_drop_lost_slot(Repl *repl)
 {
 	SlotInfo	info;
 	bool		good = repl->conn != NULL && slot_inspect(repl->conn, repl->opt.slot, &info) &&
-		(!info.exists || slot_drop(repl->conn, repl->opt.slot));
+	(!info.exists || slot_drop(repl->conn, repl->opt.slot));
 
 	repl_close(repl);
 	return good;

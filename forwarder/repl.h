@@ -24,7 +24,8 @@ typedef enum ReplStatus
 	REPL_OK,
 	REPL_RETRY,					/* PostgreSQL unreachable or gone: try later */
 	REPL_FATAL,					/* a setting is wrong: retrying cannot help */
-	REPL_SLOT_LOST				/* the slot cannot be streamed (repl_lost_reason) */
+	REPL_SLOT_LOST				/* the slot cannot be streamed
+								 * (repl_lost_reason) */
 } ReplStatus;
 
 typedef enum ReplMsgKind
@@ -55,8 +56,8 @@ typedef struct Repl
 	bool		streamed;		/* streaming started once: the slot was there */
 	uint32_t	timeline;		/* the server's, at the last start */
 	char		lost_reason[256];	/* why, after REPL_SLOT_LOST */
-	Lsn			diverged_from;	/* lost at a timeline that ended before
-								 * this confirmed position; else 0 */
+	Lsn			diverged_from;	/* lost at a timeline that ended before this
+								 * confirmed position; else 0 */
 } Repl;
 
 extern void repl_init(Repl *repl, const ReplOptions *opt);

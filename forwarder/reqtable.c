@@ -201,7 +201,7 @@ static bool
 insert_requests(PGconn *conn, const Config *cfg, Buf *out)
 {
 	char	   *options = recorded_options(conn, cfg->slot);
-	char	  (*relids)[16] = calloc(cfg->nverify_tables + 1, sizeof(*relids));
+	char		(*relids)[16] = calloc(cfg->nverify_tables + 1, sizeof(*relids));
 	Buf			name;
 	size_t		i;
 	size_t		j;

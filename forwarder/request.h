@@ -44,8 +44,8 @@ typedef struct Request
 {
 	uint64_t	id;
 	RequestKind kind;
-	uint64_t	relid;			/* the table whose index it is (the root
-								 * under partition-index=root) */
+	uint64_t	relid;			/* the table whose index it is (the root under
+								 * partition-index=root) */
 	RequestState state;
 	const char *target_index;	/* NULL: not set (nil) */
 	size_t		target_index_len;

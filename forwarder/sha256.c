@@ -47,9 +47,9 @@ compress_block(uint32_t h[8], const uint8_t block[64])
 	for (i = 0; i < 64; i++)
 	{
 		uint32_t	t1 = v[7] + (rotr(v[4], 6) ^ rotr(v[4], 11) ^ rotr(v[4], 25)) +
-			((v[4] & v[5]) ^ (~v[4] & v[6])) + round_constants[i] + w[i];
+		((v[4] & v[5]) ^ (~v[4] & v[6])) + round_constants[i] + w[i];
 		uint32_t	t2 = (rotr(v[0], 2) ^ rotr(v[0], 13) ^ rotr(v[0], 22)) +
-			((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+		((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
 
 		memmove(v + 1, v, 7 * sizeof(uint32_t));
 		v[4] += t1;

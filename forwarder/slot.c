@@ -383,8 +383,8 @@ static void
 monitor_warn(SlotMonitor *mon, const SlotInfo *info)
 {
 	bool		near = strcmp(info->wal_status, "unreserved") == 0 ||
-		(info->max_keep_bytes > 0 && info->safe_wal_size != SLOT_SIZE_UNKNOWN &&
-		 info->safe_wal_size * 100 < info->max_keep_bytes * (100 - SLOT_WARN_PERCENT));
+	(info->max_keep_bytes > 0 && info->safe_wal_size != SLOT_SIZE_UNKNOWN &&
+	 info->safe_wal_size * 100 < info->max_keep_bytes * (100 - SLOT_WARN_PERCENT));
 
 	if (near)
 		log_state(&mon->warned, 2, LOG_LEVEL_WARNING,

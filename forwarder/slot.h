@@ -61,7 +61,7 @@ typedef struct SlotMonitor
 extern PG2ES_MUSTCHECK bool slot_inspect(PGconn *conn, const char *slot, SlotInfo *info);
 extern PG2ES_MUSTCHECK bool slot_drop(PGconn *conn, const char *slot);
 extern PG2ES_MUSTCHECK bool slot_check_missing(PGconn *control, const Config *cfg,
-												 Metrics *metrics, bool *lost);
+											   Metrics *metrics, bool *lost);
 extern PG2ES_MUSTCHECK bool slot_check_load_possible(PGconn *control);
 extern void slot_report_lost(const Config *cfg, const char *reason);
 extern PG2ES_MUSTCHECK bool slot_wal_passed(const Config *cfg, Lsn lsn, bool *passed);

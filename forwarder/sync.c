@@ -87,13 +87,13 @@ sync_init(Sync *sync, const Config *cfg, Metrics *metrics)
 
 	/*
 	 * Batch bodies are large and short-lived (bulk.c reserves each whole).
-	 * glibc raises its mmap threshold after the first large free, after
-	 * which such blocks come from the heap, whose holes are not given back;
-	 * a fixed threshold keeps them mmap'd, so that freeing a batch returns
-	 * its memory and resident memory follows --max-memory. Smaller blocks
-	 * (libpq's copy of each message, up to about 64 kB) come and go once
-	 * per message: a heap top kept up to 1 MB spares them the page faults
-	 * of giving it back to the kernel and taking it again every time.
+	 * glibc raises its mmap threshold after the first large free, after which
+	 * such blocks come from the heap, whose holes are not given back; a fixed
+	 * threshold keeps them mmap'd, so that freeing a batch returns its memory
+	 * and resident memory follows --max-memory. Smaller blocks (libpq's copy
+	 * of each message, up to about 64 kB) come and go once per message: a
+	 * heap top kept up to 1 MB spares them the page faults of giving it back
+	 * to the kernel and taking it again every time.
 	 */
 	if (mallopt(M_MMAP_THRESHOLD, 256 * 1024) != 1 ||
 		mallopt(M_TRIM_THRESHOLD, 1024 * 1024) != 1)
@@ -1079,7 +1079,7 @@ start_create_index(Sync *sync, SyncLane *lane, const Batch *head)
 	char	   *index = generation_index_name(head->index, strlen(head->index), 1);
 	char	   *path = index ? es_index_path(&lane->es, index, "") : NULL;
 	bool		ok = path && es_request(&lane->es, "PUT", path, head->body.data, head->body.len,
-									 false);
+										false);
 
 	free(path);
 	free(index);

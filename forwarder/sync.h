@@ -44,16 +44,16 @@ typedef struct Sync
 {
 	const Config *cfg;
 	Metrics    *metrics;
-	SyncLane   *lanes;			/* owned: nlanes data lanes, then the
-								 * barrier lane */
+	SyncLane   *lanes;			/* owned: nlanes data lanes, then the barrier
+								 * lane */
 	size_t		nlanes;
 	uint64_t	barriers;		/* barriers queued so far (epochs) */
 	Ack			ack;
 	Dlq			dlq;
 	bool		probed;			/* GET / answered: the cluster is there */
 	uint32_t	probe_attempts;
-	int64_t		progress_us;	/* Elasticsearch last took something, or
-								 * the queue was last empty */
+	int64_t		progress_us;	/* Elasticsearch last took something, or the
+								 * queue was last empty */
 	LogState	es_state;
 	char		forbidden_action[128];	/* named by the 403 last logged, or "" */
 	char	   *path;			/* URL path of the request in flight, owned */
@@ -61,8 +61,8 @@ typedef struct Sync
 	const Batch *truncating;	/* the TRUNCATE batch truncate is for, or NULL */
 	MovePlan	move;			/* what the barrier lane's MOVE batch says */
 	const Batch *moving;		/* the MOVE batch move is for, or NULL */
-	struct MappingCache *mappings;	/* derives the mappings of indexes new
-									 * in the stream; NULL = off; borrowed */
+	struct MappingCache *mappings;	/* derives the mappings of indexes new in
+									 * the stream; NULL = off; borrowed */
 	char	   *split;			/* a split CHANGE frame being put together
 								 * (owned, malloc'd), or NULL */
 	size_t		split_have;		/* its bytes so far */

@@ -82,11 +82,11 @@ truncate_job_request(const TruncateJob *job, const char *escaped_index,
 {
 	static const char match_all[] = "{\"query\":{\"match_all\":{}}}";
 	static const char first_page[] =
-		"{\"size\":" PAGE_SIZE ",\"_source\":false,\"sort\":[\"_doc\"]}";
+	"{\"size\":" PAGE_SIZE ",\"_source\":false,\"sort\":[\"_doc\"]}";
 	static const char mark_all[] = "{" NOT_MARKED ",\"script\":{\"lang\":\"painless\","
-		"\"source\":\"ctx._source.__deleted = true\"}}";
+	"\"source\":\"ctx._source.__deleted = true\"}}";
 	static const char first_unmarked[] =
-		"{\"size\":" PAGE_SIZE ",\"sort\":[\"_doc\"]," NOT_MARKED "}";
+	"{\"size\":" PAGE_SIZE ",\"sort\":[\"_doc\"]," NOT_MARKED "}";
 	const char *hits = job->soft ? "hits.hits._id,hits.hits._source" : "hits.hits._id";
 	int			n = 0;
 
@@ -140,12 +140,12 @@ static PG2ES_MUSTCHECK TruncateOutcome clear_scroll_step(TruncateJob *job, bool 
 static PG2ES_MUSTCHECK bool append_delete(Buf *out, json_t *index, json_t *id, Lsn version);
 static PG2ES_MUSTCHECK TruncateOutcome mark_hits(TruncateJob *job, const char *index_json, const char *hits, size_t len, size_t *n);
 static PG2ES_MUSTCHECK TruncateOutcome read_marked_page(TruncateJob *job, const char *index, size_t index_len,
-				 const char *body, size_t len);
+														const char *body, size_t len);
 static PG2ES_MUSTCHECK TruncateOutcome read_page(TruncateJob *job, const char *index, size_t index_len,
-		  const char *body, size_t len);
+												 const char *body, size_t len);
 static PG2ES_MUSTCHECK bool read_deletes(TruncateJob *job, const char *body, size_t len);
 static PG2ES_MUSTCHECK TruncateOutcome answer_page_step(TruncateJob *job, const char *index, size_t index_len,
-				 const char *body, size_t len);
+														const char *body, size_t len);
 
 /*
  * clear_scroll_step: make the next step the clearing of the job's scroll,
@@ -335,7 +335,7 @@ read_deletes(TruncateJob *job, const char *body, size_t len)
 	{
 		json_t	   *item = json_array_get(items, i);
 		json_int_t	status = json_integer_value(json_object_get(
-														json_object_get(item, job->soft ? "index" : "delete"), "status"));
+																json_object_get(item, job->soft ? "index" : "delete"), "status"));
 
 		if (status == 409)
 			kept++;

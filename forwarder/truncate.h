@@ -40,7 +40,8 @@ typedef struct TruncateJob
 	Lsn			version;		/* commit LSN of the TRUNCATE; 0 = unversioned */
 	bool		soft;			/* delete-mode=soft: mark, do not delete */
 	TruncateStep step;
-	size_t		index;			/* which of the frame's indexes is being emptied */
+	size_t		index;			/* which of the frame's indexes is being
+								 * emptied */
 	char	   *scroll_id;		/* owned, or NULL */
 	bool		restart;		/* CLEAR_SCROLL: then start over from _refresh */
 	Buf			body;			/* owned: body of the current step's request */
@@ -66,7 +67,7 @@ extern PG2ES_MUSTCHECK bool truncate_job_request(const TruncateJob *job,
 												 bool *ndjson);
 extern const char *truncate_job_method(const TruncateJob *job);
 extern PG2ES_MUSTCHECK TruncateOutcome truncate_job_answer(TruncateJob *job, const char *index,
-										   size_t index_len, long status,
-										   const char *body, size_t len);
+														   size_t index_len, long status,
+														   const char *body, size_t len);
 
 #endif							/* PG2ES_TRUNCATE_H */

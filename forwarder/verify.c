@@ -60,7 +60,7 @@
 #define VERIFY_BATCH_TEXT "1000"
 #define VERIFY_ATTEMPTS 5		/* per request, on no answer, 429 or 5xx */
 #define VERIFY_SHOW 10			/* _ids named per kind of difference */
-#define VERIFY_SHOW_TEXT "10"			/* VERIFY_SHOW as text */
+#define VERIFY_SHOW_TEXT "10"	/* VERIFY_SHOW as text */
 #define VERIFY_MAX_SKIP 3		/* __lsn, __ts_ms, __op */
 /* delete-mode=soft: the documents that stand for a row */
 #define VERIFY_LIVE_QUERY "\"query\":{\"bool\":{\"must_not\":{\"term\":{\"__deleted\":true}}}}"
@@ -109,7 +109,7 @@ static void free_ids(IdList *list);
 static long long json_count(const Buf *body);
 static bool read_index_count(Verify *v);
 static bool doc_fields(const char *doc, size_t len, bool *found, Lsn *version, const char **source,
-		   size_t *srclen);
+					   size_t *srclen);
 static bool queue_write(Verify *v, const char *item, size_t len, uint64_t *done);
 static void count_write(Verify *v, json_t *item, uint64_t *done);
 static bool send_writes(Verify *v);
@@ -134,15 +134,15 @@ static void print_ids(const char *what, const IdList *list);
 static void print_report(const Verify *v);
 static void print_repairs(const Verify *v);
 static bool begin_snapshot(Verify *v, const Config *cfg);
-static int verify_table(Verify *v, const Config *cfg);
+static int	verify_table(Verify *v, const Config *cfg);
 static bool list_has(const char *list, const char *item);
 static void change_fields(const Config *cfg, const char **skip);
-static int unmatched_patterns(PGconn *conn, const Config *cfg, const CatalogTables *all);
+static int	unmatched_patterns(PGconn *conn, const Config *cfg, const CatalogTables *all);
 static void verify_init(Verify *v, PGconn *conn, EsCall *call, const Config *cfg, const char *optlit,
-			const char *const *skip, const CatalogTable *table);
+						const char *const *skip, const CatalogTable *table);
 static void verify_free(Verify *v);
-static int check_table(PGconn *conn, EsCall *call, const Config *cfg, const char *optlit,
-			const char *const *skip, const CatalogTable *table);
+static int	check_table(PGconn *conn, EsCall *call, const Config *cfg, const char *optlit,
+						const char *const *skip, const CatalogTable *table);
 
 /*
  * note_id: count id in list, keeping it if among the first.
@@ -310,7 +310,7 @@ static bool
 send_writes(Verify *v)
 {
 	static const char path[] = "/_bulk?filter_path=items.*.status,items.*._id,"
-		"items.*.error.type,items.*.error.reason";
+	"items.*.error.type,items.*.error.reason";
 	const Buf  *resp;
 	json_t	   *root;
 	json_t	   *items;
@@ -622,7 +622,7 @@ scroll_ids(Verify *v)
 {
 	static const char all[] = "{\"size\":1000,\"sort\":[\"_doc\"],\"_source\":false}";
 	static const char live[] = "{\"size\":1000,\"sort\":[\"_doc\"],\"_source\":false,"
-		VERIFY_LIVE_QUERY "}";
+	VERIFY_LIVE_QUERY "}";
 	const char *first = v->soft ? live : all;
 	char	   *path = es_index_path(&v->call->es, v->index, "/_search?scroll=1m");
 	char	   *scroll_id = NULL;

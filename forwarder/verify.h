@@ -18,8 +18,9 @@ typedef struct VerifyRepairs
 {
 	uint64_t	missing_sent;	/* documents of rows the index lacked */
 	uint64_t	different_sent; /* documents that differed from their row */
-	uint64_t	extra_deleted;	/* documents of no row: deleted (delete-mode=soft:
-								 * marked "__deleted": true), or already gone */
+	uint64_t	extra_deleted;	/* documents of no row: deleted
+								 * (delete-mode=soft: marked "__deleted":
+								 * true), or already gone */
 	uint64_t	superseded;		/* refused with 409: a newer change was stored */
 	uint64_t	refused;		/* refused for another reason (logged) */
 } VerifyRepairs;

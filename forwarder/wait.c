@@ -43,7 +43,7 @@ wal_position_now(PGconn *conn, Lsn *lsn)
 	PGresult   *res = PQexec(conn, "SELECT CASE WHEN pg_is_in_recovery()"
 							 " THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END");
 	bool		good = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-		!PQgetisnull(res, 0, 0) && lsn_parse(PQgetvalue(res, 0, 0), lsn);
+	!PQgetisnull(res, 0, 0) && lsn_parse(PQgetvalue(res, 0, 0), lsn);
 
 	if (!good)
 		log_error("could not read the server's WAL position: %s",
@@ -119,7 +119,7 @@ wait_confirmed(PGconn *conn, const Config *cfg, Lsn target, volatile sig_atomic_
 		}
 		if (cfg->wait_timeout_ms > 0 && left / 1000 < interval)
 			interval = (int) (left / 1000) + 1;
-		(void) poll(NULL, 0, interval);	/* a signal cuts it short */
+		(void) poll(NULL, 0, interval); /* a signal cuts it short */
 		interval = interval * 2 > WAIT_POLL_MAX_MS ? WAIT_POLL_MAX_MS : interval * 2;
 	}
 	if (status == 0)

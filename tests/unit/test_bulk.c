@@ -135,8 +135,8 @@ main(void)
 		bulk_pop_head(&q);
 		step_ok(q.spare.data == body && q.bytes == 0, "only one spare is kept");
 		step_ok(bulk_append_item(&q, item, ITEM_LEN, ITEM_INDEX, 2, 0) && q.spare.data == NULL &&
-		   q.filling->body.data == body && memcmp(body, item, ITEM_LEN) == 0,
-		   "the next batch fills the spare");
+				q.filling->body.data == body && memcmp(body, item, ITEM_LEN) == 0,
+				"the next batch fills the spare");
 	}
 
 	/* an index creation waits for what came before and holds up what follows */

@@ -37,11 +37,11 @@ main(void)
 	   items[2].error == NULL, "its statuses in request order");
 	bulkresp_items_free(items, 3);
 	ok_refused(!parse("{\"errors\":false,\"items\":[{\"index\":{\"status\":201}},{\"delete\":{\"status\":200}},"
-			  "{\"index\":{\"status\":201}}]} x", three, 3, items, err),
-	   "trailing bytes after a clean response are refused");
+					  "{\"index\":{\"status\":201}}]} x", three, 3, items, err),
+			   "trailing bytes after a clean response are refused");
 	ok_refused(!parse("{\"errors\":false,\"items\":[{\"index\":{\"status\":201.5}},{\"delete\":{\"status\":200}},"
-			  "{\"index\":{\"status\":201}}]}", three, 3, items, err),
-	   "a fractional status is refused");
+					  "{\"index\":{\"status\":201}}]}", three, 3, items, err),
+			   "a fractional status is refused");
 	ok(parse("{\"errors\":false,\"items\":[{\"index\":{\"status\":201,\"status\":500}},{\"delete\":{\"status\":200}},"
 			 "{\"index\":{\"status\":201}}]}", three, 3, items, err) && items[0].status == 500,
 	   "a repeated key reads as jansson reads it (the last one)");
@@ -59,19 +59,19 @@ main(void)
 	bulkresp_items_free(items, 3);
 
 	ok_refused(!parse("{\"errors\":false,\"items\":[{\"index\":{\"status\":201}},{\"delete\":{\"status\":200}}]}",
-			  three, 3, items, err) && strstr(err, "2 items for 3 sent"),
-	   "fewer items than sent is refused (%s)", err);
+					  three, 3, items, err) && strstr(err, "2 items for 3 sent"),
+			   "fewer items than sent is refused (%s)", err);
 	ok_refused(!parse("<html>502 Bad Gateway</html>", three, 3, items, err), "a body that is not JSON is refused");
 	ok_refused(!parse("", three, 3, items, err), "an empty body is refused");
 	ok_refused(!parse("{\"errors\":false}", three, 3, items, err), "a response without items is refused");
 	ok_refused(!parse("{\"items\":[{\"index\":{\"status\":201}},{\"index\":{\"status\":200}},{\"index\":{\"status\":201}}]}",
-			  three, 3, items, err), "an item under another action is refused");
+					  three, 3, items, err), "an item under another action is refused");
 	ok_refused(!parse("{\"items\":[{\"index\":{\"status\":\"201\"}},{\"delete\":{\"status\":200}},{\"index\":{\"status\":201}}]}",
-			  three, 3, items, err), "a non-integer status is refused");
+					  three, 3, items, err), "a non-integer status is refused");
 	ok_refused(!parse("{\"items\":[{\"index\":{}},{\"delete\":{\"status\":200}},{\"index\":{\"status\":201}}]}",
-			  three, 3, items, err), "a missing status is refused");
+					  three, 3, items, err), "a missing status is refused");
 	ok_refused(!parse("{\"items\":[{\"index\":{\"status\":201},\"x\":1},{\"delete\":{\"status\":200}},{\"index\":{\"status\":201}}]}",
-			  three, 3, items, err), "an item with two keys is refused");
+					  three, 3, items, err), "an item with two keys is refused");
 
 	ok(bulkresp_item_outcome(ITEM_INDEX, 201) == ITEM_DONE, "201 done");
 	ok(bulkresp_item_outcome(ITEM_INDEX, 409) == ITEM_DONE, "409 on a versioned index item: done");
@@ -87,9 +87,9 @@ main(void)
 	ok(bulkresp_item_outcome(ITEM_INDEX, 400) == ITEM_FAILED, "400 permanent");
 	{
 		BulkRespItem alias_race = {400, "{\"type\":\"invalid_index_name_exception\",\"reason\":\"Invalid index name [a], already exists as alias\"}",
-			"invalid_index_name_exception"};
+		"invalid_index_name_exception"};
 		BulkRespItem bad_name = {400, "{\"type\":\"invalid_index_name_exception\",\"reason\":\"must be lowercase\"}",
-			"invalid_index_name_exception"};
+		"invalid_index_name_exception"};
 
 		ok(bulkresp_answered_outcome(ITEM_INDEX, &alias_race) == ITEM_RETRY,
 		   "400 'already exists as alias' (an auto-create racing a recovering cluster state): retried");

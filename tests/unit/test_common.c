@@ -83,14 +83,22 @@ test_clocks(void)
 	int64_t		wall = pg2es_wall_us();
 
 	ok(b >= a, "the monotonic clock does not go back");
-	/* 2020-01-01 and 2100-01-01 in Unix microseconds: the wall clock is in µs */
+
+	/*
+	 * 2020-01-01 and 2100-01-01 in Unix microseconds: the wall clock is in
+	 * µs
+	 */
 	ok(wall > INT64_C(1577836800) * 1000000 && wall < INT64_C(4102444800) * 1000000,
 	   "the wall clock counts microseconds since the Unix epoch");
 	ok(pg2es_pg_timestamp(INT64_C(946684800) * 1000000) == 0,
 	   "2000-01-01 00:00 UTC is PostgreSQL's epoch");
 	ok(pg2es_pg_timestamp(0) == -INT64_C(946684800) * 1000000,
 	   "the Unix epoch is 30 years before it");
-	/* 2024-02-29 12:34:56.789012 UTC: Unix 1709210096789012, server 762525296789012 */
+
+	/*
+	 * 2024-02-29 12:34:56.789012 UTC: Unix 1709210096789012, server
+	 * 762525296789012
+	 */
 	ok(pg2es_pg_timestamp(INT64_C(1709210096789012)) == INT64_C(762525296789012),
 	   "a time after a leap day keeps its microseconds");
 }

@@ -122,11 +122,11 @@ static void
 test_forbidden_action(void)
 {
 	static const char opensearch[] =
-		"{\"error\":{\"root_cause\":[{\"type\":\"security_exception\",\"reason\":\"no permissions for [cluster:monitor/main] and User [name=probe, backend_roles=[], requestedTenant=null]\"}],\"type\":\"security_exception\"},\"status\":403}";
+	"{\"error\":{\"root_cause\":[{\"type\":\"security_exception\",\"reason\":\"no permissions for [cluster:monitor/main] and User [name=probe, backend_roles=[], requestedTenant=null]\"}],\"type\":\"security_exception\"},\"status\":403}";
 	static const char shard[] =
-		"{\"_shards\":{\"total\":2,\"successful\":0,\"failed\":2,\"failures\":[{\"shard\":0,\"index\":\"t1\",\"status\":\"FORBIDDEN\",\"reason\":{\"type\":\"security_exception\",\"reason\":\"no permissions for [indices:admin/refresh[s]] and User [name=p1]\"}}]}}";
+	"{\"_shards\":{\"total\":2,\"successful\":0,\"failed\":2,\"failures\":[{\"shard\":0,\"index\":\"t1\",\"status\":\"FORBIDDEN\",\"reason\":{\"type\":\"security_exception\",\"reason\":\"no permissions for [indices:admin/refresh[s]] and User [name=p1]\"}}]}}";
 	static const char elasticsearch[] =
-		"{\"error\":{\"type\":\"security_exception\",\"reason\":\"action [indices:admin/refresh] is unauthorized for user [pg2es] with effective roles [pg2es] on indices [public.t]\"},\"status\":403}";
+	"{\"error\":{\"type\":\"security_exception\",\"reason\":\"action [indices:admin/refresh] is unauthorized for user [pg2es] with effective roles [pg2es] on indices [public.t]\"},\"status\":403}";
 	char		action[128];
 	char		tiny[8];
 

@@ -140,9 +140,9 @@ test_parse(void)
 	   generation_next(&t) == 1, "one member without is_write_index: it");
 	generation_target_free(&t);
 	ok_refused(!parse("{\"a\":{\"aliases\":{\"public.todos\":{}}},\"b\":{\"aliases\":{\"public.todos\":{}}}}",
-			  &t), "two members and no write index: refused");
+					  &t), "two members and no write index: refused");
 	ok_refused(!parse("{\"a\":{\"aliases\":{\"public.todos\":{\"is_write_index\":false}}}}", &t),
-	   "one member marked not the write index: refused");
+			   "one member marked not the write index: refused");
 	ok(parse("{}", &t) && t.kind == ALIAS_ABSENT && t.index == NULL, "nothing: absent");
 	ok_refused(!parse("[1]", &t), "not an object: refused");
 }

@@ -44,7 +44,7 @@ static void
 test_walk(void)
 {
 	const char *doc = "{\"docs\":[{\"_id\":\"1\",\"found\":true,\"_source\":{\"a\":[1,{\"b\":\"}\"}]}},"
-		"{\"_id\":\"2\",\"found\":false}]}";
+	"{\"_id\":\"2\",\"found\":false}]}";
 	const char *end = doc + strlen(doc);
 	const char *whole = "[1, [2, [3]]] ";
 	const char *cut = "[1, [2, [3]] ";

@@ -30,8 +30,8 @@ static void test_lanes_spread(void);
 static void test_versioning_off(void);
 static void test_out_of_order_lanes(unsigned int seed);
 static unsigned int next_random(unsigned int *state);
-static Lsn expected_confirmed(const SimItem *items, size_t nitems, const Lsn *end_lsn,
-							  int ncommitted, Lsn start);
+static Lsn	expected_confirmed(const SimItem *items, size_t nitems, const Lsn *end_lsn,
+							   int ncommitted, Lsn start);
 
 /*
  * test_same_document_same_lane: an index, a versioned index, an update
@@ -182,9 +182,9 @@ test_out_of_order_lanes(unsigned int seed)
 		end_lsn[t] = 2000 + (Lsn) t * 10;
 
 	/*
-	 * The stream's events in order (a transaction's items, then its
-	 * commit) interleaved with completions: a commit is read while items
-	 * of it and of earlier transactions are still in flight.
+	 * The stream's events in order (a transaction's items, then its commit)
+	 * interleaved with completions: a commit is read while items of it and of
+	 * earlier transactions are still in flight.
 	 */
 	while (committed < NTXNS || left > 0)
 	{

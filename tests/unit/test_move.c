@@ -48,7 +48,10 @@ main(void)
 	   memcmp(plan.doc, "{\"id\":2,\"small\":\"b\"}", plan.doc_len) == 0,
 	   "a guarded partial update: index, both ids, guard version, fields");
 
-	/* the old document's order; members the update does not replace stay byte for byte */
+	/*
+	 * the old document's order; members the update does not replace stay byte
+	 * for byte
+	 */
 	ok(rebuilt_is(&plan,
 				  "{\"id\":1,\"big\":\"x}\\\"{y\",\"n\":123456789012345678901234567890.10,"
 				  "\"j\":{\"a\":[1,{\"b\":\"]\"}]},\"small\":\"a\",\"z\":null}",
@@ -67,10 +70,10 @@ main(void)
 
 		buf_init(&out);
 		ok_refused(!move_index_item(&plan, "[1]", 3, &out) &&
-		   !move_index_item(&plan, "{\"a\":1", 6, &out) &&
-		   !move_index_item(&plan, "{\"a\" 1}", 7, &out) &&
-		   !move_index_item(&plan, "{\"a\":\"1}", 8, &out),
-		   "an old source that is not an object is refused");
+				   !move_index_item(&plan, "{\"a\":1", 6, &out) &&
+				   !move_index_item(&plan, "{\"a\" 1}", 7, &out) &&
+				   !move_index_item(&plan, "{\"a\":\"1}", 8, &out),
+				   "an old source that is not an object is refused");
 		buf_free(&out);
 	}
 	move_plan_free(&plan);
@@ -92,14 +95,14 @@ main(void)
 	move_plan_free(&plan);
 
 	ok_refused(!plan_of(DEL, "{\"update\":{\"_index\":\"other\",\"_id\":\"2\"}}\n{\"doc\":{}}\n", &plan) &&
-	   !plan_of(DEL, UPD_ACTION "{\"script\":{\"params\":{\"v\":-1,\"doc\":{}}}}\n", &plan) &&
-	   !plan_of(DEL, UPD_ACTION "{\"script\":{\"params\":{\"v\":99999999999999999999,\"doc\":{}}}}\n",
-				&plan) &&
-	   !plan_of(DEL, UPD_ACTION "{\"script\":{\"params\":{\"v\":1}}}\n", &plan) &&
-	   !plan_of(DEL, UPD_ACTION "{\"doc\":[1]}\n", &plan) &&
-	   !plan_of(UPD_ACTION, UPD_ACTION "{\"doc\":{}}\n", &plan) &&
-	   !plan_of("no newline", UPD_ACTION "{\"doc\":{}}\n", &plan) &&
-	   plan.index == NULL,
-	   "pairs that are not a key change are refused, nothing left to free");
+			   !plan_of(DEL, UPD_ACTION "{\"script\":{\"params\":{\"v\":-1,\"doc\":{}}}}\n", &plan) &&
+			   !plan_of(DEL, UPD_ACTION "{\"script\":{\"params\":{\"v\":99999999999999999999,\"doc\":{}}}}\n",
+						&plan) &&
+			   !plan_of(DEL, UPD_ACTION "{\"script\":{\"params\":{\"v\":1}}}\n", &plan) &&
+			   !plan_of(DEL, UPD_ACTION "{\"doc\":[1]}\n", &plan) &&
+			   !plan_of(UPD_ACTION, UPD_ACTION "{\"doc\":{}}\n", &plan) &&
+			   !plan_of("no newline", UPD_ACTION "{\"doc\":{}}\n", &plan) &&
+			   plan.index == NULL,
+			   "pairs that are not a key change are refused, nothing left to free");
 	return done_testing();
 }

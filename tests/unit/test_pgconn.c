@@ -120,9 +120,9 @@ test_history(void)
 {
 	/* as the server writes it: tli, tab, where it ended, tab, why */
 	const char *history = "1\t0/3000158\tno recovery target specified\n\n"
-		"2\t1/A0000F8\tat restore point \"x\"\n"
-		"# a comment\n"
-		"12\tFFFFFFFF/FFFFFFFF\tbefore transaction 1\n";
+	"2\t1/A0000F8\tat restore point \"x\"\n"
+	"# a comment\n"
+	"12\tFFFFFFFF/FFFFFFFF\tbefore transaction 1\n";
 	Lsn			lsn = 42;
 
 	ok(pgconn_history_switchpoint(history, 1, &lsn) && lsn == UINT64_C(0x3000158),
