@@ -501,14 +501,28 @@ flag_value(const char *name, const char *arg)
 }
 
 /*
- * apply_command_option: set an option of one command (wait, verify,
- * reindex, --print-mappings) with code c from value arg, as apply_option.
+ * apply_other_option: set an option of observability or of one command
+ * (wait, verify, reindex, --print-mappings) with code c from value arg, as
+ * apply_option.
  */
 static void
-apply_command_option(Config *cfg, int c, const char *name, const char *arg)
+apply_other_option(Config *cfg, int c, const char *name, const char *arg)
 {
 	switch (c)
 	{
+		case OPT_METRICS_ADDRESS:
+			replace_string(&cfg->metrics_address, arg);
+			break;
+		case OPT_METRICS_PORT:
+			cfg->metrics_port = (int) parse_int(name, arg, 0, 65535);
+			break;
+		case OPT_LOG_FORMAT:
+			cfg->log_format = parse_choice(name, arg, "text", "json") == 0
+				? LOG_FORMAT_TEXT : LOG_FORMAT_JSON;
+			break;
+		case 'v':
+			cfg->log_level = flag_value(name, arg) ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
+			break;
 		case OPT_LSN:
 			parse_lsn_option(name, arg, &cfg->wait_lsn);
 			cfg->wait_lsn_given = cfg->wait_options_given = true;
@@ -533,6 +547,61 @@ apply_command_option(Config *cfg, int c, const char *name, const char *arg)
 			break;
 		case OPT_KEEP_OLD:
 			cfg->reindex_keep_old = flag_value(name, arg);
+			break;
+	}
+}
+
+/*
+ * apply_flow_option: set an option of batching, item errors, the initial
+ * load or the mappings with code c from value arg, as apply_option.
+ */
+static void
+apply_flow_option(Config *cfg, int c, const char *name, const char *arg)
+{
+	switch (c)
+	{
+		case OPT_BULK_MAX_BYTES:
+			cfg->bulk_max_bytes = parse_size(name, arg, 1024);
+			break;
+		case OPT_BULK_MAX_ITEMS:
+			cfg->bulk_max_items = (size_t) parse_int(name, arg, 1, 1000000);
+			break;
+		case OPT_BULK_LINGER_MS:
+			cfg->bulk_linger_ms = (int) parse_int(name, arg, 0, 60000);
+			break;
+		case OPT_MAX_MEMORY:
+			cfg->max_memory = parse_size(name, arg, 1024 * 1024);
+			break;
+		case OPT_LANES:
+			cfg->lanes = (int) parse_int(name, arg, 1, 64);
+			break;
+		case OPT_ES_MAX_CONTENT_LENGTH:
+			cfg->es_max_content_length = parse_size(name, arg, 1024);
+			break;
+		case OPT_PAUSE_AFTER:
+			cfg->pause_after_ms = (int) parse_int(name, arg, 1, 86400) * 1000;
+			break;
+		case OPT_ON_ITEM_ERROR:
+			cfg->on_item_error = parse_choice(name, arg, "dead-letter", "stop") == 0
+				? ON_ITEM_ERROR_DEAD_LETTER : ON_ITEM_ERROR_STOP;
+			break;
+		case OPT_DEAD_LETTER_FILE:
+			replace_string(&cfg->dead_letter_file, arg);
+			break;
+		case OPT_SNAPSHOT:
+			replace_string(&cfg->snapshot_tables, arg);
+			break;
+		case OPT_NO_INITIAL_LOAD:
+			cfg->no_initial_load = flag_value(name, arg);
+			break;
+		case OPT_LOAD_JOBS:
+			cfg->load_jobs = (int) parse_int(name, arg, 1, 64);
+			break;
+		case OPT_MAPPINGS:
+			cfg->mappings_dynamic = parse_choice(name, arg, "schema", "dynamic") == 1;
+			break;
+		default:
+			apply_other_option(cfg, c, name, arg);
 			break;
 	}
 }
@@ -587,61 +656,8 @@ apply_option(Config *cfg, int c, const char *name, const char *arg)
 		case OPT_ES_TIMEOUT:
 			cfg->es_timeout_ms = (int) parse_int(name, arg, 1, 86400) * 1000;
 			break;
-		case OPT_BULK_MAX_BYTES:
-			cfg->bulk_max_bytes = parse_size(name, arg, 1024);
-			break;
-		case OPT_BULK_MAX_ITEMS:
-			cfg->bulk_max_items = (size_t) parse_int(name, arg, 1, 1000000);
-			break;
-		case OPT_BULK_LINGER_MS:
-			cfg->bulk_linger_ms = (int) parse_int(name, arg, 0, 60000);
-			break;
-		case OPT_MAX_MEMORY:
-			cfg->max_memory = parse_size(name, arg, 1024 * 1024);
-			break;
-		case OPT_LANES:
-			cfg->lanes = (int) parse_int(name, arg, 1, 64);
-			break;
-		case OPT_ES_MAX_CONTENT_LENGTH:
-			cfg->es_max_content_length = parse_size(name, arg, 1024);
-			break;
-		case OPT_PAUSE_AFTER:
-			cfg->pause_after_ms = (int) parse_int(name, arg, 1, 86400) * 1000;
-			break;
-		case OPT_ON_ITEM_ERROR:
-			cfg->on_item_error = parse_choice(name, arg, "dead-letter", "stop") == 0
-				? ON_ITEM_ERROR_DEAD_LETTER : ON_ITEM_ERROR_STOP;
-			break;
-		case OPT_DEAD_LETTER_FILE:
-			replace_string(&cfg->dead_letter_file, arg);
-			break;
-		case OPT_SNAPSHOT:
-			replace_string(&cfg->snapshot_tables, arg);
-			break;
-		case OPT_NO_INITIAL_LOAD:
-			cfg->no_initial_load = flag_value(name, arg);
-			break;
-		case OPT_LOAD_JOBS:
-			cfg->load_jobs = (int) parse_int(name, arg, 1, 64);
-			break;
-		case OPT_MAPPINGS:
-			cfg->mappings_dynamic = parse_choice(name, arg, "schema", "dynamic") == 1;
-			break;
-		case OPT_METRICS_ADDRESS:
-			replace_string(&cfg->metrics_address, arg);
-			break;
-		case OPT_METRICS_PORT:
-			cfg->metrics_port = (int) parse_int(name, arg, 0, 65535);
-			break;
-		case OPT_LOG_FORMAT:
-			cfg->log_format = parse_choice(name, arg, "text", "json") == 0
-				? LOG_FORMAT_TEXT : LOG_FORMAT_JSON;
-			break;
-		case 'v':
-			cfg->log_level = flag_value(name, arg) ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
-			break;
 		default:
-			apply_command_option(cfg, c, name, arg);
+			apply_flow_option(cfg, c, name, arg);
 			break;
 	}
 }
